@@ -1,0 +1,133 @@
+"""Miaopu (苗圃): a tiered-cultivation CRM for science & technology bureaus."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import DEV_SECRET_KEY, get_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: str | type | None = None, **overrides) -> Flask:
+    """Build the app: config → extensions → blueprints → errors → jinja → cli. No side effects."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    config_class = config if isinstance(config, type) else get_config(config)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    _check_config(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    from crm.core.errors import register_error_handlers
+
+    register_error_handlers(app)
+    register_jinja(app)
+    register_cli(app)
+    return app
+
+
+def _check_config(app: Flask) -> None:
+    """Refuse unsafe production settings before anything else starts."""
+    if app.config.get("NAME") == "production":
+        key = app.config.get("SECRET_KEY") or ""
+        if key == DEV_SECRET_KEY or len(key) < 32:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions of crm.extensions to `app`."""
+    from crm.core.i18n import select_locale, select_timezone
+    from crm.extensions import babel, csrf, db, login_manager, migrate
+
+    import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True, include_object=_include_object,
+                     render_item=_render_item)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    from crm.auth import views as auth_views
+
+    login_manager.user_loader(auth_views.load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "warning"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.session_protection = "basic"
+
+
+def import_models() -> None:
+    """Import every model module so the metadata (create_all, Alembic) is complete."""
+    import crm.auth.models  # noqa: F401
+    import crm.core.audit  # noqa: F401
+    import crm.enterprises.models  # noqa: F401
+
+
+def _include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Keep Alembic away from tables it does not own (the scheduler's job store)."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
+def _render_item(type_, obj, autogen_context):
+    """Render our column types as plain SQLAlchemy types in migration scripts."""
+    from crm.core.db import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every feature's blueprint."""
+    from crm.auth.views import admin_bp, bp as auth_bp
+    from crm.enterprises.views import bp as enterprises_bp, regions_bp
+    from crm.main import bp as main_bp
+
+    for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_jinja(app: Flask) -> None:
+    """Template filters and globals: formatting, the access policy, enum labels."""
+    from crm.core import i18n, policy, web
+    from crm.enterprises import queries as enterprise_queries
+    from crm.ladder.tiers import tier_label
+
+    i18n.register_jinja(app)
+    web.register_jinja(app)
+    app.jinja_env.globals.update(
+        can=lambda capability: policy.can(_current_user(), capability),
+        can_edit_enterprise=lambda e: enterprise_queries.can_edit_enterprise(_current_user(), e),
+        tier_label=tier_label,
+    )
+
+
+def _current_user():
+    from flask_login import current_user
+
+    return current_user
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command groups (demo, users…)."""
+    from crm.demo.cli import demo_cli
+    from crm.auth.cli import users_cli
+
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)

@@ -1,0 +1,1 @@
+"""Sign-in, accounts, users and roles."""

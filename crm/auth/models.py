@@ -1,0 +1,67 @@
+"""Users and their roles."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.db import TimestampMixin, UTCDateTime, Base
+from crm.core.policy import REGIONAL_ROLES, ROLE_LABELS, Role
+from crm.enterprises.models import Enterprise, Region
+
+
+def new_session_nonce() -> str:
+    """A fresh value that invalidates every session issued before it."""
+    return secrets.token_hex(8)
+
+
+class User(UserMixin, TimestampMixin, Base):
+    """A person who signs in. Deactivated, never deleted (the audit trail names them)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('admin', 'manager', 'officer', 'enterprise')", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    email: Mapped[str] = mapped_column(sa.String(120), default="")
+    phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    role: Mapped[str] = mapped_column(sa.String(16), index=True)
+    region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
+    # Part of the session id: changing it (password change, deactivation) ends all sessions.
+    session_nonce: Mapped[str] = mapped_column(sa.String(32), default=new_session_nonce)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    region: Mapped[Region | None] = relationship()
+    enterprise: Mapped[Enterprise | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this
+        """Deactivated users cannot sign in."""
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        """Session identifier: id and nonce, so a nonce change signs the user out everywhere."""
+        return f"{self.id}:{self.session_nonce}"
+
+    @property
+    def role_label(self):
+        """The role's name in the user's language."""
+        return ROLE_LABELS[Role(self.role)]
+
+    @property
+    def is_regional(self) -> bool:
+        """Managers and officers: scoped to a region subtree."""
+        return self.role in REGIONAL_ROLES
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"

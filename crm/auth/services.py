@@ -1,0 +1,138 @@
+"""Writes on users: validate, flush, audit — the caller commits."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from crm.auth.models import User, new_session_nonce
+from crm.core import audit
+from crm.core.db import utcnow
+from crm.core.i18n import LANGUAGES
+from crm.core.policy import REGIONAL_ROLES, Role
+from crm.core.security import hash_password, password_problems, verify_password
+from crm.core.uscc import normalize_uscc
+from crm.core.validation import ValidationFailed
+from crm.enterprises.models import Enterprise, Region
+from crm.extensions import db
+
+USER_FIELDS = ["username", "name", "email", "phone", "role", "region_id", "enterprise_id", "active"]
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with this name and password, else None (one answer for every failure)."""
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    if user is None:
+        # Hash anyway so a wrong user name takes as long as a wrong password.
+        verify_password(_dummy_hash(), password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        return None
+    return user
+
+
+_DUMMY: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    from flask import current_app
+
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY:
+        _DUMMY[method] = hash_password("not-a-real-password-0")
+    return _DUMMY[method]
+
+
+def record_login(user: User) -> None:
+    """Note a successful sign-in in the user row and the audit trail."""
+    user.last_login_at = utcnow()
+    audit.record(db.session, "login", user, actor=user)
+
+
+def _resolve(data: dict, user: User | None) -> dict:
+    """Check the role's binding (region or enterprise) and turn the USCC into an id."""
+    errors: dict[str, list] = {}
+    role = data["role"]
+    if role not in {r.value for r in Role}:
+        errors["role"] = [_l("Unknown role.")]
+    uscc = normalize_uscc(data.pop("enterprise_uscc", "") or "")
+    data["enterprise_id"] = None
+    if role == Role.ENTERPRISE:
+        if not uscc:
+            errors["enterprise_uscc"] = [_l("An enterprise user must belong to an enterprise.")]
+        else:
+            enterprise = db.session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
+            if enterprise is None:
+                errors["enterprise_uscc"] = [_l("No enterprise has this unified social credit code.")]
+            else:
+                data["enterprise_id"] = enterprise.id
+        data["region_id"] = None
+    elif role in REGIONAL_ROLES:
+        if not data.get("region_id"):
+            errors["region_id"] = [_l("Managers and officers must belong to a region.")]
+        elif db.session.get(Region, data["region_id"]) is None:
+            errors["region_id"] = [_l("Unknown region.")]
+    username = data["username"]
+    clash = select(User.id).where(func.lower(User.username) == username.lower())
+    if user is not None:
+        clash = clash.where(User.id != user.id)
+    if db.session.scalar(clash) is not None:
+        errors["username"] = [_l("This user name is taken.")]
+    password = data.pop("password", "") or ""
+    if user is None and not password:
+        errors["password"] = [_l("Set a first password for the new user.")]
+    if password:
+        problems = password_problems(password, username=username)
+        if problems:
+            errors["password"] = problems
+    if errors:
+        raise ValidationFailed(errors)
+    data["_password"] = password
+    return data
+
+
+def create_user(data: dict, *, actor) -> User:
+    """Create a user from form data (role binding checked, password hashed)."""
+    data = _resolve(dict(data), None)
+    password = data.pop("_password")
+    user = User(**data, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    audit.record(db.session, "create", user, actor=actor, changes=audit.snapshot(user, USER_FIELDS),
+                 summary=user.username)
+    return user
+
+
+def update_user(user: User, data: dict, *, actor) -> dict:
+    """Edit a user; a new password or deactivation ends the user's sessions."""
+    data = _resolve(dict(data), user)
+    password = data.pop("_password")
+    changes = audit.apply_changes(user, data)
+    if password:
+        user.password_hash = hash_password(password)
+        changes["password"] = ["***", "***"]
+    if password or "active" in changes:
+        user.session_nonce = new_session_nonce()
+    if changes:
+        db.session.flush()
+        audit.record(db.session, "update", user, actor=actor, changes=changes, summary=user.username)
+    return changes
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """Change one's password after checking the current one; other sessions end."""
+    if not verify_password(user.password_hash, current):
+        raise ValidationFailed.one("current_password", _l("The current password is not correct."))
+    problems = password_problems(new, username=user.username)
+    if problems:
+        raise ValidationFailed({"new_password": problems})
+    user.password_hash = hash_password(new)
+    user.session_nonce = new_session_nonce()
+    db.session.flush()
+    audit.record(db.session, "password_change", user, actor=user, summary=user.username)
+
+
+def set_language(user: User, lang: str) -> None:
+    """Remember the user's interface language."""
+    if lang not in LANGUAGES:
+        raise ValidationFailed.one("lang", _l("Unknown language."))
+    user.locale = lang

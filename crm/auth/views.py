@@ -1,0 +1,187 @@
+"""Sign-in, sign-out, the own account, language, and user administration."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from crm.auth import queries, services
+from crm.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, UserForm, role_choices
+from crm.auth.models import User
+from crm.core.audit import AuditEvent
+from crm.core.policy import public, require, signed_in
+from crm.core.security import is_safe_next
+from crm.core.validation import ValidationFailed, attach_errors
+from crm.enterprises.queries import region_choices
+from crm.extensions import db
+
+bp = Blueprint("auth", __name__)
+admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def load_user(session_id: str):
+    """Flask-Login's user loader."""
+    return queries.load_session_user(session_id)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Sign in with user name and password; the error never says which of the two was wrong."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = services.authenticate(form.username.data, form.password.data)
+        if user is None:
+            form.form_errors.append(_("User name or password is not correct."))
+        else:
+            session.clear()  # a fresh session on sign-in
+            login_user(user)
+            session.permanent = True
+            services.record_login(user)
+            db.session.commit()
+            target = form.next.data
+            return redirect(target if is_safe_next(target) else url_for("main.home"), code=303)
+    return render_template("auth/login.html", form=form), (200 if not form.errors and not form.form_errors else 422)
+
+
+@bp.post("/logout")
+@signed_in
+def logout():
+    """Sign out (POST only: a link must not sign anyone out)."""
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@signed_in
+def account():
+    """The own account: details and password change."""
+    form = PasswordChangeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.change_own_password(current_user, form.current_password.data, form.new_password.data)
+        except ValidationFailed as failure:
+            attach_errors(form, failure)
+        else:
+            db.session.commit()
+            # The nonce changed: re-issue this session so only the other ones end.
+            login_user(current_user)
+            flash(_("Your password has been changed. Other sessions have been signed out."), "success")
+            return redirect(url_for("auth.account"), code=303)
+    if form.errors or form.form_errors:
+        status = 422
+    return render_template("auth/account.html", form=form), status
+
+
+@bp.post("/language")
+@public
+def language():
+    """Switch the interface language; remembered on the user when signed in."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session["lang"] = form.lang.data
+    if current_user.is_authenticated:
+        services.set_language(current_user, form.lang.data)
+        db.session.commit()
+    target = form.next.data
+    return redirect(target if is_safe_next(target) else url_for("main.home"), code=303)
+
+
+# --- user administration ------------------------------------------------------------------
+
+
+def _user_form(user: User | None = None) -> UserForm:
+    form = UserForm(obj=user)
+    if user is not None and request.method == "GET":
+        form.enterprise_uscc.data = user.enterprise.uscc if user.enterprise else ""
+        form.region_id.data = user.region_id
+    form.region_id.choices = [("", "—")] + region_choices()
+    return form
+
+
+def _user_data(form: UserForm) -> dict:
+    return {
+        "username": form.username.data, "name": form.name.data, "email": form.email.data or "",
+        "phone": form.phone.data or "", "role": form.role.data, "region_id": form.region_id.data,
+        "enterprise_uscc": form.enterprise_uscc.data or "", "password": form.password.data or "",
+        "active": bool(form.active.data),
+    }
+
+
+@admin_bp.get("/users")
+@require("users.manage")
+def users():
+    """All users, searchable, 50 a page."""
+    q = request.args.get("q", "").strip()
+    role = request.args.get("role", "")
+    page = db.paginate(queries.users_query(q=q, role=role), per_page=current_app.config["PER_PAGE"],
+                       error_out=False)
+    return render_template("admin/users.html", page=page, q=q, role=role, roles=role_choices())
+
+
+@admin_bp.route("/users/new", methods=["GET", "POST"])
+@require("users.manage")
+def user_new():
+    """Create a user."""
+    form = _user_form()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(_user_data(form), actor=current_user)
+        except ValidationFailed as failure:
+            attach_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("User %(name)s has been created.", name=user.username), "success")
+            return redirect(url_for("admin.users"), code=303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("admin/user_form.html", form=form, user=None), status
+
+
+@admin_bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@require("users.manage")
+def user_edit(user_id: int):
+    """Edit, reset the password of, deactivate or reactivate a user."""
+    user = db.get_or_404(User, user_id)
+    form = _user_form(user)
+    if form.validate_on_submit():
+        if user.id == current_user.id and not form.active.data:
+            form.active.errors = [_("You cannot deactivate your own account.")]
+        else:
+            try:
+                changes = services.update_user(user, _user_data(form), actor=current_user)
+            except ValidationFailed as failure:
+                attach_errors(form, failure)
+            else:
+                db.session.commit()
+                if user.id == current_user.id and "password" in changes:
+                    login_user(user)
+                flash(_("User %(name)s has been saved.", name=user.username), "success")
+                return redirect(url_for("admin.users"), code=303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("admin/user_form.html", form=form, user=user), status
+
+
+@admin_bp.get("/audit")
+@require("audit.read")
+def audit():
+    """The whole audit trail, newest first, 50 a page; filter by entity type or actor."""
+    from sqlalchemy import select
+
+    stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    entity = request.args.get("entity", "").strip()
+    actor = request.args.get("actor", "").strip()
+    if entity:
+        stmt = stmt.where(AuditEvent.entity_type == entity)
+    if actor:
+        stmt = stmt.where(AuditEvent.actor_label == actor)
+    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    return render_template("admin/audit.html", page=page, entity=entity, actor=actor)

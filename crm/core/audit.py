@@ -1,0 +1,91 @@
+"""The audit trail: who changed what, when, from where (old → new)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.core.db import Base, UTCDateTime, utcnow
+
+
+class AuditEvent(Base):
+    """One recorded action. No foreign keys: the trail outlives whatever it describes."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None]
+    actor_label: Mapped[str] = mapped_column(sa.String(120))
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    entity_type: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[int | None]
+    enterprise_id: Mapped[int | None] = mapped_column(index=True)
+    summary: Mapped[str] = mapped_column(sa.String(255), default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe rendering of a column value (Decimal and dates as text)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def apply_changes(obj: Any, data: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set each attribute of `obj` that differs from `data`; return {field: [old, new]}."""
+    changes: dict[str, list[Any]] = {}
+    for field, new in data.items():
+        old = getattr(obj, field)
+        if old != new:
+            changes[field] = [_plain(old), _plain(new)]
+            setattr(obj, field, new)
+    return changes
+
+
+def snapshot(obj: Any, fields: list[str]) -> dict[str, list[Any]]:
+    """The fields of a new or removed record as {field: [None, value]} for the trail."""
+    return {f: [None, _plain(getattr(obj, f))] for f in fields if getattr(obj, f) is not None}
+
+
+def client_ip() -> str | None:
+    """The request's client address (ProxyFix, when configured, has set remote_addr)."""
+    return request.remote_addr if has_request_context() else None
+
+
+def record(
+    session,
+    action: str,
+    entity: Any,
+    *,
+    actor: Any,
+    changes: dict[str, list[Any]] | None = None,
+    enterprise_id: int | None = None,
+    summary: str = "",
+) -> AuditEvent:
+    """Add an audit event for `entity` to `session` (the caller's unit of work commits it)."""
+    event = AuditEvent(
+        actor_id=getattr(actor, "id", None),
+        actor_label=getattr(actor, "username", None) or str(actor or "system"),
+        ip=client_ip(),
+        action=action,
+        entity_type=getattr(entity, "__tablename__", type(entity).__name__),
+        entity_id=getattr(entity, "id", None),
+        enterprise_id=enterprise_id,
+        summary=summary[:255],
+        changes=changes or {},
+        at=utcnow(),
+    )
+    session.add(event)
+    return event

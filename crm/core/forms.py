@@ -1,0 +1,149 @@
+"""Shared form pieces: validators with translated messages, decimal amounts in 万元."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
+
+from crm.core.uscc import normalize_uscc, uscc_error
+
+
+def required():
+    """DataRequired with the product's message."""
+    return DataRequired(message=_l("This field is required."))
+
+
+def input_required():
+    """InputRequired (accepts 0) with the product's message."""
+    return InputRequired(message=_l("This field is required."))
+
+
+def optional():
+    """Skip the other validators when the field is empty."""
+    return Optional()
+
+
+def max_length(n: int):
+    """At most `n` characters."""
+    return Length(max=n, message=_l("At most %(max)d characters.", max=n))
+
+
+def strip(value):
+    """Filter: trim surrounding whitespace from text input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class AmountField(StringField):
+    """An amount in 万元: a decimal with at most two places, ≥ 0 unless `allow_negative`.
+
+    Accepts thousands separators ("1,234.5") and full-width digits; keeps Decimal, never float.
+    """
+
+    def __init__(self, label=None, validators=None, allow_negative: bool = False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.allow_negative = allow_negative
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        self.raw = valuelist[0] if valuelist else ""
+        text = normalize_number_text(self.raw)
+        if not text:
+            return
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(_l("Enter a number, e.g. 1234.5.")) from None
+        if not value.is_finite():
+            raise ValueError(_l("Enter a number, e.g. 1234.5."))
+        if value.as_tuple().exponent < -2:
+            raise ValueError(_l("At most two decimal places (amounts are in 10k CNY)."))
+        if value < 0 and not self.allow_negative:
+            raise ValueError(_l("Must not be negative."))
+        if abs(value) >= Decimal("1e12"):
+            raise ValueError(_l("The amount is too large."))
+        self.data = value
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else format(self.data, "f")
+
+
+class CountField(StringField):
+    """A head count: a whole number ≥ 0."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        text = normalize_number_text(valuelist[0] if valuelist else "")
+        if not text:
+            return
+        if not text.isdigit():
+            raise ValueError(_l("Enter a whole number of people, e.g. 85."))
+        value = int(text)
+        if value > 10_000_000:
+            raise ValueError(_l("The number is too large."))
+        self.data = value
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+
+def normalize_number_text(text: str | None) -> str:
+    """Trim, turn full-width digits into ASCII and drop thousands separators."""
+    if not text:
+        return ""
+    table = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９．－，"}
+    return text.translate(table).replace(",", "").replace("，", "").strip()
+
+
+def uscc_validator(form, field: Field) -> None:
+    """Normalise the field to a USCC and check it against GB 32100-2015."""
+    field.data = normalize_uscc(field.data)
+    if not field.data:
+        raise StopValidation(_l("This field is required."))
+    problem = uscc_error(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
+class DateField(StringField):
+    """A date typed as YYYY-MM-DD (the browser's date picker sends this form)."""
+
+    def process_formdata(self, valuelist):
+        from datetime import date
+
+        self.data = None
+        text = normalize_number_text(valuelist[0] if valuelist else "").replace("/", "-").replace(".", "-")
+        if not text:
+            return
+        try:
+            self.data = date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(_l("Enter a date as YYYY-MM-DD, e.g. 2018-03-12.")) from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+
+class YearField(StringField):
+    """A four-digit year."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        text = normalize_number_text(valuelist[0] if valuelist else "")
+        if not text:
+            return
+        if not (text.isdigit() and len(text) == 4):
+            raise ValueError(_l("Enter a four-digit year, e.g. 2024."))
+        self.data = int(text)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)

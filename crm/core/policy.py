@@ -1,0 +1,101 @@
+"""The access policy's single table: which role holds which capability.
+
+Record-level rules (is this enterprise in the user's region?) live beside each feature's
+queries as `can_*` functions and `scope_*` query filters; this module decides only what a
+role may do at all. Templates ask the same `can()` to show or hide a control.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import wraps
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+
+class Role(StrEnum):
+    """The four roles of DESIGN §1 (department comes with the service-in-depth issue)."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    OFFICER = "officer"
+    ENTERPRISE = "enterprise"
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.MANAGER: _l("Manager"),
+    Role.OFFICER: _l("Service officer"),
+    Role.ENTERPRISE: _l("Enterprise user"),
+}
+
+# Roles whose user belongs to a region and sees that region's subtree.
+REGIONAL_ROLES = frozenset({Role.MANAGER, Role.OFFICER})
+
+_A, _M, _O, _E = Role.ADMIN, Role.MANAGER, Role.OFFICER, Role.ENTERPRISE
+
+CAPABILITIES: dict[str, frozenset[Role]] = {
+    # the enterprise registry
+    "registry.read": frozenset({_A, _M, _O}),
+    "enterprise.create": frozenset({_A, _O}),
+    "enterprise.edit": frozenset({_A, _O}),
+    "enterprise.archive": frozenset({_A, _O}),
+    # an enterprise user reads exactly one enterprise: their own (object rule in enterprises.queries)
+    "enterprise.read_own": frozenset({_E}),
+    # administration
+    "users.manage": frozenset({_A}),
+    "regions.manage": frozenset({_A}),
+    "audit.read": frozenset({_A}),
+}
+
+
+def can(user, capability: str) -> bool:
+    """Whether `user` holds `capability` (unknown capabilities are a programming error)."""
+    roles = CAPABILITIES[capability]
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_active and user.role in roles
+
+
+def require(capability: str):
+    """Route decorator: sign-in required, then 403 unless the user holds `capability`."""
+    if capability not in CAPABILITIES:
+        raise KeyError(capability)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from crm.extensions import login_manager
+
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not can(current_user, capability):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.capability = capability
+        return wrapped
+
+    return decorator
+
+
+def signed_in(view):
+    """Route decorator for pages every signed-in user may open (own account, language)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        from crm.extensions import login_manager
+
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    wrapped.capability = "signed_in"
+    return wrapped
+
+
+def public(view):
+    """Mark a route as open to anonymous users (sign-in page, health check, static)."""
+    view.capability = "public"
+    return view

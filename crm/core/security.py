@@ -1,0 +1,41 @@
+"""Password hashing and strength, safe redirects."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
+
+
+def hash_password(password: str) -> str:
+    """Hash with the configured method (scrypt in production)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def verify_password(pw_hash: str | None, password: str) -> bool:
+    """Constant-time check of `password` against a stored hash."""
+    return bool(pw_hash) and check_password_hash(pw_hash, password)
+
+
+def password_problems(password: str, *, username: str | None = None) -> list:
+    """Reasons a new password is too weak; an empty list means it is acceptable."""
+    problems = []
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        problems.append(_l("Use at least %(n)d characters.", n=minimum))
+    if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
+        problems.append(_l("Use both letters and digits."))
+    if username and username.lower() in password.lower():
+        problems.append(_l("Do not include your user name."))
+    return problems
+
+
+def is_safe_next(target: str | None) -> bool:
+    """True for a same-site path such as /enterprises?page=2; never another host or scheme."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc

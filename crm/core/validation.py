@@ -1,0 +1,25 @@
+"""Validation failures raised by services and shown next to form fields by views."""
+from __future__ import annotations
+
+
+class ValidationFailed(Exception):
+    """A service refused its input; `errors` maps a field name (or "" for the form) to messages."""
+
+    def __init__(self, errors: dict[str, list]):
+        super().__init__(errors)
+        self.errors = errors
+
+    @classmethod
+    def one(cls, field: str, message) -> ValidationFailed:
+        """A failure with one message on one field."""
+        return cls({field: [message]})
+
+
+def attach_errors(form, failure: ValidationFailed) -> None:
+    """Put a service's errors on the WTForms fields (unknown fields go to form.form_errors)."""
+    for name, messages in failure.errors.items():
+        field = form._fields.get(name) if name else None
+        if field is not None:
+            field.errors = list(field.errors) + [str(m) for m in messages]
+        else:
+            form.form_errors.extend(str(m) for m in messages)

@@ -1,0 +1,1 @@
+"""Demo data: `flask --app wsgi demo load` (idempotent). Later features add their own modules."""

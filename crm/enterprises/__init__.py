@@ -1,0 +1,1 @@
+"""The enterprise registry: regions, enterprises, contacts, annual figures, IP, search."""

@@ -1,0 +1,179 @@
+"""Reads on the registry, always through the access policy's record rules.
+
+Record rules (DESIGN §1): an admin sees everything; a manager or officer sees their region's
+subtree; an enterprise user sees exactly their own enterprise. Until assignments exist an
+officer may edit every enterprise in their region (issue 5 narrows this to their own).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import g, has_request_context
+from sqlalchemy import Select, false, or_, select
+from sqlalchemy.orm import joinedload
+
+from crm.core.policy import Role, can
+from crm.enterprises.industries import parse_industry_code
+from crm.enterprises.models import Enterprise, Region
+from crm.extensions import db
+
+
+# --- regions ------------------------------------------------------------------------------
+
+
+def subtree_ids(region_id: int | None) -> list[int]:
+    """Ids of a region and every region below it (cached for the request)."""
+    if region_id is None:
+        return []
+    cache = g.setdefault("_subtree_ids", {}) if has_request_context() else {}
+    if region_id not in cache:
+        path = db.session.scalar(select(Region.path).where(Region.id == region_id))
+        if path is None:
+            cache[region_id] = []
+        else:
+            cache[region_id] = list(db.session.scalars(select(Region.id).where(Region.path.startswith(path))))
+    return cache[region_id]
+
+
+def all_regions() -> list[Region]:
+    """Every region in tree order (by materialised path of codes would differ; order by path)."""
+    regions = list(db.session.scalars(select(Region)))
+    by_id = {r.id: r for r in regions}
+
+    def key(r: Region):
+        return [by_id[int(i)].code for i in r.path.strip("/").split("/") if i]
+
+    return sorted(regions, key=key)
+
+
+def region_choices(within: int | None = None) -> list[tuple[int, str]]:
+    """(id, indented name) of every region, or of one subtree, in tree order."""
+    allowed = set(subtree_ids(within)) if within else None
+    out = []
+    for r in all_regions():
+        if allowed is None or r.id in allowed:
+            out.append((r.id, "\u3000" * r.depth + f"{r.name}（{r.code}）"))
+    return out
+
+
+def region_breadcrumb(region: Region) -> list[Region]:
+    """The region's ancestors and itself, top first."""
+    ids = [int(i) for i in region.path.strip("/").split("/") if i]
+    found = {r.id: r for r in db.session.scalars(select(Region).where(Region.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+# --- record rules -------------------------------------------------------------------------
+
+
+def scope_enterprises(stmt: Select, user) -> Select:
+    """Restrict an enterprise query to what `user` may read."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return stmt.where(false())
+    if user.role == Role.ADMIN:
+        return stmt
+    if user.role == Role.ENTERPRISE:
+        return stmt.where(Enterprise.id == user.enterprise_id) if user.enterprise_id else stmt.where(false())
+    if user.role in (Role.MANAGER, Role.OFFICER) and user.region_id:
+        return stmt.where(Enterprise.region_id.in_(subtree_ids(user.region_id)))
+    return stmt.where(false())
+
+
+def can_view_enterprise(user, enterprise: Enterprise) -> bool:
+    """Whether `user` may read this enterprise's page."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.ENTERPRISE:
+        return user.enterprise_id == enterprise.id
+    if user.role in (Role.MANAGER, Role.OFFICER):
+        return enterprise.region_id in subtree_ids(user.region_id)
+    return False
+
+
+def can_edit_enterprise(user, enterprise: Enterprise) -> bool:
+    """Whether `user` may change this enterprise, its contacts, figures and IP."""
+    if not can(user, "enterprise.edit"):
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.OFFICER and enterprise.region_id in subtree_ids(user.region_id)
+
+
+def can_create_in_region(user, region_id: int | None) -> bool:
+    """Whether `user` may register an enterprise in this region."""
+    if not can(user, "enterprise.create") or region_id is None:
+        return False
+    return user.role == Role.ADMIN or region_id in subtree_ids(user.region_id)
+
+
+# --- the registry list --------------------------------------------------------------------
+
+SORTS = {
+    "name": (Enterprise.name, Enterprise.id),
+    "uscc": (Enterprise.uscc,),
+    "established": (Enterprise.established_on, Enterprise.id),
+    "updated": (Enterprise.updated_at, Enterprise.id),
+    "tier": (Enterprise.current_tier, Enterprise.id),
+}
+
+
+@dataclass
+class RegistryFilter:
+    """The registry's search, filters and sort, as read from the query string."""
+
+    q: str = ""
+    region_id: int | None = None
+    tier: str = ""
+    industry: str = ""
+    tech_domain: str = ""
+    above_scale: str = ""  # "", "yes", "no"
+    status: str = ""
+    archived: str = ""  # "" = hide archived, "include", "only"
+    sort: str = "name"
+    desc: bool = False
+    errors: list = field(default_factory=list)
+
+
+def registry_query(user, f: RegistryFilter) -> Select:
+    """Enterprises `user` may read, filtered and sorted, with their region loaded."""
+    stmt = scope_enterprises(select(Enterprise).options(joinedload(Enterprise.region)), user)
+    if f.q:
+        text = f.q.strip()
+        upper = text.upper()
+        # A USCC (or its start) matches by prefix on the unique index; anything else by name.
+        if len(upper) >= 4 and upper.isalnum() and any(c.isdigit() for c in upper):
+            stmt = stmt.where(or_(Enterprise.uscc.startswith(upper), Enterprise.name.contains(text)))
+        else:
+            stmt = stmt.where(Enterprise.name.contains(text))
+    if f.region_id:
+        stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(f.region_id)))
+    if f.tier == "candidate":
+        stmt = stmt.where(Enterprise.current_tier.is_(None))
+    elif f.tier:
+        stmt = stmt.where(Enterprise.current_tier == f.tier)
+    if f.industry:
+        parsed = parse_industry_code(f.industry)
+        if parsed:
+            stmt = stmt.where(Enterprise.industry_code.startswith(f.industry.strip().upper()))
+    if f.tech_domain:
+        stmt = stmt.where(Enterprise.tech_domain == f.tech_domain)
+    if f.above_scale in ("yes", "no"):
+        stmt = stmt.where(Enterprise.is_above_scale.is_(f.above_scale == "yes"))
+    if f.status:
+        stmt = stmt.where(Enterprise.status == f.status)
+    if f.archived == "only":
+        stmt = stmt.where(Enterprise.archived_at.is_not(None))
+    elif f.archived != "include":
+        stmt = stmt.where(Enterprise.archived_at.is_(None))
+    columns = SORTS.get(f.sort, SORTS["name"])
+    return stmt.order_by(*[c.desc() if f.desc else c.asc() for c in columns])
+
+
+def get_enterprise_for(user, enterprise_id: int) -> Enterprise | None:
+    """The enterprise if it exists and `user` may read it, else None (the view answers 404)."""
+    enterprise = db.session.get(Enterprise, enterprise_id, options=[joinedload(Enterprise.region)])
+    if enterprise is None or not can_view_enterprise(user, enterprise):
+        return None
+    return enterprise

@@ -1,0 +1,333 @@
+"""The registry's pages: list, enterprise page, profile/contacts/figures/IP editing, regions."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm.core.audit import AuditEvent
+from crm.core.htmx import render_page_or_fragment
+from crm.core.policy import Role, can, require, signed_in
+from crm.core.validation import ValidationFailed, attach_errors
+from crm.enterprises import queries, services
+from crm.enterprises.forms import ContactForm, EnterpriseForm, FiguresForm, IPForm, RegionForm
+from crm.enterprises.industries import division_choices, industry_label
+from crm.enterprises.models import (
+    ENTERPRISE_STATUS_LABELS, TECH_DOMAIN_LABELS, AnnualFigures, Contact, Enterprise, IntellectualProperty,
+    Region,
+)
+from crm.extensions import db
+from crm.ladder.tiers import CANDIDATE, TIER_LABELS, Tier
+
+bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
+regions_bp = Blueprint("regions", __name__, url_prefix="/admin/regions")
+
+
+def _read_filter() -> queries.RegistryFilter:
+    args = request.args
+    region = args.get("region", "")
+    return queries.RegistryFilter(
+        q=args.get("q", "").strip()[:100],
+        region_id=int(region) if region.isdigit() else None,
+        tier=args.get("tier", "") if args.get("tier", "") in {CANDIDATE, *TIER_LABELS} else "",
+        industry=args.get("industry", "").strip()[:5],
+        tech_domain=args.get("domain", "") if args.get("domain", "") in TECH_DOMAIN_LABELS else "",
+        above_scale=args.get("above", "") if args.get("above") in ("yes", "no") else "",
+        status=args.get("status", "") if args.get("status", "") in ENTERPRISE_STATUS_LABELS else "",
+        archived=args.get("archived", "") if args.get("archived") in ("include", "only") else "",
+        sort=args.get("sort", "name") if args.get("sort") in queries.SORTS else "name",
+        desc=args.get("desc") == "1",
+    )
+
+
+def _editable(enterprise_id: int) -> Enterprise:
+    """Load an enterprise the current user may edit; 404 outside their scope, 403 inside but read-only."""
+    enterprise = queries.get_enterprise_for(current_user, enterprise_id)
+    if enterprise is None:
+        abort(404)
+    if not queries.can_edit_enterprise(current_user, enterprise):
+        abort(403)
+    return enterprise
+
+
+def _status(form) -> int:
+    return 422 if form.errors or form.form_errors else 200
+
+
+@bp.get("")
+@require("registry.read")
+def index():
+    """The registry: search, filters, sort, 50 a page; htmx swaps only the results."""
+    f = _read_filter()
+    page = db.paginate(queries.registry_query(current_user, f), per_page=current_app.config["PER_PAGE"],
+                       error_out=False, count=True)
+    scope = current_user.region_id if current_user.role != Role.ADMIN else None
+    return render_page_or_fragment(
+        "enterprises/index.html", "enterprises/_results.html",
+        page=page, f=f, region_choices=queries.region_choices(within=scope),
+        divisions=division_choices(), industry_label=industry_label, tiers=list(Tier),
+        domain_labels=TECH_DOMAIN_LABELS, status_labels=ENTERPRISE_STATUS_LABELS,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require("enterprise.create")
+def new():
+    """Register an enterprise in a region of the user's scope."""
+    form = EnterpriseForm()
+    scope = current_user.region_id if current_user.role != Role.ADMIN else None
+    form.region_id.choices = queries.region_choices(within=scope)
+    if form.validate_on_submit():
+        if not queries.can_create_in_region(current_user, form.region_id.data):
+            abort(403)
+        try:
+            enterprise = services.create_enterprise(_enterprise_data(form), actor=current_user)
+        except ValidationFailed as failure:
+            attach_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been registered.", name=enterprise.name), "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)
+    return render_template("enterprises/form.html", form=form, enterprise=None,
+                           divisions=division_choices()), _status(form)
+
+
+def _enterprise_data(form: EnterpriseForm) -> dict:
+    return {name: form[name].data for name in services.ENTERPRISE_FIELDS}
+
+
+@bp.get("/<int:enterprise_id>")
+@signed_in
+def detail(enterprise_id: int):
+    """The enterprise page: profile, contacts, figures by year with ratios, IP."""
+    if not (can(current_user, "registry.read") or can(current_user, "enterprise.read_own")):
+        abort(403)
+    enterprise = queries.get_enterprise_for(current_user, enterprise_id)
+    if enterprise is None:
+        abort(404)
+    ip_counts = {1: 0, 2: 0}
+    for item in enterprise.ip_items:
+        if item.is_valid:
+            ip_counts[item.ip_class] += 1
+    return render_template(
+        "enterprises/detail.html", e=enterprise, breadcrumb=queries.region_breadcrumb(enterprise.region),
+        industry_label=industry_label, ip_counts=ip_counts,
+        can_edit=queries.can_edit_enterprise(current_user, enterprise),
+    )
+
+
+@bp.route("/<int:enterprise_id>/edit", methods=["GET", "POST"])
+@require("enterprise.edit")
+def edit(enterprise_id: int):
+    """Edit the profile."""
+    enterprise = _editable(enterprise_id)
+    form = EnterpriseForm(obj=enterprise)
+    scope = current_user.region_id if current_user.role != Role.ADMIN else None
+    form.region_id.choices = queries.region_choices(within=scope)
+    if form.validate_on_submit():
+        if not queries.can_create_in_region(current_user, form.region_id.data):
+            abort(403)
+        try:
+            services.update_enterprise(enterprise, _enterprise_data(form), actor=current_user)
+        except ValidationFailed as failure:
+            attach_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)
+    return render_template("enterprises/form.html", form=form, enterprise=enterprise,
+                           divisions=division_choices()), _status(form)
+
+
+@bp.post("/<int:enterprise_id>/archive")
+@require("enterprise.archive")
+def archive(enterprise_id: int):
+    """Archive (hide from lists; never deleted)."""
+    enterprise = _editable(enterprise_id)
+    services.archive_enterprise(enterprise, actor=current_user)
+    db.session.commit()
+    flash(_("%(name)s has been archived.", name=enterprise.name), "success")
+    return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)
+
+
+@bp.post("/<int:enterprise_id>/restore")
+@require("enterprise.archive")
+def restore(enterprise_id: int):
+    """Restore an archived enterprise."""
+    enterprise = _editable(enterprise_id)
+    services.restore_enterprise(enterprise, actor=current_user)
+    db.session.commit()
+    flash(_("%(name)s has been restored.", name=enterprise.name), "success")
+    return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)
+
+
+# --- contacts -----------------------------------------------------------------------------
+
+
+def _child(model, enterprise: Enterprise, child_id: int):
+    item = db.session.get(model, child_id)
+    if item is None or item.enterprise_id != enterprise.id:
+        abort(404)
+    return item
+
+
+@bp.route("/<int:enterprise_id>/contacts/new", methods=["GET", "POST"])
+@bp.route("/<int:enterprise_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@require("enterprise.edit")
+def contact_form(enterprise_id: int, contact_id: int | None = None):
+    """Add or edit a contact person."""
+    enterprise = _editable(enterprise_id)
+    contact = _child(Contact, enterprise, contact_id) if contact_id else None
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        data = {name: form[name].data or ("" if name != "is_primary" else False) for name in services.CONTACT_FIELDS}
+        if contact is None:
+            services.add_contact(enterprise, data, actor=current_user)
+        else:
+            services.update_contact(contact, data, actor=current_user)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="contacts"), code=303)
+    return render_template("enterprises/contact_form.html", form=form, e=enterprise, contact=contact), _status(form)
+
+
+@bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/delete")
+@require("enterprise.edit")
+def contact_delete(enterprise_id: int, contact_id: int):
+    """Remove a contact person."""
+    enterprise = _editable(enterprise_id)
+    services.remove_contact(_child(Contact, enterprise, contact_id), actor=current_user)
+    db.session.commit()
+    flash(_("The contact has been removed."), "success")
+    return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="contacts"), code=303)
+
+
+# --- annual figures -----------------------------------------------------------------------
+
+
+@bp.route("/<int:enterprise_id>/figures/new", methods=["GET", "POST"])
+@bp.route("/<int:enterprise_id>/figures/<int:figures_id>/edit", methods=["GET", "POST"])
+@require("enterprise.edit")
+def figures_form(enterprise_id: int, figures_id: int | None = None):
+    """Enter or correct one year's figures; errors show next to each field, nothing is saved."""
+    enterprise = _editable(enterprise_id)
+    figures = _child(AnnualFigures, enterprise, figures_id) if figures_id else None
+    form = FiguresForm(obj=figures)
+    if figures is None and request.method == "GET":
+        latest = max((f.year for f in enterprise.figures), default=None)
+        form.year.data = (latest + 1) if latest else None
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS)}
+        try:
+            services.save_figures(enterprise, data, actor=current_user, figures=figures)
+        except ValidationFailed as failure:
+            attach_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("The figures for %(year)s have been saved.", year=data["year"]), "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
+    return render_template("enterprises/figures_form.html", form=form, e=enterprise, figures=figures), _status(form)
+
+
+@bp.post("/<int:enterprise_id>/figures/<int:figures_id>/verify")
+@require("enterprise.edit")
+def figures_verify(enterprise_id: int, figures_id: int):
+    """Mark a year's figures as verified by the officer."""
+    enterprise = _editable(enterprise_id)
+    services.verify_figures(_child(AnnualFigures, enterprise, figures_id), actor=current_user)
+    db.session.commit()
+    flash(_("The figures have been marked as verified."), "success")
+    return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
+
+
+# --- intellectual property ----------------------------------------------------------------
+
+
+@bp.route("/<int:enterprise_id>/ip/new", methods=["GET", "POST"])
+@bp.route("/<int:enterprise_id>/ip/<int:ip_id>/edit", methods=["GET", "POST"])
+@require("enterprise.edit")
+def ip_form(enterprise_id: int, ip_id: int | None = None):
+    """Add or edit an IP item."""
+    enterprise = _editable(enterprise_id)
+    item = _child(IntellectualProperty, enterprise, ip_id) if ip_id else None
+    form = IPForm(obj=item)
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in services.IP_FIELDS}
+        data["is_valid"], data["used_in_earlier_application"] = bool(data["is_valid"]), bool(
+            data["used_in_earlier_application"])
+        try:
+            services.save_ip(enterprise, data, actor=current_user, item=item)
+        except ValidationFailed as failure:
+            attach_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ip"), code=303)
+    return render_template("enterprises/ip_form.html", form=form, e=enterprise, item=item), _status(form)
+
+
+@bp.post("/<int:enterprise_id>/ip/<int:ip_id>/delete")
+@require("enterprise.edit")
+def ip_delete(enterprise_id: int, ip_id: int):
+    """Remove an IP item entered by mistake."""
+    enterprise = _editable(enterprise_id)
+    services.remove_ip(_child(IntellectualProperty, enterprise, ip_id), actor=current_user)
+    db.session.commit()
+    flash(_("The item has been removed."), "success")
+    return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ip"), code=303)
+
+
+# --- audit --------------------------------------------------------------------------------
+
+
+@bp.get("/<int:enterprise_id>/audit")
+@require("audit.read")
+def audit_trail(enterprise_id: int):
+    """Everything recorded about one enterprise, newest first."""
+    enterprise = db.get_or_404(Enterprise, enterprise_id)
+    stmt = (select(AuditEvent).where(AuditEvent.enterprise_id == enterprise.id)
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    return render_template("enterprises/audit.html", e=enterprise, page=page)
+
+
+# --- regions (admin) ----------------------------------------------------------------------
+
+
+@regions_bp.get("")
+@require("regions.manage")
+def regions():
+    """The region tree with the number of enterprises registered directly in each node."""
+    from sqlalchemy import func
+
+    counts = dict(db.session.execute(
+        select(Enterprise.region_id, func.count()).where(Enterprise.archived_at.is_(None))
+        .group_by(Enterprise.region_id)).all())
+    return render_template("admin/regions.html", regions=queries.all_regions(), counts=counts)
+
+
+@regions_bp.route("/new", methods=["GET", "POST"])
+@regions_bp.route("/<int:region_id>/edit", methods=["GET", "POST"])
+@require("regions.manage")
+def region_form(region_id: int | None = None):
+    """Add or edit a region (a move re-paths its subtree)."""
+    region = db.get_or_404(Region, region_id) if region_id else None
+    form = RegionForm(obj=region)
+    if region is None and request.method == "GET" and request.args.get("parent", "").isdigit():
+        form.parent_id.data = int(request.args["parent"])
+    form.parent_id.choices = [("", "—")] + queries.region_choices()
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in services.REGION_FIELDS}
+        try:
+            if region is None:
+                services.create_region(data, actor=current_user)
+            else:
+                services.update_region(region, data, actor=current_user)
+        except ValidationFailed as failure:
+            attach_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("regions.regions"), code=303)
+    return render_template("admin/region_form.html", form=form, region=region), _status(form)

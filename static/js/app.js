@@ -1,0 +1,19 @@
+// Miaopu's few behaviours, kept out of the HTML so the pages can run under a strict CSP.
+(function () {
+  "use strict";
+  // <select data-autosubmit> submits its form when changed (language switch, filters without htmx).
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("[data-autosubmit]") && el.form) {
+      el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
+    }
+  });
+  // <form data-confirm="..."> asks before submitting (archive, remove).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var message = form.getAttribute && form.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+    }
+  }, true);
+})();
