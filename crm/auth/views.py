@@ -66,14 +66,15 @@ def account():
     form = PasswordChangeForm()
     status = 200
     if form.validate_on_submit():
+        user = current_user._get_current_object()  # the real User, not the proxy
         try:
-            services.change_own_password(current_user, form.current_password.data, form.new_password.data)
+            services.change_own_password(user, form.current_password.data, form.new_password.data)
         except ValidationFailed as failure:
             attach_errors(form, failure)
         else:
             db.session.commit()
             # The nonce changed: re-issue this session so only the other ones end.
-            login_user(current_user)
+            login_user(user)
             flash(_("Your password has been changed. Other sessions have been signed out."), "success")
             return redirect(url_for("auth.account"), code=303)
     if form.errors or form.form_errors:

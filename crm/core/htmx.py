@@ -7,6 +7,6 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
-def render_page_or_fragment(page: str, fragment: str, **context) -> str:
+def render_page_or_fragment(full_template: str, fragment: str, **context) -> str:
     """Render the fragment for htmx, else the whole page (which includes the fragment)."""
-    return render_template(fragment if is_htmx() else page, **context)
+    return render_template(fragment if is_htmx() else full_template, **context)

@@ -1,0 +1,62 @@
+# Miaopu — the two commands: `make run` (set up and serve the demo) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+FLASK  := $(BIN)/flask --app wsgi
+# Debian packages the tests and the PDF sheets need (see shared/notes/toolchain.md).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk libharfbuzz-subset0 poppler-utils
+
+.PHONY: run test install install-dev translations extract system-deps check-migrations clean
+
+run: install translations  ## venv, install, migrate, demo data, serve on SQLite
+	@mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install-dev translations system-deps  ## the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
+	TEST_DATABASE_URL= $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
+	  $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	else echo "== TEST_DATABASE_URL not set: PostgreSQL pass skipped (SQLite only)"; fi
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+translations: $(VENV)/.installed  ## compile the message catalogues (.po → .mo)
+	$(BIN)/pybabel compile -q -d crm/translations
+
+extract: $(VENV)/.installed  ## re-extract messages and update every catalogue
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o crm/translations/messages.pot .
+	$(BIN)/pybabel update -q -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching --ignore-obsolete
+
+system-deps:  ## Debian packages: headless Chromium for browser tests, CJK fonts and HarfBuzz for PDFs
+	@missing=""; \
+	for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "== installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo"; \
+	  else echo "Please install these Debian packages first:$$missing" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+check-migrations: $(VENV)/.installed  ## models and migrations agree (on a scratch SQLite database)
+	rm -f /tmp/miaopu-check.db
+	DATABASE_URL=sqlite:////tmp/miaopu-check.db $(FLASK) db upgrade
+	DATABASE_URL=sqlite:////tmp/miaopu-check.db $(FLASK) db check
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,112 @@
+"""Factories for test data: valid by default, any field overridable."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from crm.auth.models import User
+from crm.core.security import hash_password
+from crm.core.uscc import check_digit
+from crm.enterprises.models import AnnualFigures, Enterprise, IntellectualProperty, Region
+from crm.extensions import db
+
+PASSWORD = "Passw0rd-test"
+_seq = itertools.count(1)
+
+
+def uscc(region_code: str = "640106") -> str:
+    """A fresh valid USCC in a region."""
+    body = f"91{region_code}MA{next(_seq):07d}"
+    return body + check_digit(body)
+
+
+def region(code: str, name: str, level: str, parent: Region | None = None) -> Region:
+    """A region with its materialised path."""
+    r = Region(code=code, name=name, level=level, parent_id=parent.id if parent else None)
+    db.session.add(r)
+    db.session.flush()
+    r.path = f"{parent.path if parent else '/'}{r.id}/"
+    db.session.flush()
+    return r
+
+
+def enterprise(region_: Region, **kw) -> Enterprise:
+    """An enterprise in `region_` with a valid, unique USCC."""
+    n = next(_seq)
+    values = dict(name=f"测试企业{n:04d}有限公司", uscc=uscc(region_.code[:6] if region_.code.isdigit() else "640106"),
+                  region_id=region_.id, industry_code="C3511", tech_domain="advanced_manufacturing",
+                  established_on=date(2015, 5, 1), is_above_scale=False, status="active")
+    values.update(kw)
+    e = Enterprise(**values)
+    db.session.add(e)
+    db.session.flush()
+    return e
+
+
+def figures(enterprise_: Enterprise, year: int, **kw) -> AnnualFigures:
+    """A plausible year of figures."""
+    values = dict(revenue=Decimal("3200.00"), hightech_revenue=Decimal("2300.00"), rd_expense=Decimal("180.00"),
+                  rd_expense_domestic=Decimal("180.00"), total_cost=Decimal("2800.00"),
+                  total_assets=Decimal("4100.00"), net_assets=Decimal("2100.00"), employees=85, tech_staff=14,
+                  rd_staff=10)
+    values.update(kw)
+    f = AnnualFigures(enterprise_id=enterprise_.id, year=year, **values)
+    db.session.add(f)
+    db.session.flush()
+    return f
+
+
+def ip(enterprise_: Enterprise, kind: str = "invention_patent", **kw) -> IntellectualProperty:
+    """An IP item."""
+    values = dict(title="一种测试装置", number=f"ZL2021{next(_seq):07d}.X", granted_on=date(2022, 3, 1))
+    values.update(kw)
+    item = IntellectualProperty(enterprise_id=enterprise_.id, kind=kind, **values)
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def user(role: str, *, region: Region | None = None, enterprise: Enterprise | None = None,
+         username: str | None = None, password: str = PASSWORD, **kw) -> User:
+    """A user of a role (bind managers/officers to a region, enterprise users to an enterprise)."""
+    u = User(username=username or f"{role}{next(_seq)}", name=kw.pop("name", f"{role} user"), role=role,
+             region_id=region.id if region else None, enterprise_id=enterprise.id if enterprise else None,
+             password_hash=hash_password(password), **kw)
+    db.session.add(u)
+    db.session.flush()
+    return u
+
+
+@dataclass
+class World:
+    """The standard test geography and one enterprise in each leaf."""
+
+    province: Region
+    city: Region
+    county_x: Region
+    county_y: Region
+    park_x: Region
+    other_city: Region
+    county_z: Region
+    ent_x: Enterprise
+    ent_park: Enterprise
+    ent_y: Enterprise
+    ent_z: Enterprise
+
+
+def build_world() -> World:
+    """Province 640000 → city 640100 → counties 640104 (X, with a park) and 640105 (Y); city 640200 → 640202 (Z)."""
+    p = region("640000", "宁夏回族自治区", "province")
+    c = region("640100", "银川市", "city", p)
+    x = region("640104", "兴庆区", "county", c)
+    y = region("640105", "西夏区", "county", c)
+    park = region("6401P1", "银川经济技术开发区", "park", x)
+    c2 = region("640200", "石嘴山市", "city", p)
+    z = region("640202", "大武口区", "county", c2)
+    w = World(p, c, x, y, park, c2, z,
+              enterprise(x, name="兴庆智能装备有限公司"), enterprise(park, name="园区新材料有限公司"),
+              enterprise(y, name="西夏生物科技有限公司"), enterprise(z, name="大武口光伏科技有限公司"))
+    db.session.commit()
+    return w

@@ -1,0 +1,25 @@
+"""Assertion helpers shared by the tests."""
+from __future__ import annotations
+
+import html
+
+from flask_babel import force_locale, gettext
+
+
+def text(response) -> str:
+    """The response body with HTML entities decoded (R&amp;D → R&D)."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def zh(msgid: str, **kwargs) -> str:
+    """The zh_CN translation of a message; fails when there is none (it must differ from the English)."""
+    with force_locale("zh_Hans_CN"):
+        translated = gettext(msgid, **kwargs)
+    assert translated != (msgid % kwargs if kwargs else msgid), f"no zh_CN translation for {msgid!r}"
+    return translated
+
+
+def en(msgid: str, **kwargs) -> str:
+    """The English text of a message."""
+    with force_locale("en"):
+        return gettext(msgid, **kwargs)
