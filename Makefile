@@ -37,7 +37,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 translations: $(VENV)/.installed  ## compile the message catalogues (.po → .mo)
-	$(BIN)/pybabel compile -q -d crm/translations
+	$(BIN)/pybabel compile -d crm/translations
 
 extract: $(VENV)/.installed  ## re-extract messages and update every catalogue
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o crm/translations/messages.pot .

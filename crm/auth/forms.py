@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import EqualTo, Email, Regexp
 
-from crm.core.forms import max_length, optional, required, strip
+from crm.core.forms import max_length, optional, options, required, strip
 from crm.core.i18n import LANGUAGES
 from crm.core.policy import ROLE_LABELS, Role
 
@@ -33,13 +33,13 @@ class PasswordChangeForm(FlaskForm):
 class LanguageForm(FlaskForm):
     """Pick the interface language."""
 
-    lang = SelectField(_l("Language"), choices=list(LANGUAGES.items()))
+    lang = SelectField(_l("Language"), choices=dict(LANGUAGES))
     next = HiddenField()
 
 
 def role_choices():
-    """(code, label) of every role, for a <select>."""
-    return [(r.value, ROLE_LABELS[r]) for r in Role]
+    """The roles as <select> options."""
+    return options({r.value: ROLE_LABELS[r] for r in Role})
 
 
 class UserForm(FlaskForm):

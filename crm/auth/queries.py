@@ -11,8 +11,8 @@ def users_query(*, q: str = "", role: str = "", include_inactive: bool = True):
     """Users matching a search, newest names first by user name, with region and enterprise loaded."""
     stmt = select(User).options(selectinload(User.region), selectinload(User.enterprise))
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(User.username.ilike(like), User.name.ilike(like), User.phone.ilike(like)))
+        stmt = stmt.where(or_(User.username.icontains(q, autoescape=True), User.name.icontains(q, autoescape=True),
+                              User.phone.contains(q, autoescape=True)))
     if role:
         stmt = stmt.where(User.role == role)
     if not include_inactive:

@@ -66,7 +66,9 @@ def _resolve(data: dict, user: User | None) -> dict:
             else:
                 data["enterprise_id"] = enterprise.id
         data["region_id"] = None
-    elif role in REGIONAL_ROLES:
+    elif role not in REGIONAL_ROLES:  # an administrator is bound to nothing
+        data["region_id"] = None
+    else:
         if not data.get("region_id"):
             errors["region_id"] = [_l("Managers and officers must belong to a region.")]
         elif db.session.get(Region, data["region_id"]) is None:

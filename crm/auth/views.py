@@ -105,7 +105,7 @@ def _user_form(user: User | None = None) -> UserForm:
     if user is not None and request.method == "GET":
         form.enterprise_uscc.data = user.enterprise.uscc if user.enterprise else ""
         form.region_id.data = user.region_id
-    form.region_id.choices = [("", "—")] + region_choices()
+    form.region_id.choices = {"": "—"} | dict(region_choices())
     return form
 
 

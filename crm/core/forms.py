@@ -5,9 +5,15 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation, ValidationError
 
 from crm.core.uscc import normalize_uscc, uscc_error
+
+
+def options(mapping: dict) -> list[SelectChoice]:
+    """<select> options from {value: label} (labels may be lazy translations)."""
+    return [SelectChoice(value=value, label=label) for value, label in mapping.items()]
 
 
 def required():

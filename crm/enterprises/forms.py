@@ -7,7 +7,7 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Email
 
 from crm.core.forms import (
-    AmountField, CountField, DateField, YearField, input_required, max_length, optional, required, strip,
+    AmountField, CountField, DateField, YearField, input_required, max_length, optional, options, required, strip,
     uscc_validator,
 )
 from crm.enterprises.models import (
@@ -32,10 +32,10 @@ class EnterpriseForm(FlaskForm):
     industry_code = StringField(_l("Industry code"), [required(), max_length(5)], filters=[strip],
                                 description=_l("GB/T 4754-2017, e.g. C3511 (class) or C35 (division)."))
     tech_domain = SelectField(_l("Technology domain"),
-                              choices=lambda: [("", "—")] + [(k.value, v) for k, v in TECH_DOMAIN_LABELS.items()])
+                              choices=lambda: options({"": "—"} | TECH_DOMAIN_LABELS))
     established_on = DateField(_l("Established on"))
     is_above_scale = BooleanField(_l("Above designated size"))
-    status = SelectField(_l("Status"), choices=lambda: [(k.value, v) for k, v in ENTERPRISE_STATUS_LABELS.items()])
+    status = SelectField(_l("Status"), choices=lambda: options(ENTERPRISE_STATUS_LABELS))
 
 
 class ContactForm(FlaskForm):
@@ -74,7 +74,7 @@ class FiguresForm(FlaskForm):
 class IPForm(FlaskForm):
     """An intellectual-property item."""
 
-    kind = SelectField(_l("Kind"), choices=lambda: [(k.value, v) for k, v in IP_KIND_LABELS.items()])
+    kind = SelectField(_l("Kind"), choices=lambda: options(IP_KIND_LABELS))
     title = StringField(_l("Title"), [required(), max_length(200)], filters=[strip])
     number = StringField(_l("Number"), [required(), max_length(64)], filters=[strip],
                          description=_l("Patent number, registration number, …"))
@@ -91,5 +91,5 @@ class RegionForm(FlaskForm):
     code = StringField(_l("Code"), [required(), max_length(12)], filters=[strip],
                        description=_l("GB/T 2260 six digits; a park has its own code."))
     name = StringField(_l("Name"), [required(), max_length(60)], filters=[strip])
-    level = SelectField(_l("Level"), choices=lambda: [(k.value, v) for k, v in REGION_LEVEL_LABELS.items()])
+    level = SelectField(_l("Level"), choices=lambda: options(REGION_LEVEL_LABELS))
     parent_id = SelectField(_l("Parent"), coerce=_int_or_none)

@@ -144,9 +144,10 @@ def registry_query(user, f: RegistryFilter) -> Select:
         upper = text.upper()
         # A USCC (or its start) matches by prefix on the unique index; anything else by name.
         if len(upper) >= 4 and upper.isalnum() and any(c.isdigit() for c in upper):
-            stmt = stmt.where(or_(Enterprise.uscc.startswith(upper), Enterprise.name.contains(text)))
+            stmt = stmt.where(or_(Enterprise.uscc.startswith(upper, autoescape=True),
+                                  Enterprise.name.contains(text, autoescape=True)))
         else:
-            stmt = stmt.where(Enterprise.name.contains(text))
+            stmt = stmt.where(Enterprise.name.contains(text, autoescape=True))
     if f.region_id:
         stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(f.region_id)))
     if f.tier == "candidate":

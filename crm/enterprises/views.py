@@ -77,7 +77,7 @@ def new():
     """Register an enterprise in a region of the user's scope."""
     form = EnterpriseForm()
     scope = current_user.region_id if current_user.role != Role.ADMIN else None
-    form.region_id.choices = queries.region_choices(within=scope)
+    form.region_id.choices = dict(queries.region_choices(within=scope))
     if form.validate_on_submit():
         if not queries.can_create_in_region(current_user, form.region_id.data):
             abort(403)
@@ -124,7 +124,7 @@ def edit(enterprise_id: int):
     enterprise = _editable(enterprise_id)
     form = EnterpriseForm(obj=enterprise)
     scope = current_user.region_id if current_user.role != Role.ADMIN else None
-    form.region_id.choices = queries.region_choices(within=scope)
+    form.region_id.choices = dict(queries.region_choices(within=scope))
     if form.validate_on_submit():
         if not queries.can_create_in_region(current_user, form.region_id.data):
             abort(403)
@@ -316,7 +316,7 @@ def region_form(region_id: int | None = None):
     form = RegionForm(obj=region)
     if region is None and request.method == "GET" and request.args.get("parent", "").isdigit():
         form.parent_id.data = int(request.args["parent"])
-    form.parent_id.choices = [("", "—")] + queries.region_choices()
+    form.parent_id.choices = {"": "—"} | dict(queries.region_choices())
     if form.validate_on_submit():
         data = {name: form[name].data for name in services.REGION_FIELDS}
         try:
