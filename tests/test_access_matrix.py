@@ -1,0 +1,146 @@
+"""Access matrix: every route of the app × every role, from one table.
+
+A route missing from ROUTES fails the test, so a new route cannot be forgotten. Forbidden
+writes must change nothing: every write records an audit event, so the trail must not grow.
+"""
+import pytest
+from sqlalchemy import func, select
+
+from crm.core.audit import AuditEvent
+from crm.enterprises.models import Contact
+from tests import factories
+
+ROLES = ["anon", "admin", "manager_city", "manager_other", "officer_x", "officer_y", "enterprise_own",
+         "enterprise_other"]
+OK, REDIRECT, FORBIDDEN, MISSING = 200, 302, 403, 404
+
+# For GET routes: the status each role gets on a record of county X (ent_x and its children).
+# "anon" gets 302 to the sign-in page unless the route is public.
+_registry = {"admin": OK, "manager_city": OK, "manager_other": OK, "officer_x": OK, "officer_y": OK,
+             "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
+_edit_x = {"admin": OK, "manager_city": FORBIDDEN, "manager_other": FORBIDDEN, "officer_x": OK,
+           "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
+_admin_only = {"admin": OK, **{r: FORBIDDEN for r in ROLES[2:]}}
+_everyone = {r: OK for r in ROLES[1:]}
+
+GET_ROUTES = {
+    "main.healthz": ("/healthz", {"anon": OK, **_everyone}),
+    "auth.login": ("/login", {"anon": OK, **{r: REDIRECT for r in ROLES[1:]}}),
+    "auth.account": ("/account", _everyone),
+    "main.home": ("/", {r: REDIRECT for r in ROLES[1:]}),
+    "enterprises.index": ("/enterprises", _registry),
+    "enterprises.new": ("/enterprises/new", {"admin": OK, "manager_city": FORBIDDEN, "manager_other": FORBIDDEN,
+                                             "officer_x": OK, "officer_y": OK, "enterprise_own": FORBIDDEN,
+                                             "enterprise_other": FORBIDDEN}),
+    "enterprises.detail": ("/enterprises/{ent}", {"admin": OK, "manager_city": OK, "manager_other": MISSING,
+                                                  "officer_x": OK, "officer_y": MISSING, "enterprise_own": OK,
+                                                  "enterprise_other": MISSING}),
+    "enterprises.edit": ("/enterprises/{ent}/edit", _edit_x),
+    "enterprises.contact_form": ("/enterprises/{ent}/contacts/{contact}/edit", _edit_x),
+    "enterprises.figures_form": ("/enterprises/{ent}/figures/{figures}/edit", _edit_x),
+    "enterprises.ip_form": ("/enterprises/{ent}/ip/{ip}/edit", _edit_x),
+    "enterprises.audit_trail": ("/enterprises/{ent}/audit", _admin_only),
+    "admin.users": ("/admin/users", _admin_only),
+    "admin.user_new": ("/admin/users/new", _admin_only),
+    "admin.user_edit": ("/admin/users/{user}/edit", _admin_only),
+    "admin.audit": ("/admin/audit", _admin_only),
+    "regions.regions": ("/admin/regions", _admin_only),
+    "regions.region_form": ("/admin/regions/{region}/edit", _admin_only),
+    "static": ("/static/css/app.css", {"anon": OK, **_everyone}),
+}
+# Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
+
+# Managers and enterprise users lack the capability (403 before any lookup); an officer of
+# another county gets 404, as if the record did not exist.
+_write_x = {"admin": "allowed", "manager_city": FORBIDDEN, "manager_other": FORBIDDEN, "officer_x": "allowed",
+            "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
+POST_ROUTES = {
+    "auth.logout": ("/logout", {r: "allowed" for r in ROLES[1:]}),
+    "auth.language": ("/language", {"anon": "allowed", **{r: "allowed" for r in ROLES[1:]}}),
+    "enterprises.archive": ("/enterprises/{ent}/archive", _write_x),
+    "enterprises.restore": ("/enterprises/{ent}/restore", _write_x),
+    "enterprises.contact_delete": ("/enterprises/{ent}/contacts/{contact}/delete", _write_x),
+    "enterprises.figures_verify": ("/enterprises/{ent}/figures/{figures}/verify", _write_x),
+    "enterprises.ip_delete": ("/enterprises/{ent}/ip/{ip}/delete", _write_x),
+}
+
+
+@pytest.fixture
+def ids(world, db):
+    contact = Contact(enterprise_id=world.ent_x.id, name="张伟")
+    db.session.add(contact)
+    figures = factories.figures(world.ent_x, 2024)
+    item = factories.ip(world.ent_x)
+    someone = factories.user("officer", region=world.county_y, username="someone")
+    db.session.commit()
+    return {"ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
+            "user": someone.id, "region": world.county_x.id}
+
+
+def _sign_in(login_as, world, role):
+    if role == "anon":
+        return
+    spec = {
+        "admin": ("admin", {}), "manager_city": ("manager", {"region": world.city}),
+        "manager_other": ("manager", {"region": world.other_city}),
+        "officer_x": ("officer", {"region": world.county_x}), "officer_y": ("officer", {"region": world.county_y}),
+        "enterprise_own": ("enterprise", {"enterprise": world.ent_x}),
+        "enterprise_other": ("enterprise", {"enterprise": world.ent_y}),
+    }[role]
+    login_as(spec[0], **spec[1])
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = endpoints - set(GET_ROUTES) - set(POST_ROUTES)
+    assert missing == set(), f"add these routes to the access matrix: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_get_matrix(client, login_as, world, ids, role):
+    _sign_in(login_as, world, role)
+    wrong = []
+    for endpoint, (url, expected) in GET_ROUTES.items():
+        want = expected.get(role, REDIRECT)
+        got = client.get(url.format(**ids)).status_code
+        if got != want:
+            wrong.append(f"{endpoint} {url}: expected {want}, got {got}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, ids, role, db):
+    wrong = []
+    for endpoint, (url, expected) in POST_ROUTES.items():
+        _sign_in(login_as, world, role)  # logout in the table ends the session: sign in again each time
+        want = expected.get(role, REDIRECT)
+        before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        got = client.post(url.format(**ids), data={"lang": "zh_CN"}).status_code
+        after = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        if want == "allowed":
+            if got in (FORBIDDEN, MISSING, REDIRECT if role != "anon" else -1):
+                wrong.append(f"{endpoint}: allowed, got {got}")
+        elif got != want or after != before:
+            wrong.append(f"{endpoint}: expected {want} and no write, got {got} (+{after - before} events)")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("role", ["manager_city", "officer_y", "enterprise_own"])
+def test_forbidden_form_posts_change_nothing(client, login_as, world, ids, role, db):
+    _sign_in(login_as, world, role)
+    before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    eid = ids["ent"]
+    posts = {
+        f"/enterprises/{eid}/edit": {"name": "改名", "uscc": world.ent_x.uscc, "region_id": world.county_x.id,
+                                     "industry_code": "C35", "status": "active"},
+        f"/enterprises/{eid}/figures/new": {"year": "2023", "revenue": "1"},
+        f"/enterprises/{eid}/ip/new": {"kind": "invention_patent", "title": "t", "number": "n"},
+        f"/enterprises/{eid}/contacts/new": {"name": "x"},
+        "/admin/users/new": {"username": "x", "name": "x", "role": "admin", "password": "Abcdefg1"},
+        "/admin/regions/new": {"code": "640199", "name": "x", "level": "county", "parent_id": world.city.id},
+    }
+    for url, data in posts.items():
+        assert client.post(url, data=data).status_code in (FORBIDDEN, MISSING), url
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
+    db.session.refresh(world.ent_x)
+    assert world.ent_x.name == "兴庆智能装备有限公司"
