@@ -40,8 +40,8 @@ translations: $(VENV)/.installed  ## compile the message catalogues (.po → .mo
 	$(BIN)/pybabel compile -d crm/translations
 
 extract: $(VENV)/.installed  ## re-extract messages and update every catalogue
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o crm/translations/messages.pot .
-	$(BIN)/pybabel update -q -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --no-wrap --sort-output -o crm/translations/messages.pot .
+	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching --ignore-obsolete --no-wrap
 
 system-deps:  ## Debian packages: headless Chromium for browser tests, CJK fonts and HarfBuzz for PDFs
 	@missing=""; \

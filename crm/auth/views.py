@@ -156,6 +156,8 @@ def user_edit(user_id: int):
     if form.validate_on_submit():
         if user.id == current_user.id and not form.active.data:
             form.active.errors = [_("You cannot deactivate your own account.")]
+        elif user.id == current_user.id and form.role.data != user.role:
+            form.role.errors = [_("You cannot change your own role.")]
         else:
             try:
                 changes = services.update_user(user, _user_data(form), actor=current_user)

@@ -1,6 +1,7 @@
 """Writes on the registry: plain verb_noun functions that validate, flush and audit; callers commit."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -201,6 +202,10 @@ def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFi
         errors["year"] = [_l("Figures for %(year)s already exist; edit that year instead.", year=data["year"])]
     if errors:
         raise ValidationFailed(errors)
+    # Two places, always: the trail then shows 3200.00 → 3500.00, never 3200 → 3500.00.
+    for name in AMOUNT_FIELDS:
+        if isinstance(data.get(name), Decimal):
+            data[name] = data[name].quantize(Decimal("0.01"))
     if figures is None:
         figures = AnnualFigures(enterprise_id=enterprise.id, **data)
         db.session.add(figures)
@@ -297,9 +302,9 @@ def _check_region(data: dict, region: Region | None) -> Region | None:
         if parent_level not in allowed:
             errors["parent_id"] = [_l("This level cannot sit under the chosen parent.")]
         if level == RegionLevel.PARK:
-            if not (4 <= len(code) <= 12) or not all(c.isalnum() or c == "-" for c in code):
+            if not re.fullmatch(r"[A-Z0-9-]{4,12}", code):
                 errors["code"] = [_l("A park code has 4 to 12 letters, digits or hyphens.")]
-        elif not (len(code) == 6 and code.isdigit()):
+        elif not re.fullmatch(r"[0-9]{6}", code):
             errors["code"] = [_l("A GB/T 2260 code has six digits.")]
         elif level == RegionLevel.PROVINCE and not code.endswith("0000"):
             errors["code"] = [_l("A province code ends in 0000.")]
@@ -307,6 +312,12 @@ def _check_region(data: dict, region: Region | None) -> Region | None:
             errors["code"] = [_l("A city code ends in 00 (but not 0000).")]
         elif parent is not None and parent.code[:2] != code[:2]:
             errors["code"] = [_l("The code must start with the province's two digits (%(p)s).", p=parent.code[:2])]
+        elif level == RegionLevel.COUNTY and (code.endswith("00") or (
+                parent is not None and parent.level == RegionLevel.CITY and parent.code[:4] != code[:4])):
+            errors["code"] = [_l("A county code starts with its city's four digits and does not end in 00.")]
+        if region is not None and any(
+                RegionLevel(level) not in ALLOWED_PARENT_LEVELS[RegionLevel(child.level)] for child in region.children):
+            errors["level"] = [_l("The regions below this one cannot sit under this level.")]
     if region is not None and parent is not None and parent.path.startswith(region.path):
         errors["parent_id"] = [_l("A region cannot sit under itself or its own descendants.")]
     clash = select(Region.id).where(Region.code == code)
