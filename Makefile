@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 # Debian packages the tests and the PDF sheets need (see shared/notes/toolchain.md).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 
-.PHONY: run test install install-dev translations extract system-deps check-migrations clean
+.PHONY: run test bench install install-dev translations extract system-deps check-migrations clean
 
 run: install translations  ## venv, install, migrate, demo data, serve on SQLite
 	@mkdir -p instance
@@ -21,6 +21,9 @@ test: install-dev translations system-deps  ## the whole suite on SQLite, then o
 	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	else echo "== TEST_DATABASE_URL not set: PostgreSQL pass skipped (SQLite only)"; fi
+
+bench: install  ## registry list at 100,000 enterprises (BENCH_ARGS="--rows 50000 --database-url ...")
+	$(BIN)/python bench/registry.py $(BENCH_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,8 +1,8 @@
 """foundation: regions, enterprises, figures, IP, users, audit
 
-Revision ID: 49c85cd81251
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 10:07:28.923448
+Create Date: 2026-11-25 10:18:32.998317
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '49c85cd81251'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -74,12 +74,14 @@ def upgrade():
     with op.batch_alter_table('enterprises', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_enterprises_archived_at'), ['archived_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprises_current_tier'), ['current_tier'], unique=False)
+        batch_op.create_index('ix_enterprises_established_on', ['established_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprises_industry_code'), ['industry_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprises_is_above_scale'), ['is_above_scale'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprises_name'), ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprises_region_id'), ['region_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprises_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprises_tech_domain'), ['tech_domain'], unique=False)
+        batch_op.create_index('ix_enterprises_updated_at', ['updated_at'], unique=False)
 
     op.create_table('enterprise_contacts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -198,12 +200,14 @@ def downgrade():
 
     op.drop_table('enterprise_contacts')
     with op.batch_alter_table('enterprises', schema=None) as batch_op:
+        batch_op.drop_index('ix_enterprises_updated_at')
         batch_op.drop_index(batch_op.f('ix_enterprises_tech_domain'))
         batch_op.drop_index(batch_op.f('ix_enterprises_status'))
         batch_op.drop_index(batch_op.f('ix_enterprises_region_id'))
         batch_op.drop_index(batch_op.f('ix_enterprises_name'))
         batch_op.drop_index(batch_op.f('ix_enterprises_is_above_scale'))
         batch_op.drop_index(batch_op.f('ix_enterprises_industry_code'))
+        batch_op.drop_index('ix_enterprises_established_on')
         batch_op.drop_index(batch_op.f('ix_enterprises_current_tier'))
         batch_op.drop_index(batch_op.f('ix_enterprises_archived_at'))
 
