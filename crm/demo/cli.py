@@ -1,7 +1,91 @@
-"""The `demo` command group."""
+"""The `demo` command group: `flask --app wsgi demo load` builds idempotent demo data."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
 import click
+from flask.cli import with_appcontext
+
+from crm.core import audit
+from crm.demo import accounts, registry
+from crm.demo.registry import RegistryTallies, Tally
+from crm.extensions import db
 
 
 @click.group("demo", help="Demo data for trying Miaopu out.")
 def demo_cli():
     """The `demo` command group."""
+
+
+class DemoData:
+    """What the load's audit event is about: the demo data set as a whole (no row of its own)."""
+
+    __tablename__ = "demo_data"
+    id = None
+
+
+@dataclass
+class LoadReport:
+    """Counts of one `demo load`, in the order they are printed."""
+
+    regions: Tally = field(default_factory=Tally)
+    users: Tally = field(default_factory=Tally)
+    registry: RegistryTallies = field(default_factory=RegistryTallies)
+
+    def lines(self) -> list[tuple[str, Tally]]:
+        """(label, tally) per table."""
+        r = self.registry
+        return [("regions", self.regions), ("users", self.users), ("enterprises", r.enterprises),
+                ("contacts", r.contacts), ("annual figures", r.figures), ("IP items", r.ip)]
+
+    @property
+    def created(self) -> int:
+        """Rows created in all tables together."""
+        return sum(t.created for _, t in self.lines())
+
+
+def load_demo(count: int) -> LoadReport:
+    """Write whatever of the demo data is missing (flushes, never commits)."""
+    session, report, password_hash = db.session, LoadReport(), accounts.PasswordHash()
+    regions = registry.load_regions(session, report.regions)
+    staff = accounts.load_staff(session, regions, password_hash, report.users)
+    specs = registry.build_enterprises(count)
+    ids = registry.load_enterprises(session, specs, regions, accounts.verifier_lookup(staff), report.registry)
+    showcase = registry.showcase_of(specs)
+    accounts.load_enterprise_user(session, showcase, ids[showcase.uscc], password_hash, report.users)
+    if report.created:  # a run that finds everything in place leaves no trace
+        summary = "demo data loaded: " + ", ".join(f"{label} {t.created}" for label, t in report.lines())
+        audit.record(session, "demo_load", DemoData(), actor="demo", summary=summary,
+                     changes={label: [None, t.created] for label, t in report.lines() if t.created})
+    session.flush()
+    return report
+
+
+def _binding(user) -> str:
+    if user.enterprise is not None:
+        return f"{user.enterprise.name}（{user.enterprise.region.name}）"
+    if user.region is not None:
+        return f"{user.region.name} {user.region.code}"
+    return "全部区划"
+
+
+@demo_cli.command("load")
+@click.option("--count", default=300, show_default=True, type=click.IntRange(1, 3000),
+              help="How many demo enterprises (the first N of a fixed list).")
+@with_appcontext
+def load(count: int):
+    """Load the demo data; rows already there are left as they are, so running it again is safe."""
+    try:
+        report = load_demo(count)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    for label, tally in report.lines():
+        click.echo(f"{label}: {tally.created} created, {tally.existing} existing")
+    click.echo("")
+    click.echo(f"Demo accounts (password: {accounts.DEMO_PASSWORD}):")
+    for user in accounts.featured_accounts(db.session):
+        click.echo(f"  {user.username:<11} {user.role:<10} {user.name}  {_binding(user)}")
+    click.echo("More officers: " + ", ".join(s.username for s in accounts.STAFF if s.username.startswith("officer_"))
+               + "; manager_szs (石嘴山市). Same password. Demo data only: change it on a shared server.")
