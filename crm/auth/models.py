@@ -8,7 +8,10 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.core.db import TimestampMixin, UTCDateTime, Base
+from flask_babel import lazy_gettext as _l
+
+from crm.core.audit import ENTITY_LABELS
+from crm.core.db import Base, TimestampMixin, UTCDateTime
 from crm.core.policy import REGIONAL_ROLES, ROLE_LABELS, Role
 from crm.enterprises.models import Enterprise, Region
 
@@ -65,3 +68,6 @@ class User(UserMixin, TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+ENTITY_LABELS.update({"users": _l("User")})

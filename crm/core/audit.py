@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.core.db import Base, UTCDateTime, utcnow
@@ -30,6 +31,25 @@ class AuditEvent(Base):
     enterprise_id: Mapped[int | None] = mapped_column(index=True)
     summary: Mapped[str] = mapped_column(sa.String(255), default="")
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+ACTION_LABELS = {
+    "create": _l("Created"), "update": _l("Changed"), "delete": _l("Removed"), "archive": _l("Archived"),
+    "restore": _l("Restored"), "verify": _l("Verified"), "login": _l("Signed in"),
+    "password_change": _l("Changed password"), "demo_load": _l("Loaded demo data"),
+}
+# Features add the names of the records they audit (core never imports a feature).
+ENTITY_LABELS: dict[str, Any] = {}
+
+
+def action_label(action: str):
+    """The action in the user's language (unknown codes are shown as they are)."""
+    return ACTION_LABELS.get(action, action)
+
+
+def entity_label(entity_type: str):
+    """The kind of record in the user's language (unknown types are shown as they are)."""
+    return ENTITY_LABELS.get(entity_type, entity_type)
 
 
 def _plain(value: Any) -> Any:

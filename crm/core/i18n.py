@@ -77,7 +77,9 @@ def register_jinja(app) -> None:
     app.jinja_env.filters.update(
         money=fmt_money, ratio=fmt_ratio, int=fmt_int, datetime=fmt_datetime, date=fmt_date
     )
+    from crm.core.audit import action_label, entity_label
+
     app.jinja_env.globals.update(
-        LANGUAGES=LANGUAGES, current_language=current_language, html_lang=html_lang,
+        action_label=action_label, entity_label=entity_label, LANGUAGES=LANGUAGES, current_language=current_language, html_lang=html_lang,
         get_locale=get_locale,
     )

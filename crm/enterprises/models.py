@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.core.audit import ENTITY_LABELS
 from crm.core.db import Base, Money, TimestampMixin, UTCDateTime
 
 
@@ -334,3 +335,9 @@ class IntellectualProperty(TimestampMixin, Base):
     def kind_label(self):
         """The kind in the user's language."""
         return IP_KIND_LABELS[IPKind(self.kind)]
+
+
+ENTITY_LABELS.update({
+    "regions": _l("Region"), "enterprises": _l("Enterprise"), "enterprise_contacts": _l("Contact"),
+    "annual_figures": _l("Annual figures"), "intellectual_property": _l("Intellectual property"),
+})
