@@ -77,6 +77,7 @@ def import_models() -> None:
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
     import crm.enterprises.models  # noqa: F401
+    import crm.ladder.models  # noqa: F401
 
 
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:
@@ -97,9 +98,10 @@ def register_blueprints(app: Flask) -> None:
     """Mount every feature's blueprint."""
     from crm.auth.views import admin_bp, bp as auth_bp
     from crm.enterprises.views import bp as enterprises_bp, regions_bp
+    from crm.ladder.views import bp as ladder_bp
     from crm.main import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp):
         app.register_blueprint(blueprint)
 
 

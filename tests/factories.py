@@ -11,6 +11,7 @@ from crm.core.security import hash_password
 from crm.core.uscc import check_digit
 from crm.enterprises.models import AnnualFigures, Enterprise, IntellectualProperty, Region
 from crm.extensions import db
+from crm.ladder.models import Certification
 
 PASSWORD = "Passw0rd-test"
 _seq = itertools.count(1)
@@ -66,6 +67,18 @@ def ip(enterprise_: Enterprise, kind: str = "invention_patent", **kw) -> Intelle
     db.session.add(item)
     db.session.flush()
     return item
+
+
+def certification(enterprise_: Enterprise, tier: str = "high_tech", issued_on: date | None = None,
+                  **kw) -> Certification:
+    """A valid certification through the service (events and the current tier follow)."""
+    from crm.ladder import services
+
+    issued_on = issued_on or date.today().replace(month=1, day=1)
+    data = dict(tier=tier, certificate_no=f"GR{issued_on.year}64{next(_seq):06d}", issued_on=issued_on,
+                expires_on=None, issuer="宁夏回族自治区科学技术厅", status="active", note="")
+    data.update(kw)
+    return services.record_certification(enterprise_, data, actor="test")
 
 
 def user(role: str, *, region: Region | None = None, enterprise: Enterprise | None = None,

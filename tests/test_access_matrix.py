@@ -40,6 +40,8 @@ GET_ROUTES = {
     "enterprises.figures_form": ("/enterprises/{ent}/figures/{figures}/edit", _edit_x),
     "enterprises.ip_form": ("/enterprises/{ent}/ip/{ip}/edit", _edit_x),
     "enterprises.audit_trail": ("/enterprises/{ent}/audit", _admin_only),
+    "ladder.certification_form": ("/enterprises/{ent}/certifications/{cert}/edit", _edit_x),
+    "ladder.readiness_inputs": ("/enterprises/{ent}/readiness/inputs", _edit_x),
     "admin.users": ("/admin/users", _admin_only),
     "admin.user_new": ("/admin/users/new", _admin_only),
     "admin.user_edit": ("/admin/users/{user}/edit", _admin_only),
@@ -62,6 +64,7 @@ POST_ROUTES = {
     "enterprises.contact_delete": ("/enterprises/{ent}/contacts/{contact}/delete", _write_x),
     "enterprises.figures_verify": ("/enterprises/{ent}/figures/{figures}/verify", _write_x),
     "enterprises.ip_delete": ("/enterprises/{ent}/ip/{ip}/delete", _write_x),
+    "ladder.certification_revoke": ("/enterprises/{ent}/certifications/{cert}/revoke", _write_x),
 }
 
 
@@ -72,9 +75,10 @@ def ids(world, db):
     figures = factories.figures(world.ent_x, 2024)
     item = factories.ip(world.ent_x)
     someone = factories.user("officer", region=world.county_y, username="someone")
+    cert = factories.certification(world.ent_x, "tech_sme")
     db.session.commit()
     return {"ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
-            "user": someone.id, "region": world.county_x.id}
+            "user": someone.id, "region": world.county_x.id, "cert": cert.id}
 
 
 def _sign_in(login_as, world, role):

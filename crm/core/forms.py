@@ -47,9 +47,10 @@ class AmountField(StringField):
     Accepts thousands separators ("1,234.5") and full-width digits; keeps Decimal, never float.
     """
 
-    def __init__(self, label=None, validators=None, allow_negative: bool = False, **kwargs):
+    def __init__(self, label=None, validators=None, allow_negative: bool = False, places: int = 2, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.allow_negative = allow_negative
+        self.places = places
 
     def process_formdata(self, valuelist):
         self.data = None
@@ -63,8 +64,10 @@ class AmountField(StringField):
             raise ValueError(_l("Enter a number, e.g. 1234.5.")) from None
         if not value.is_finite():
             raise ValueError(_l("Enter a number, e.g. 1234.5."))
-        if value.as_tuple().exponent < -2:
-            raise ValueError(_l("At most two decimal places (amounts are in 10k CNY)."))
+        if value.as_tuple().exponent < -self.places:
+            if self.places == 2:
+                raise ValueError(_l("At most two decimal places (amounts are in 10k CNY)."))
+            raise ValueError(_l("At most %(n)d decimal place(s).", n=self.places))
         if value < 0 and not self.allow_negative:
             raise ValueError(_l("Must not be negative."))
         if abs(value) >= Decimal("1e12"):

@@ -65,10 +65,12 @@ class FiguresForm(FlaskForm):
     employees = CountField(_l("Employees"))
     tech_staff = CountField(_l("Tech staff"))
     rd_staff = CountField(_l("R&D staff"))
+    conversions = CountField(_l("Technology conversions"),
+                             description=_l("Number of R&D results turned into products, services or licences this year."))
 
     AMOUNTS = ("revenue", "hightech_revenue", "rd_expense", "rd_expense_domestic", "total_cost",
                "total_income", "total_assets", "net_assets")
-    COUNTS = ("employees", "tech_staff", "rd_staff")
+    COUNTS = ("employees", "tech_staff", "rd_staff", "conversions")
 
 
 class IPForm(FlaskForm):

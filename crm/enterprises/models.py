@@ -198,6 +198,7 @@ AMOUNT_FIELDS = (
     "total_income", "total_assets", "net_assets",
 )
 HEADCOUNT_FIELDS = ("employees", "tech_staff", "rd_staff")
+COUNT_FIELDS = (*HEADCOUNT_FIELDS, "conversions")
 
 
 def _ratio(numerator, denominator) -> Decimal | None:
@@ -220,6 +221,7 @@ class AnnualFigures(TimestampMixin, Base):
         sa.CheckConstraint("hightech_revenue <= revenue", name="hightech_within_revenue"),
         sa.CheckConstraint("rd_expense_domestic <= rd_expense", name="domestic_within_rd"),
         sa.CheckConstraint("tech_staff <= employees AND rd_staff <= employees", name="staff_within_employees"),
+        sa.CheckConstraint("conversions >= 0", name="conversions_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -238,6 +240,8 @@ class AnnualFigures(TimestampMixin, Base):
     employees: Mapped[int | None]
     tech_staff: Mapped[int | None]
     rd_staff: Mapped[int | None]
+    # 科技成果转化 completed in the year (the 高企 score reads the last three years' total).
+    conversions: Mapped[int | None]
     source: Mapped[str] = mapped_column(sa.String(16), default=FigureSource.OFFICER)
     verified: Mapped[bool] = mapped_column(default=False)
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -13,14 +13,14 @@ from crm.core.uscc import normalize_uscc, uscc_error
 from crm.core.validation import ValidationFailed
 from crm.enterprises.industries import parse_industry_code
 from crm.enterprises.models import (
-    ALLOWED_PARENT_LEVELS, AMOUNT_FIELDS, HEADCOUNT_FIELDS, AnnualFigures, Contact, Enterprise,
+    ALLOWED_PARENT_LEVELS, AMOUNT_FIELDS, COUNT_FIELDS, AnnualFigures, Contact, Enterprise,
     EnterpriseStatus, FigureSource, IntellectualProperty, IPKind, Region, RegionLevel, TechDomain,
 )
 from crm.extensions import db
 
 ENTERPRISE_FIELDS = ["name", "uscc", "region_id", "address", "industry_code", "tech_domain",
                      "established_on", "is_above_scale", "status"]
-FIGURE_FIELDS = ["year", *AMOUNT_FIELDS, *HEADCOUNT_FIELDS, "source"]
+FIGURE_FIELDS = ["year", *AMOUNT_FIELDS, *COUNT_FIELDS, "source"]
 IP_FIELDS = ["kind", "title", "number", "granted_on", "is_valid", "used_in_earlier_application"]
 CONTACT_FIELDS = ["name", "title", "phone", "email", "is_primary"]
 REGION_FIELDS = ["code", "name", "level", "parent_id"]
@@ -170,7 +170,7 @@ def check_figures(data: dict, *, this_year: int) -> dict[str, list]:
             add(name, _l("At most two decimal places (amounts are in 10k CNY)."))
         elif value < 0 and name != "net_assets":
             add(name, _l("Must not be negative."))
-    for name in HEADCOUNT_FIELDS:
+    for name in COUNT_FIELDS:
         value = data.get(name)
         if value is not None and value < 0:
             add(name, _l("Must not be negative."))

@@ -18,6 +18,7 @@ from crm.enterprises.models import (
     Region,
 )
 from crm.extensions import db
+from crm.ladder import queries as ladder_queries
 from crm.ladder.tiers import CANDIDATE, TIER_LABELS, Tier
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
@@ -112,7 +113,8 @@ def detail(enterprise_id: int):
             ip_counts[item.ip_class] += 1
     return render_template(
         "enterprises/detail.html", e=enterprise, breadcrumb=queries.region_breadcrumb(enterprise.region),
-        industry_label=industry_label, ip_counts=ip_counts,
+        industry_label=industry_label, ip_counts=ip_counts, tiers=list(Tier),
+        ladder=ladder_queries.ladder_state(enterprise),
         can_edit=queries.can_edit_enterprise(current_user, enterprise),
     )
 

@@ -1,0 +1,172 @@
+"""The ladder's models: certifications, tier events (the timeline), readiness inputs, rule-set versions."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.audit import ENTITY_LABELS
+from crm.core.db import Base, TimestampMixin, UTCDateTime, utcnow
+from crm.enterprises.models import Enterprise
+from crm.ladder.tiers import Tier
+
+
+class CertificationStatus(StrEnum):
+    """Status of a certification."""
+
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+CERTIFICATION_STATUS_LABELS = {
+    CertificationStatus.ACTIVE: _l("Valid"),
+    CertificationStatus.EXPIRED: _l("Expired"),
+    CertificationStatus.REVOKED: _l("Revoked"),
+}
+
+
+class Certification(TimestampMixin, Base):
+    """A certification (资质) of one tier held by an enterprise."""
+
+    __tablename__ = "certifications"
+    __table_args__ = (
+        sa.CheckConstraint("tier IN ('tech_sme', 'little_giant', 'high_tech', 'gazelle', 'demonstration')",
+                           name="tier_known"),
+        sa.CheckConstraint("status IN ('active', 'expired', 'revoked')", name="status_known"),
+        sa.CheckConstraint("expires_on IS NULL OR expires_on >= issued_on", name="expires_after_issue"),
+        sa.Index("ix_certifications_tier_status", "tier", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    tier: Mapped[str] = mapped_column(sa.String(20))
+    # 证书编号, or the 入库登记编号 of a tech_sme registration.
+    certificate_no: Mapped[str] = mapped_column(sa.String(40))
+    issued_on: Mapped[date]
+    expires_on: Mapped[date | None] = mapped_column(index=True)
+    # True when the officer typed the expiry instead of accepting the computed one.
+    expiry_overridden: Mapped[bool] = mapped_column(default=False)
+    issuer: Mapped[str] = mapped_column(sa.String(120), default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default=CertificationStatus.ACTIVE)
+    status_changed_on: Mapped[date | None]
+    note: Mapped[str] = mapped_column(sa.String(255), default="")
+
+    enterprise: Mapped[Enterprise] = relationship()
+
+    @property
+    def tier_enum(self) -> Tier:
+        """The tier as an enum (its order and label)."""
+        return Tier(self.tier)
+
+    @property
+    def status_label(self):
+        """The status in the user's language."""
+        return CERTIFICATION_STATUS_LABELS[CertificationStatus(self.status)]
+
+    def is_valid_on(self, day: date) -> bool:
+        """Active and not past its expiry on `day`."""
+        return (self.status == CertificationStatus.ACTIVE and self.issued_on <= day
+                and (self.expires_on is None or self.expires_on >= day))
+
+
+class TierEventKind(StrEnum):
+    """What happened to a certification."""
+
+    GAINED = "gained"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    REINSTATED = "reinstated"
+
+
+TIER_EVENT_LABELS = {
+    TierEventKind.GAINED: _l("Certified"),
+    TierEventKind.EXPIRED: _l("Expired"),
+    TierEventKind.REVOKED: _l("Revoked"),
+    TierEventKind.REINSTATED: _l("Reinstated"),
+}
+
+
+class TierEvent(Base):
+    """One step on an enterprise's ladder timeline; the pipeline counts these by month."""
+
+    __tablename__ = "tier_events"
+    __table_args__ = (sa.Index("ix_tier_events_tier_occurred_on", "tier", "occurred_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    certification_id: Mapped[int] = mapped_column(sa.ForeignKey("certifications.id"), index=True)
+    tier: Mapped[str] = mapped_column(sa.String(20))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    occurred_on: Mapped[date]
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    certification: Mapped[Certification] = relationship()
+
+    @property
+    def kind_label(self):
+        """What happened, in the user's language."""
+        return TIER_EVENT_LABELS[TierEventKind(self.kind)]
+
+
+# The profile's flags (readiness-profile.md) and the 高企 judgement items an officer enters.
+FLAG_FIELDS = ("resident", "restricted_industry", "clean_record", "national_award_top3_5y",
+               "provincial_rd_institution", "led_standard_5y")
+JUDGEMENT_FIELDS = ("ip_advancement", "ip_core_support", "ip_acquisition", "ip_standards_bonus", "management")
+JUDGEMENT_MAX = {"ip_advancement": 8, "ip_core_support": 8, "ip_acquisition": 6, "ip_standards_bonus": 2,
+                 "management": 20}
+
+
+class ReadinessInputs(Base):
+    """Per enterprise: the yes/no facts and the officer's judgement items the rules read.
+
+    NULL means "not known yet": the criterion that reads it is unknown, never a pass.
+    """
+
+    __tablename__ = "readiness_inputs"
+    __table_args__ = tuple(
+        sa.CheckConstraint(f"{name} IS NULL OR ({name} >= 0 AND {name} <= {top})", name=f"{name}_range")
+        for name, top in JUDGEMENT_MAX.items()
+    )
+
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), primary_key=True)
+    resident: Mapped[bool | None]
+    restricted_industry: Mapped[bool | None]
+    clean_record: Mapped[bool | None]
+    national_award_top3_5y: Mapped[bool | None]
+    provincial_rd_institution: Mapped[bool | None]
+    led_standard_5y: Mapped[bool | None]
+    ip_advancement: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    ip_core_support: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    ip_acquisition: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    ip_standards_bonus: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    management: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class RuleSetVersion(Base):
+    """An admin's version of a tier's rule set; the newest per tier is in force, old ones stay readable."""
+
+    __tablename__ = "ruleset_versions"
+    __table_args__ = (sa.UniqueConstraint("tier", "version", name="uq_ruleset_versions_tier_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tier: Mapped[str] = mapped_column(sa.String(20))
+    version: Mapped[int]
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    note: Mapped[str] = mapped_column(sa.String(255), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+ENTITY_LABELS.update({
+    "certifications": _l("Certification"), "readiness_inputs": _l("Readiness inputs"),
+    "ruleset_versions": _l("Rule set"),
+})

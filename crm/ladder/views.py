@@ -1,0 +1,94 @@
+"""The ladder's pages: certifications, readiness inputs (more come with the readiness panel)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm.core.policy import require
+from crm.core.validation import ValidationFailed, attach_errors
+from crm.enterprises import queries as enterprise_queries
+from crm.extensions import db
+from crm.ladder import services
+from crm.ladder.forms import CertificationForm, ReadinessInputsForm
+from crm.ladder.models import Certification
+
+bp = Blueprint("ladder", __name__, url_prefix="/enterprises/<int:enterprise_id>")
+
+
+def _editable(enterprise_id: int):
+    enterprise = enterprise_queries.get_enterprise_for(current_user, enterprise_id)
+    if enterprise is None:
+        abort(404)
+    if not enterprise_queries.can_edit_enterprise(current_user, enterprise):
+        abort(403)
+    return enterprise
+
+
+def _certification(enterprise, cert_id: int) -> Certification:
+    cert = db.session.get(Certification, cert_id)
+    if cert is None or cert.enterprise_id != enterprise.id:
+        abort(404)
+    return cert
+
+
+def _status(form) -> int:
+    return 422 if form.errors or form.form_errors else 200
+
+
+@bp.route("/certifications/new", methods=["GET", "POST"])
+@bp.route("/certifications/<int:cert_id>/edit", methods=["GET", "POST"])
+@require("enterprise.edit")
+def certification_form(enterprise_id: int, cert_id: int | None = None):
+    """Record or correct a certification; the expiry is computed unless typed."""
+    enterprise = _editable(enterprise_id)
+    cert = _certification(enterprise, cert_id) if cert_id else None
+    form = CertificationForm(obj=cert)
+    if cert is not None and not cert.expiry_overridden and not form.is_submitted():
+        form.expires_on.data = None  # keep it computed unless the officer types one
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in services.CERTIFICATION_FIELDS if name != "expiry_overridden"}
+        try:
+            if cert is None:
+                services.record_certification(enterprise, data, actor=current_user)
+            else:
+                services.update_certification(cert, data, actor=current_user)
+        except ValidationFailed as failure:
+            attach_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ladder"), code=303)
+    return render_template("ladder/certification_form.html", form=form, e=enterprise, cert=cert), _status(form)
+
+
+@bp.post("/certifications/<int:cert_id>/revoke")
+@require("enterprise.edit")
+def certification_revoke(enterprise_id: int, cert_id: int):
+    """Revoke a certification (it stays on the timeline)."""
+    enterprise = _editable(enterprise_id)
+    services.revoke_certification(_certification(enterprise, cert_id), actor=current_user)
+    db.session.commit()
+    flash(_("The certification has been revoked."), "success")
+    return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ladder"), code=303)
+
+
+@bp.route("/readiness/inputs", methods=["GET", "POST"])
+@require("enterprise.edit")
+def readiness_inputs(enterprise_id: int):
+    """The yes/no facts and the 高企 judgement items that no figure holds."""
+    enterprise = _editable(enterprise_id)
+    inputs = services.inputs_for(enterprise)
+    form = ReadinessInputsForm(obj=inputs)
+    if form.validate_on_submit():
+        data = {name: form[name].value for name in form.FLAGS}
+        data.update({name: form[name].data for name in form.JUDGEMENT})
+        try:
+            services.save_readiness_inputs(enterprise, data, actor=current_user)
+        except ValidationFailed as failure:
+            attach_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="readiness"), code=303)
+    return render_template("ladder/inputs_form.html", form=form, e=enterprise), _status(form)
