@@ -28,6 +28,9 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     from crm.core.errors import register_error_handlers
 
     register_error_handlers(app)
+    from crm.core.security import register_security_headers
+
+    register_security_headers(app)
     register_jinja(app)
     register_cli(app)
     return app
@@ -64,11 +67,8 @@ def register_extensions(app: Flask) -> None:
     from crm.auth import views as auth_views
 
     login_manager.user_loader(auth_views.load_user)
+    login_manager.unauthorized_handler(auth_views.unauthorized)
     login_manager.login_view = "auth.login"
-    login_manager.login_message_category = "warning"
-    from flask_babel import lazy_gettext as _l
-
-    login_manager.login_message = _l("Please sign in to open this page.")
     login_manager.session_protection = "basic"
 
 

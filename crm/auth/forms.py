@@ -59,7 +59,7 @@ class UserForm(FlaskForm):
     region_id = SelectField(_l("Region"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
                             validate_choice=True)
     enterprise_uscc = StringField(
-        _l("Enterprise (unified social credit code)"), [optional(), max_length(18)], filters=[strip],
+        _l("Enterprise (unified social credit code)"), [optional(), max_length(40)], filters=[strip],
         description=_l("For enterprise users only: the enterprise this account belongs to."),
     )
     password = PasswordField(

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from crm.core.audit import ENTITY_LABELS
 from crm.core.db import Base, TimestampMixin, UTCDateTime
+from crm.core.uow import register_unique
 from crm.core.policy import REGIONAL_ROLES, ROLE_LABELS, Role
 from crm.enterprises.models import Enterprise, Region
 
@@ -71,3 +72,4 @@ class User(UserMixin, TimestampMixin, Base):
 
 
 ENTITY_LABELS.update({"users": _l("User")})
+register_unique("uq_users_username", "username", _l("This user name is taken."))

@@ -1,6 +1,8 @@
 """Writes on users: validate, flush, audit — the caller commits."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -73,7 +75,12 @@ def _resolve(data: dict, user: User | None) -> dict:
             errors["region_id"] = [_l("Managers and officers must belong to a region.")]
         elif db.session.get(Region, data["region_id"]) is None:
             errors["region_id"] = [_l("Unknown region.")]
-    username = data["username"]
+    username = data["username"] = (data.get("username") or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", username):
+        errors["username"] = [_l("Letters, digits and _ . @ - only.")]
+    if not (data.get("name") or "").strip() or len(data["name"]) > 60:
+        errors["name"] = [_l("This field is required.")] if not (data.get("name") or "").strip() else [
+            _l("At most %(max)d characters.", max=60)]
     clash = select(User.id).where(func.lower(User.username) == username.lower())
     if user is not None:
         clash = clash.where(User.id != user.id)

@@ -11,7 +11,8 @@ from crm.auth.models import User
 from crm.core.audit import AuditEvent
 from crm.core.policy import public, require, signed_in
 from crm.core.security import is_safe_next
-from crm.core.validation import ValidationFailed, attach_errors
+from crm.core.uow import unit_of_work
+from crm.core.web import paginate
 from crm.enterprises.queries import region_choices
 from crm.extensions import db
 
@@ -22,6 +23,21 @@ admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 def load_user(session_id: str):
     """Flask-Login's user loader."""
     return queries.load_session_user(session_id)
+
+
+def unauthorized():
+    """Anonymous request to a signed-in page: JSON 401 for the API, HX-Redirect for htmx, else a redirect."""
+    from flask import jsonify
+
+    from crm.core.htmx import is_htmx
+
+    login_url = url_for("auth.login", next=request.full_path if request.query_string else request.path)
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"code": 401, "message": _("Please sign in to open this page.")}}), 401
+    if is_htmx():  # a 302 would put the sign-in page inside the fragment's target
+        return "", 401, {"HX-Redirect": login_url}
+    flash(_("Please sign in to open this page."), "warning")
+    return redirect(login_url)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -36,7 +52,11 @@ def login():
         if user is None:
             form.form_errors.append(_("User name or password is not correct."))
         else:
+            lang = session.get("lang")
             session.clear()  # a fresh session on sign-in
+            if lang:
+                session["lang"] = lang
+                user.locale = user.locale or lang
             login_user(user)
             session.permanent = True
             services.record_login(user)
@@ -67,12 +87,9 @@ def account():
     status = 200
     if form.validate_on_submit():
         user = current_user._get_current_object()  # the real User, not the proxy
-        try:
+        with unit_of_work(form) as work:
             services.change_own_password(user, form.current_password.data, form.new_password.data)
-        except ValidationFailed as failure:
-            attach_errors(form, failure)
-        else:
-            db.session.commit()
+        if work.ok:
             # The nonce changed: re-issue this session so only the other ones end.
             login_user(user)
             flash(_("Your password has been changed. Other sessions have been signed out."), "success")
@@ -124,8 +141,7 @@ def users():
     """All users, searchable, 50 a page."""
     q = request.args.get("q", "").strip()
     role = request.args.get("role", "")
-    page = db.paginate(queries.users_query(q=q, role=role), per_page=current_app.config["PER_PAGE"],
-                       error_out=False)
+    page = paginate(queries.users_query(q=q, role=role))
     return render_template("admin/users.html", page=page, q=q, role=role, roles=role_choices())
 
 
@@ -135,12 +151,9 @@ def user_new():
     """Create a user."""
     form = _user_form()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             user = services.create_user(_user_data(form), actor=current_user)
-        except ValidationFailed as failure:
-            attach_errors(form, failure)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(_("User %(name)s has been created.", name=user.username), "success")
             return redirect(url_for("admin.users"), code=303)
     status = 422 if form.errors or form.form_errors else 200
@@ -159,12 +172,9 @@ def user_edit(user_id: int):
         elif user.id == current_user.id and form.role.data != user.role:
             form.role.errors = [_("You cannot change your own role.")]
         else:
-            try:
+            with unit_of_work(form) as work:
                 changes = services.update_user(user, _user_data(form), actor=current_user)
-            except ValidationFailed as failure:
-                attach_errors(form, failure)
-            else:
-                db.session.commit()
+            if work.ok:
                 if user.id == current_user.id and "password" in changes:
                     login_user(user)
                 flash(_("User %(name)s has been saved.", name=user.username), "success")
@@ -186,5 +196,5 @@ def audit():
         stmt = stmt.where(AuditEvent.entity_type == entity)
     if actor:
         stmt = stmt.where(AuditEvent.actor_label == actor)
-    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(stmt)
     return render_template("admin/audit.html", page=page, entity=entity, actor=actor)

@@ -1,7 +1,8 @@
 """Shared form pieces: validators with translated messages, decimal amounts in 万元."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
@@ -58,12 +59,9 @@ class AmountField(StringField):
         text = normalize_number_text(self.raw)
         if not text:
             return
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(_l("Enter a number, e.g. 1234.5.")) from None
-        if not value.is_finite():
+        if not _NUMBER.fullmatch(text):
             raise ValueError(_l("Enter a number, e.g. 1234.5."))
+        value = Decimal(text)
         if value.as_tuple().exponent < -self.places:
             if self.places == 2:
                 raise ValueError(_l("At most two decimal places (amounts are in 10k CNY)."))
@@ -88,7 +86,7 @@ class CountField(StringField):
         text = normalize_number_text(valuelist[0] if valuelist else "")
         if not text:
             return
-        if not text.isdigit():
+        if not re.fullmatch(r"[0-9]+", text):
             raise ValueError(_l("Enter a whole number of people, e.g. 85."))
         value = int(text)
         if value > 10_000_000:
@@ -101,12 +99,20 @@ class CountField(StringField):
         return "" if self.data is None else str(self.data)
 
 
+_FULL_WIDTH = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９．－，"}
+# "1234.5", "-20", or thousands in groups of three: "1,234.5". Nothing else (no "3200,5", no "1e5").
+_NUMBER = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
+
+
 def normalize_number_text(text: str | None) -> str:
-    """Trim, turn full-width digits into ASCII and drop thousands separators."""
+    """Trim and turn full-width digits into ASCII; drop thousands separators only where they are well placed.
+
+    Text that is not a plain number is returned as it is, so the field's parser refuses it.
+    """
     if not text:
         return ""
-    table = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９．－，"}
-    return text.translate(table).replace(",", "").replace("，", "").strip()
+    text = text.translate(_FULL_WIDTH).strip()
+    return text.replace(",", "") if _NUMBER.fullmatch(text) else text
 
 
 def uscc_validator(form, field: Field) -> None:
@@ -116,7 +122,7 @@ def uscc_validator(form, field: Field) -> None:
         raise StopValidation(_l("This field is required."))
     problem = uscc_error(field.data)
     if problem:
-        raise ValidationError(problem)
+        raise ValidationError(str(problem))  # plain text: the message quotes user input
 
 
 class DateField(StringField):
@@ -148,7 +154,7 @@ class YearField(StringField):
         text = normalize_number_text(valuelist[0] if valuelist else "")
         if not text:
             return
-        if not (text.isdigit() and len(text) == 4):
+        if not re.fullmatch(r"[0-9]{4}", text):
             raise ValueError(_l("Enter a four-digit year, e.g. 2024."))
         self.data = int(text)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.audit import ENTITY_LABELS
 from crm.core.db import Base, Money, TimestampMixin, UTCDateTime
+from crm.core.uow import register_unique
 
 
 class RegionLevel(StrEnum):
@@ -341,6 +342,13 @@ class IntellectualProperty(TimestampMixin, Base):
         return IP_KIND_LABELS[IPKind(self.kind)]
 
 
+register_unique("uq_enterprises_uscc", "uscc",
+                _l("Another enterprise already has this unified social credit code."))
+register_unique("uq_annual_figures_enterprise_year", "year",
+                _l("Figures for this year already exist; edit that year instead."))
+register_unique("uq_intellectual_property_item", "number",
+                _l("This enterprise already has an item of this kind with this number."))
+register_unique("uq_regions_code", "code", _l("Another region already has this code."))
 ENTITY_LABELS.update({
     "regions": _l("Region"), "enterprises": _l("Enterprise"), "enterprise_contacts": _l("Contact"),
     "annual_figures": _l("Annual figures"), "intellectual_property": _l("Intellectual property"),

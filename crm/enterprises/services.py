@@ -5,9 +5,9 @@ import re
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from crm.core import audit
+from crm.core import audit, clock
 from crm.core.db import utcnow
 from crm.core.uscc import normalize_uscc, uscc_error
 from crm.core.validation import ValidationFailed
@@ -54,7 +54,7 @@ def _check_enterprise(data: dict, enterprise: Enterprise | None) -> dict:
     if data.get("status", EnterpriseStatus.ACTIVE) not in {s.value for s in EnterpriseStatus}:
         errors["status"] = [_l("Unknown status.")]
     established = data.get("established_on")
-    if established is not None and (established.year < 1900 or established > utcnow().date()):
+    if established is not None and (established.year < 1900 or established > clock.today()):
         errors["established_on"] = [_l("The establishment date must be between 1900 and today.")]
     if errors:
         raise ValidationFailed(errors)
@@ -107,13 +107,16 @@ def restore_enterprise(enterprise: Enterprise, *, actor) -> None:
 # --- contacts -----------------------------------------------------------------------------
 
 
-def _make_only_primary(contact: Contact) -> None:
-    if contact.is_primary:
-        db.session.execute(
-            update(Contact)
-            .where(Contact.enterprise_id == contact.enterprise_id, Contact.id != contact.id)
-            .values(is_primary=False)
-        )
+def _make_only_primary(contact: Contact, actor) -> None:
+    """One primary contact per enterprise: demote the others, each with its audit event."""
+    if not contact.is_primary:
+        return
+    others = db.session.scalars(select(Contact).where(
+        Contact.enterprise_id == contact.enterprise_id, Contact.id != contact.id, Contact.is_primary.is_(True)))
+    for other in others:
+        changes = audit.apply_changes(other, {"is_primary": False})
+        audit.record(db.session, "update", other, actor=actor, enterprise_id=other.enterprise_id,
+                     changes=changes, summary=other.name)
 
 
 def add_contact(enterprise: Enterprise, data: dict, *, actor) -> Contact:
@@ -121,7 +124,7 @@ def add_contact(enterprise: Enterprise, data: dict, *, actor) -> Contact:
     contact = Contact(enterprise_id=enterprise.id, **data)
     db.session.add(contact)
     db.session.flush()
-    _make_only_primary(contact)
+    _make_only_primary(contact, actor)
     audit.record(db.session, "create", contact, actor=actor, enterprise_id=enterprise.id,
                  changes=audit.snapshot(contact, CONTACT_FIELDS), summary=contact.name)
     return contact
@@ -132,7 +135,7 @@ def update_contact(contact: Contact, data: dict, *, actor) -> dict:
     changes = audit.apply_changes(contact, data)
     if changes:
         db.session.flush()
-        _make_only_primary(contact)
+        _make_only_primary(contact, actor)
         audit.record(db.session, "update", contact, actor=actor, enterprise_id=contact.enterprise_id,
                      changes=changes, summary=contact.name)
     return changes
@@ -193,7 +196,7 @@ def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFi
     """Create (figures=None) or update a year's figures; one row per enterprise and year."""
     data = dict(data)
     data.setdefault("source", FigureSource.OFFICER)
-    errors = check_figures(data, this_year=utcnow().year)
+    errors = check_figures(data, this_year=clock.today().year)
     clash = select(AnnualFigures.id).where(
         AnnualFigures.enterprise_id == enterprise.id, AnnualFigures.year == data.get("year"))
     if figures is not None:
@@ -252,7 +255,7 @@ def _check_ip(enterprise: Enterprise, data: dict, item: IntellectualProperty | N
     if db.session.scalar(clash) is not None:
         errors["number"] = [_l("This enterprise already has an item of this kind with this number.")]
     granted = data.get("granted_on")
-    if granted is not None and granted > utcnow().date():
+    if granted is not None and granted > clock.today():
         errors["granted_on"] = [_l("The grant date cannot be in the future.")]
     if errors:
         raise ValidationFailed(errors)

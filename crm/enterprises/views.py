@@ -9,7 +9,8 @@ from sqlalchemy import select
 from crm.core.audit import AuditEvent
 from crm.core.htmx import render_page_or_fragment
 from crm.core.policy import Role, can, require, signed_in
-from crm.core.validation import ValidationFailed, attach_errors
+from crm.core.uow import unit_of_work
+from crm.core.web import paginate
 from crm.enterprises import queries, services
 from crm.enterprises.forms import ContactForm, EnterpriseForm, FiguresForm, IPForm, RegionForm
 from crm.enterprises.industries import division_choices, industry_label
@@ -61,8 +62,7 @@ def _status(form) -> int:
 def index():
     """The registry: search, filters, sort, 50 a page; htmx swaps only the results."""
     f = _read_filter()
-    page = db.paginate(queries.registry_query(current_user, f), per_page=current_app.config["PER_PAGE"],
-                       error_out=False, count=True)
+    page = paginate(queries.registry_query(current_user, f))
     scope = current_user.region_id if current_user.role != Role.ADMIN else None
     return render_page_or_fragment(
         "enterprises/index.html", "enterprises/_results.html",
@@ -82,12 +82,9 @@ def new():
     if form.validate_on_submit():
         if not queries.can_create_in_region(current_user, form.region_id.data):
             abort(403)
-        try:
+        with unit_of_work(form) as work:
             enterprise = services.create_enterprise(_enterprise_data(form), actor=current_user)
-        except ValidationFailed as failure:
-            attach_errors(form, failure)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(_("%(name)s has been registered.", name=enterprise.name), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)
     return render_template("enterprises/form.html", form=form, enterprise=None,
@@ -130,12 +127,9 @@ def edit(enterprise_id: int):
     if form.validate_on_submit():
         if not queries.can_create_in_region(current_user, form.region_id.data):
             abort(403)
-        try:
+        with unit_of_work(form) as work:
             services.update_enterprise(enterprise, _enterprise_data(form), actor=current_user)
-        except ValidationFailed as failure:
-            attach_errors(form, failure)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)
     return render_template("enterprises/form.html", form=form, enterprise=enterprise,
@@ -221,12 +215,9 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
         form.year.data = (latest + 1) if latest else None
     if form.validate_on_submit():
         data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS)}
-        try:
+        with unit_of_work(form) as work:
             services.save_figures(enterprise, data, actor=current_user, figures=figures)
-        except ValidationFailed as failure:
-            attach_errors(form, failure)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(_("The figures for %(year)s have been saved.", year=data["year"]), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
     return render_template("enterprises/figures_form.html", form=form, e=enterprise, figures=figures), _status(form)
@@ -258,12 +249,9 @@ def ip_form(enterprise_id: int, ip_id: int | None = None):
         data = {name: form[name].data for name in services.IP_FIELDS}
         data["is_valid"], data["used_in_earlier_application"] = bool(data["is_valid"]), bool(
             data["used_in_earlier_application"])
-        try:
+        with unit_of_work(form) as work:
             services.save_ip(enterprise, data, actor=current_user, item=item)
-        except ValidationFailed as failure:
-            attach_errors(form, failure)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ip"), code=303)
     return render_template("enterprises/ip_form.html", form=form, e=enterprise, item=item), _status(form)
@@ -290,7 +278,7 @@ def audit_trail(enterprise_id: int):
     enterprise = db.get_or_404(Enterprise, enterprise_id)
     stmt = (select(AuditEvent).where(AuditEvent.enterprise_id == enterprise.id)
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
-    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(stmt)
     return render_template("enterprises/audit.html", e=enterprise, page=page)
 
 
@@ -321,15 +309,12 @@ def region_form(region_id: int | None = None):
     form.parent_id.choices = {"": "—"} | dict(queries.region_choices())
     if form.validate_on_submit():
         data = {name: form[name].data for name in services.REGION_FIELDS}
-        try:
+        with unit_of_work(form) as work:
             if region is None:
                 services.create_region(data, actor=current_user)
             else:
                 services.update_region(region, data, actor=current_user)
-        except ValidationFailed as failure:
-            attach_errors(form, failure)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("regions.regions"), code=303)
     return render_template("admin/region_form.html", form=form, region=region), _status(form)

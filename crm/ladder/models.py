@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.audit import ENTITY_LABELS
 from crm.core.db import Base, TimestampMixin, UTCDateTime, utcnow
+from crm.core.uow import register_unique
 from crm.enterprises.models import Enterprise
 from crm.ladder.tiers import Tier
 
@@ -166,6 +167,7 @@ class RuleSetVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+register_unique("uq_ruleset_versions_tier_version", "", _l("Someone saved this rule set at the same moment; reload and try again."))
 ENTITY_LABELS.update({
     "certifications": _l("Certification"), "readiness_inputs": _l("Readiness inputs"),
     "ruleset_versions": _l("Rule set"),

@@ -1,15 +1,18 @@
 """Reads on the ladder: an enterprise's certifications and timeline, the ladder graphic's state."""
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
 
 from crm.core import clock
-from crm.enterprises.models import Enterprise
+from crm.enterprises.models import AMOUNT_FIELDS, HEADCOUNT_FIELDS, AnnualFigures, Enterprise, IntellectualProperty
 from crm.extensions import db
-from crm.ladder.models import Certification, TierEvent
+from crm.ladder.models import (
+    FLAG_FIELDS, JUDGEMENT_FIELDS, Certification, CertificationStatus, ReadinessInputs, TierEvent,
+)
 from crm.ladder.tiers import Tier
 
 
@@ -50,3 +53,113 @@ def ladder_state(enterprise: Enterprise) -> LadderState:
     held = {c.tier for c in certs if c.is_valid_on(today)}
     current = max(held, key=lambda t: Tier(t).order) if held else None
     return LadderState(certs, events, held, current, next_tier_after(current), today)
+
+
+# --- readiness profiles (the engine's input, readiness-profile.md) ------------------------
+
+_CHUNK = 900  # stay under SQLite's bound-parameter limit
+
+
+def _conversions_last_3_years(enterprise: Enterprise, figures: list[AnnualFigures], day: date) -> int | None:
+    """Sum of the last three complete years' conversions (fewer when younger); None when any is missing."""
+    latest = day.year - 1
+    first = latest - 2
+    if enterprise.established_on is not None:
+        first = max(first, enterprise.established_on.year)
+    by_year = {f.year: f.conversions for f in figures}
+    values = [by_year.get(year) for year in range(first, latest + 1)]
+    if not values or any(v is None for v in values):
+        return None
+    return sum(values)
+
+
+def profile_dict(enterprise: Enterprise, figures: list[AnnualFigures], ip_items: list[IntellectualProperty],
+                 certifications: list[Certification], inputs: ReadinessInputs | None, day: date) -> dict:
+    """The readiness profile of an enterprise from its rows (JSON-ready; amounts as Decimal)."""
+    ip_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item in ip_items:
+        if item.is_valid:
+            ip_counts[item.kind][0] += 1
+            ip_counts[item.kind][1] += 1 if item.used_in_earlier_application else 0
+    return {
+        "name": enterprise.name,
+        "uscc": enterprise.uscc,
+        "established_on": enterprise.established_on.isoformat() if enterprise.established_on else None,
+        "assessment_date": day.isoformat(),
+        "tech_domain": enterprise.tech_domain,
+        "figures": [
+            {"year": f.year, **{name: getattr(f, name) for name in (*AMOUNT_FIELDS, *HEADCOUNT_FIELDS)}}
+            for f in sorted(figures, key=lambda f: f.year)
+        ],
+        "ip": [
+            {"kind": kind, "count": count, "used_in_earlier_application": used}
+            for kind, (count, used) in sorted(ip_counts.items())
+        ],
+        "conversions_last_3_years": _conversions_last_3_years(enterprise, figures, day),
+        "flags": {name: getattr(inputs, name, None) for name in FLAG_FIELDS},
+        "judgement": {name: getattr(inputs, name, None) for name in JUDGEMENT_FIELDS},
+        "certifications": [
+            {"tier": c.tier, "issued_on": c.issued_on.isoformat(),
+             "expires_on": c.expires_on.isoformat() if c.expires_on else None}
+            for c in certifications if c.status != CertificationStatus.REVOKED
+        ],
+    }
+
+
+def profile_of(enterprise: Enterprise, day: date | None = None) -> dict:
+    """One enterprise's readiness profile (four queries)."""
+    return profiles_of([enterprise], day)[enterprise.id]
+
+
+def profiles_of(enterprises: list[Enterprise], day: date | None = None) -> dict[int, dict]:
+    """Profiles of many enterprises with a constant number of queries per 900 enterprises."""
+    day = day or clock.today()
+    ids = [e.id for e in enterprises]
+    rows: dict[str, dict[int, list]] = {"figures": defaultdict(list), "ip": defaultdict(list),
+                                        "certs": defaultdict(list)}
+    inputs: dict[int, ReadinessInputs] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        for f in db.session.scalars(select(AnnualFigures).where(AnnualFigures.enterprise_id.in_(chunk))):
+            rows["figures"][f.enterprise_id].append(f)
+        for item in db.session.scalars(select(IntellectualProperty)
+                                       .where(IntellectualProperty.enterprise_id.in_(chunk))):
+            rows["ip"][item.enterprise_id].append(item)
+        for c in db.session.scalars(select(Certification).where(Certification.enterprise_id.in_(chunk))):
+            rows["certs"][c.enterprise_id].append(c)
+        for i in db.session.scalars(select(ReadinessInputs).where(ReadinessInputs.enterprise_id.in_(chunk))):
+            inputs[i.enterprise_id] = i
+    return {e.id: profile_dict(e, rows["figures"][e.id], rows["ip"][e.id], rows["certs"][e.id],
+                               inputs.get(e.id), day) for e in enterprises}
+
+
+# --- rule sets in force ------------------------------------------------------------------
+
+_RULESET_CACHE: dict = {"key": None, "rulesets": None}
+
+
+def ruleset_overrides() -> dict[str, dict]:
+    """The newest admin version of each tier's rule set, as data ({tier: rule-set dict})."""
+    from sqlalchemy import func
+
+    from crm.ladder.models import RuleSetVersion
+
+    newest = (select(RuleSetVersion.tier, func.max(RuleSetVersion.version).label("version"))
+              .group_by(RuleSetVersion.tier).subquery())
+    rows = db.session.scalars(select(RuleSetVersion).join(
+        newest, (RuleSetVersion.tier == newest.c.tier) & (RuleSetVersion.version == newest.c.version)))
+    return {row.tier: row.data for row in rows}
+
+
+def active_rulesets():
+    """The rule sets in force: shipped data plus the admins' newest versions (cached until one changes)."""
+    from sqlalchemy import func
+
+    from crm.ladder.engine import load_rulesets
+    from crm.ladder.models import RuleSetVersion
+
+    key = db.session.execute(select(func.count(), func.max(RuleSetVersion.id)).select_from(RuleSetVersion)).one()
+    if _RULESET_CACHE["key"] != tuple(key):
+        _RULESET_CACHE["rulesets"] = load_rulesets(ruleset_overrides() or None)
+        _RULESET_CACHE["key"] = tuple(key)
+    return _RULESET_CACHE["rulesets"]

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.core.policy import require
-from crm.core.validation import ValidationFailed, attach_errors
+from crm.core.uow import unit_of_work
 from crm.enterprises import queries as enterprise_queries
 from crm.extensions import db
 from crm.ladder import services
@@ -48,15 +48,12 @@ def certification_form(enterprise_id: int, cert_id: int | None = None):
         form.expires_on.data = None  # keep it computed unless the officer types one
     if form.validate_on_submit():
         data = {name: form[name].data for name in services.CERTIFICATION_FIELDS if name != "expiry_overridden"}
-        try:
+        with unit_of_work(form) as work:
             if cert is None:
                 services.record_certification(enterprise, data, actor=current_user)
             else:
                 services.update_certification(cert, data, actor=current_user)
-        except ValidationFailed as failure:
-            attach_errors(form, failure)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ladder"), code=303)
     return render_template("ladder/certification_form.html", form=form, e=enterprise, cert=cert), _status(form)
@@ -83,12 +80,9 @@ def readiness_inputs(enterprise_id: int):
     if form.validate_on_submit():
         data = {name: form[name].value for name in form.FLAGS}
         data.update({name: form[name].data for name in form.JUDGEMENT})
-        try:
+        with unit_of_work(form) as work:
             services.save_readiness_inputs(enterprise, data, actor=current_user)
-        except ValidationFailed as failure:
-            attach_errors(form, failure)
-        else:
-            db.session.commit()
+        if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="readiness"), code=303)
     return render_template("ladder/inputs_form.html", form=form, e=enterprise), _status(form)
