@@ -1,19 +1,27 @@
 """`flask --app wsgi demo load`: valid, consistent, deterministic and idempotent demo data."""
 from __future__ import annotations
 
+import re
+from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from crm.auth.models import User
+from crm.core import clock
 from crm.core.audit import AuditEvent
 from crm.core.security import verify_password
 from crm.core.uscc import is_valid_uscc
+from crm.demo import ladder as demo_ladder
 from crm.demo import registry
 from crm.demo.accounts import DEMO_PASSWORD
 from crm.enterprises.industries import parse_industry_code
 from crm.enterprises.models import AMOUNT_FIELDS, AnnualFigures, Enterprise, IntellectualProperty, Region
+from crm.ladder.models import JUDGEMENT_MAX, Certification, ReadinessInputs, TierEvent
+from crm.ladder.services import compute_expiry, current_tier_of
+from crm.ladder.tiers import Tier
 
 COUNT = 40
 
@@ -129,3 +137,194 @@ def test_missing_rows_of_an_existing_enterprise_are_restored(app, loaded, db):
 def test_specs_are_deterministic():
     first, again = registry.build_enterprises(10), registry.build_enterprises(10)
     assert [(s.uscc, s.name, s.figures, s.ip) for s in first] == [(s.uscc, s.name, s.figures, s.ip) for s in again]
+
+
+# --- the ladder -----------------------------------------------------------------------------
+
+LADDER_COUNT = 60
+
+
+@pytest.fixture
+def ladder_loaded(app, db):
+    """The output of one `demo load --count 60`."""
+    return _load(app, LADDER_COUNT).output
+
+
+def _certifications(db) -> list[Certification]:
+    return db.session.scalars(sa.select(Certification).order_by(Certification.id)).all()
+
+
+def _held_on(certs, day) -> dict[int, set[str]]:
+    held: dict[int, set[str]] = defaultdict(set)
+    for cert in certs:
+        if cert.is_valid_on(day):
+            held[cert.enterprise_id].add(cert.tier)
+    return held
+
+
+def test_ladder_summary_lines(ladder_loaded):
+    for label in ("certifications", "tier events", "readiness inputs"):
+        assert re.search(rf"^{label}: [1-9]\d* created, 0 existing$", ladder_loaded, re.M), label
+
+
+def test_certifications_of_every_tier_and_status(ladder_loaded, db):
+    certs = _certifications(db)
+    assert {c.tier for c in certs} == {t.value for t in Tier}
+    assert {c.status for c in certs} >= {"active", "expired"}
+    held = _held_on(certs, demo_ladder.TODAY)
+    for tier in Tier:
+        assert any(tier.value in tiers for tiers in held.values()), tier
+
+
+def test_certificate_numbers_have_their_shapes(ladder_loaded, db):
+    certs = _certifications(db)
+    usccs = dict(db.session.execute(sa.select(Enterprise.id, Enterprise.uscc)).all())
+    for cert in certs:
+        if cert.tier == "tech_sme":
+            # 入库登记编号: year, the enterprise's county (as in its USCC), a letter, seven digits.
+            assert re.fullmatch(r"20\d{2}64\d{4}[A-Z]\d{7}", cert.certificate_no), cert.certificate_no
+            assert cert.certificate_no[:4] == str(cert.issued_on.year)
+            assert cert.certificate_no[4:10] == usccs[cert.enterprise_id][2:8]
+            assert cert.expires_on == date(cert.issued_on.year, 12, 31) and not cert.expiry_overridden
+        elif cert.tier == "high_tech":
+            assert re.fullmatch(r"GR20\d{2}64\d{6}", cert.certificate_no), cert.certificate_no
+            assert cert.certificate_no[2:6] == str(cert.issued_on.year)
+            assert cert.expires_on == compute_expiry("high_tech", cert.issued_on) and not cert.expiry_overridden
+        else:  # regional tiers: three years, typed in
+            assert cert.expires_on is not None and cert.expiry_overridden
+    assert len({(c.tier, c.certificate_no) for c in certs}) == len(certs)
+
+
+def test_statuses_follow_the_dates(ladder_loaded, db):
+    today = demo_ladder.TODAY
+    for cert in _certifications(db):
+        assert cert.issued_on <= today
+        if cert.status == "expired":
+            assert cert.expires_on < today
+        elif cert.status == "active":
+            assert cert.expires_on is None or cert.expires_on >= today
+        else:
+            assert cert.status == "revoked" and cert.note and cert.status_changed_on <= today
+    this_year = [c for c in _certifications(db) if c.tier == "tech_sme" and c.issued_on.year == today.year]
+    assert this_year and all(c.status == "active" and 3 <= c.issued_on.month <= 5 for c in this_year)
+
+
+def test_every_certification_has_its_events(ladder_loaded, db):
+    events: dict[int, list[TierEvent]] = defaultdict(list)
+    for event in db.session.scalars(sa.select(TierEvent)):
+        events[event.certification_id].append(event)
+    for cert in _certifications(db):
+        kinds = {e.kind: e for e in events[cert.id]}
+        assert len(kinds) == len(events[cert.id]), cert.certificate_no  # one of each kind
+        assert kinds["gained"].occurred_on == cert.issued_on
+        assert all(e.tier == cert.tier and e.enterprise_id == cert.enterprise_id for e in kinds.values())
+        if cert.status == "expired":
+            assert set(kinds) == {"gained", "expired"}
+            assert kinds["expired"].occurred_on == cert.expires_on + timedelta(days=1)
+        elif cert.status == "revoked":
+            assert set(kinds) == {"gained", "revoked"}
+            assert kinds["revoked"].occurred_on == cert.status_changed_on
+        else:
+            assert set(kinds) == {"gained"}
+
+
+def test_current_tier_is_the_highest_valid_one(ladder_loaded, db):
+    by_enterprise: dict[int, list[Certification]] = defaultdict(list)
+    for cert in _certifications(db):
+        by_enterprise[cert.enterprise_id].append(cert)
+    enterprises = db.session.scalars(sa.select(Enterprise)).all()
+    assert sum(1 for e in enterprises if e.current_tier) > LADDER_COUNT / 3
+    for enterprise in enterprises:
+        assert enterprise.current_tier == current_tier_of(by_enterprise[enterprise.id], clock.today())
+
+
+def test_higher_tiers_stand_on_their_base(ladder_loaded, db):
+    held = _held_on(_certifications(db), demo_ladder.TODAY)
+    for tiers in held.values():
+        if tiers & {"gazelle", "demonstration"}:
+            assert "high_tech" in tiers
+        if "little_giant" in tiers:
+            assert tiers & {"tech_sme", "high_tech"}
+
+
+def test_high_tech_holders_mostly_fit_the_criteria():
+    specs = registry.build_enterprises(300)
+    plans = demo_ladder.build_ladder(specs, registry.showcase_of(specs))
+    fits = [demo_ladder.fit_of(s) for s, p in zip(specs, plans, strict=True) if p.valid("high_tech")]
+    active = sum(1 for s in specs if demo_ladder.fit_of(s).active)
+    assert 0.15 <= len(fits) / active <= 0.21
+    assert sum(f.ht_figures_ok for f in fits) >= 0.85 * len(fits)
+    sme = sum(1 for p in plans if p.valid("tech_sme"))
+    assert 0.35 <= sme / active <= 0.45
+
+
+def test_readiness_inputs_of_most_active_enterprises(ladder_loaded, db):
+    rows = db.session.scalars(sa.select(ReadinessInputs)).all()
+    active = db.session.scalar(sa.select(sa.func.count()).select_from(Enterprise).where(
+        Enterprise.status == "active", Enterprise.archived_at.is_(None)))
+    assert len(rows) >= 0.75 * active
+    assert all(r.resident is True and r.restricted_industry is False for r in rows)
+    assert sum(r.clean_record is True for r in rows) >= 0.9 * len(rows)
+    judged = [r for r in rows if r.ip_advancement is not None]
+    assert 0 < len(judged) < len(rows) / 2
+    for r in judged:
+        for name, top in JUDGEMENT_MAX.items():
+            value = getattr(r, name)
+            assert isinstance(value, Decimal) and 0 <= value <= top and value == value.quantize(Decimal("0.1"))
+
+
+def test_the_showcase_holds_tech_sme_and_is_close_to_high_tech(ladder_loaded, db):
+    company = db.session.scalar(sa.select(User).where(User.username == "enterprise")).enterprise
+    certs = db.session.scalars(sa.select(Certification).where(Certification.enterprise_id == company.id)).all()
+    tech_sme = [c for c in certs if c.tier == "tech_sme" and c.is_valid_on(demo_ladder.TODAY)]
+    assert tech_sme and tech_sme[0].issued_on.year == demo_ladder.TODAY.year
+    assert not any(c.tier == "high_tech" for c in certs)
+    spec = registry.showcase_of(registry.build_enterprises(1))
+    assert demo_ladder.fit_of(spec).near_ht  # one criterion short, by a small gap
+    conversions = [f.conversions for f in company.figures]
+    assert conversions and all(c is not None and 0 <= c <= 8 for c in conversions)
+
+
+def test_conversions_only_where_there_is_ip(ladder_loaded, db):
+    rows = db.session.execute(sa.select(AnnualFigures.conversions, sa.func.count(IntellectualProperty.id))
+                              .outerjoin(IntellectualProperty,
+                                         IntellectualProperty.enterprise_id == AnnualFigures.enterprise_id)
+                              .group_by(AnnualFigures.id, AnnualFigures.conversions)).all()
+    assert all((conversions is not None) == (ip > 0) for conversions, ip in rows)
+    assert all(0 <= conversions <= 8 for conversions, _ in rows if conversions is not None)
+
+
+def test_second_ladder_run_creates_nothing(app, ladder_loaded, db):
+    before = _counts(db)
+    tiers = dict(db.session.execute(sa.select(Enterprise.id, Enterprise.current_tier)).all())
+    output = _load(app, LADDER_COUNT).output
+    assert _counts(db) == before
+    assert dict(db.session.execute(sa.select(Enterprise.id, Enterprise.current_tier)).all()) == tiers
+    for label in ("certifications", "tier events", "readiness inputs"):
+        assert re.search(rf"^{label}: 0 created, [1-9]\d* existing$", output, re.M), label
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 1
+
+
+def test_an_earlier_load_without_the_ladder_is_completed(app, ladder_loaded, db):
+    """A database loaded before the ladder existed: conversions are filled in, the ladder added."""
+    for table in (TierEvent, Certification, ReadinessInputs, AuditEvent):
+        db.session.execute(sa.delete(table))
+    db.session.execute(sa.update(AnnualFigures).values(conversions=None))
+    db.session.execute(sa.update(Enterprise).values(current_tier=None))
+    db.session.commit()
+    output = _load(app, LADDER_COUNT).output
+    filled = db.session.scalar(sa.select(sa.func.count()).select_from(AnnualFigures)
+                               .where(AnnualFigures.conversions.is_not(None)))
+    assert filled and f"{filled} completed" in output
+    assert re.search(r"^certifications: [1-9]\d* created", output, re.M)
+    assert [e.action for e in db.session.scalars(sa.select(AuditEvent))] == ["demo_load"]
+    assert "completed" not in _load(app, LADDER_COUNT).output
+
+
+def test_ladder_plans_are_deterministic_and_independent_of_the_count():
+    specs = registry.build_enterprises(LADDER_COUNT)
+    plans = demo_ladder.build_ladder(specs, registry.showcase_of(specs))
+    again = demo_ladder.build_ladder(specs, registry.showcase_of(specs))
+    assert plans == again
+    fewer = registry.build_enterprises(25)
+    assert demo_ladder.build_ladder(fewer, registry.showcase_of(fewer)) == plans[:25]

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 import click
 from flask.cli import with_appcontext
 
-from crm.core import audit
-from crm.demo import accounts, registry
+from crm.core import audit, clock
+from crm.demo import accounts, ladder, registry
+from crm.demo.ladder import LadderTallies
 from crm.demo.registry import RegistryTallies, Tally
 from crm.extensions import db
 
@@ -31,17 +32,25 @@ class LoadReport:
     regions: Tally = field(default_factory=Tally)
     users: Tally = field(default_factory=Tally)
     registry: RegistryTallies = field(default_factory=RegistryTallies)
+    ladder: LadderTallies = field(default_factory=LadderTallies)
 
     def lines(self) -> list[tuple[str, Tally]]:
         """(label, tally) per table."""
-        r = self.registry
+        r, lad = self.registry, self.ladder
         return [("regions", self.regions), ("users", self.users), ("enterprises", r.enterprises),
-                ("contacts", r.contacts), ("annual figures", r.figures), ("IP items", r.ip)]
+                ("contacts", r.contacts), ("annual figures", r.figures), ("IP items", r.ip),
+                ("certifications", lad.certifications), ("tier events", lad.events),
+                ("readiness inputs", lad.inputs)]
 
     @property
     def created(self) -> int:
         """Rows created in all tables together."""
         return sum(t.created for _, t in self.lines())
+
+    @property
+    def changed(self) -> int:
+        """Rows created or completed in all tables together."""
+        return sum(t.created + t.updated for _, t in self.lines())
 
 
 def load_demo(count: int) -> LoadReport:
@@ -53,10 +62,12 @@ def load_demo(count: int) -> LoadReport:
     ids = registry.load_enterprises(session, specs, regions, accounts.verifier_lookup(staff), report.registry)
     showcase = registry.showcase_of(specs)
     accounts.load_enterprise_user(session, showcase, ids[showcase.uscc], password_hash, report.users)
-    if report.created:  # a run that finds everything in place leaves no trace
+    ladder.load_ladder(session, ladder.build_ladder(specs, showcase), ids, clock.today(), report.ladder)
+    if report.changed:  # a run that finds everything in place leaves no trace
         summary = "demo data loaded: " + ", ".join(f"{label} {t.created}" for label, t in report.lines())
-        audit.record(session, "demo_load", DemoData(), actor="demo", summary=summary,
-                     changes={label: [None, t.created] for label, t in report.lines() if t.created})
+        changes = {label: [None, t.created] for label, t in report.lines() if t.created}
+        changes.update({f"{label} completed": [None, t.updated] for label, t in report.lines() if t.updated})
+        audit.record(session, "demo_load", DemoData(), actor="demo", summary=summary, changes=changes)
     session.flush()
     return report
 
@@ -82,7 +93,8 @@ def load(count: int):
         db.session.rollback()
         raise
     for label, tally in report.lines():
-        click.echo(f"{label}: {tally.created} created, {tally.existing} existing")
+        completed = f", {tally.updated} completed" if tally.updated else ""
+        click.echo(f"{label}: {tally.created} created, {tally.existing} existing{completed}")
     click.echo("")
     click.echo(f"Demo accounts (password: {accounts.DEMO_PASSWORD}):")
     for user in accounts.featured_accounts(db.session):

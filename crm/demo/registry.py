@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm.core.uscc import ALPHABET as USCC_ALPHABET, check_digit
 from crm.enterprises.models import (
-    AnnualFigures, Contact, Enterprise, EnterpriseStatus, FigureSource, IntellectualProperty, IPKind,
+    CLASS_I_KINDS, AnnualFigures, Contact, Enterprise, EnterpriseStatus, FigureSource, IntellectualProperty, IPKind,
     Region, RegionLevel, TechDomain,
 )
 
@@ -29,10 +29,11 @@ FLUSH_EVERY = 100  # enterprises per flush: bounded memory, few round trips
 
 @dataclass
 class Tally:
-    """How many rows of one kind a load created, and how many it found already there."""
+    """How many rows of one kind a load created, found already there, and completed where a value was missing."""
 
     created: int = 0
     existing: int = 0
+    updated: int = 0
 
 
 # --- regions ------------------------------------------------------------------------------
@@ -106,6 +107,7 @@ PLACE_PREFIXES = {
 }
 CITY_PREFIXES = {"640100": "银川", "640200": "石嘴山", "640300": "吴忠", "640400": "固原", "640500": "中卫"}
 SHOWCASE_REGION = "640106"  # 金凤区: enterprise 0 is placed here for the enterprise demo account
+SHOWCASE_RD_RATIO = 0.0495  # its R&D ÷ revenue: a 高企 candidate a little short of the 5 % it needs
 
 
 def county_of(code: str) -> RegionSpec:
@@ -606,6 +608,8 @@ def _figures(rng: random.Random, industry: Industry, years: list[int], growth: s
     # The enterprise account's own company is a credible 高企 candidate: enough tech staff.
     tech_ratio = rng.uniform(max(0.14, econ["tech_ratio"][0]), 0.35) if showcase else rng.uniform(*econ["tech_ratio"])
     rd_ratio = rng.uniform(*econ["rd_ratio"])
+    if showcase:  # …and R&D just short of the 高企 threshold: its readiness shows one small gap
+        rd_ratio = SHOWCASE_RD_RATIO
     hightech_share = rng.uniform(*econ["hightech_share"])
     domestic_share = 1.0 if rng.random() < 0.6 else rng.uniform(0.85, 0.99)
     rd_staff_share = rng.uniform(0.45, 0.85)
@@ -639,6 +643,25 @@ def _figures(rng: random.Random, industry: Industry, years: list[int], growth: s
             "verified_at": _verified_at(rng, year) if verified else None,
         })
     return rows
+
+
+def _add_conversions(index: int, figures: list[dict], ip: list[dict]) -> None:
+    """科技成果转化 per year (0–8) for enterprises with IP: more and better IP and more R&D, more conversions.
+
+    Drawn from a stream of their own, so adding them changed none of the other values. Enterprises
+    without IP have none recorded (None: not known).
+    """
+    rng = random.Random(f"{SEED}:conversions:{index}")
+    valid = [item for item in ip if item["is_valid"]]
+    class_one = sum(1 for item in valid if item["kind"] in CLASS_I_KINDS)
+    # R&D-intensive firms convert more of what they hold (a factor of 1 at 5 % of revenue).
+    intensity = sum(float(f["rd_expense"]) for f in figures) / max(1.0, sum(float(f["revenue"]) for f in figures))
+    rate = min(7.0, (1.5 + len(valid) / 3 + class_one / 2) * (0.6 + 8 * intensity)) if ip else None
+    low = 0.6
+    if index == 0:  # the showcase turns its IP into products steadily: five to seven a year
+        rate, low = 5.5, 0.9
+    for row in figures:
+        row["conversions"] = None if rate is None else max(0, min(8, round(rate * rng.uniform(low, 1.3))))
 
 
 def _ip_count(rng: random.Random, established: date, showcase: bool) -> int:
@@ -732,12 +755,14 @@ def build_enterprise(index: int, taken_names: set[str], taken_usccs: set[str]) -
         "tech_domain": rng.choice(industry.domains), "established_on": established,
         "is_above_scale": above_scale, "status": status, "archived_at": archived_at,
     }
-    return EnterpriseSpec(
+    spec = EnterpriseSpec(
         index=index, name=name, uscc=uscc, region_code=region_code, fields=fields,
         contacts=_contacts(rng),
         figures=_figures(rng, industry, years, growth, above_scale, showcase),
         ip=_ip_items(rng, industry, core, established, showcase),
     )
+    _add_conversions(index, spec.figures, spec.ip)
+    return spec
 
 
 def build_enterprises(count: int) -> list[EnterpriseSpec]:
@@ -771,18 +796,23 @@ class RegistryTallies:
     ip: Tally = field(default_factory=Tally)
 
 
-def _existing_keys(session, old_ids: list[int]) -> tuple[set, set, set]:
-    """Keys of the contacts, figures and IP already held by enterprises that exist."""
+def _existing_keys(session, old_ids: list[int]) -> tuple[set, dict, set]:
+    """Keys of the contacts, figures and IP already held by enterprises that exist.
+
+    Figures map (enterprise id, year) to the row's id where its conversions are missing (else None).
+    """
     if not old_ids:
-        return set(), set(), set()
+        return set(), {}, set()
 
-    def keys(*columns) -> set[tuple]:
+    def rows(*columns) -> list[tuple]:
         owner = columns[0]
-        return {tuple(row) for row in session.execute(select(*columns).where(owner.in_(old_ids)))}
+        return [tuple(row) for start in range(0, len(old_ids), 900)
+                for row in session.execute(select(*columns).where(owner.in_(old_ids[start:start + 900])))]
 
-    return (keys(Contact.enterprise_id, Contact.name),
-            keys(AnnualFigures.enterprise_id, AnnualFigures.year),
-            keys(IntellectualProperty.enterprise_id, IntellectualProperty.kind, IntellectualProperty.number))
+    figures = {(owner, year): row_id if conversions is None else None for owner, year, row_id, conversions
+               in rows(AnnualFigures.enterprise_id, AnnualFigures.year, AnnualFigures.id, AnnualFigures.conversions)}
+    return (set(rows(Contact.enterprise_id, Contact.name)), figures,
+            set(rows(IntellectualProperty.enterprise_id, IntellectualProperty.kind, IntellectualProperty.number)))
 
 
 def _figures_row(data: dict, verifier_id: int | None) -> AnnualFigures:
@@ -806,8 +836,8 @@ def _create(session, spec: EnterpriseSpec, region: Region, verifier_id: int | No
 
 
 def _complete(session, spec: EnterpriseSpec, enterprise_id: int, verifier_id: int | None, keys: tuple,
-              tallies: RegistryTallies) -> None:
-    """Add what an existing demo enterprise lacks; leave what it has as it is."""
+              tallies: RegistryTallies, fills: list[dict]) -> None:
+    """Add what an existing demo enterprise lacks; leave what it has as it is (but fill in missing conversions)."""
     contact_keys, figure_keys, ip_keys = keys
     tallies.enterprises.existing += 1
     for data in spec.contacts:
@@ -819,6 +849,10 @@ def _complete(session, spec: EnterpriseSpec, enterprise_id: int, verifier_id: in
     for data in spec.figures:
         if (enterprise_id, data["year"]) in figure_keys:
             tallies.figures.existing += 1
+            row_id = figure_keys[(enterprise_id, data["year"])]
+            if row_id is not None and data["conversions"] is not None:  # loaded before conversions were kept
+                fills.append({"id": row_id, "conversions": data["conversions"]})
+                tallies.figures.updated += 1
         else:
             session.add(_figures_row({**data, "enterprise_id": enterprise_id}, verifier_id))
             tallies.figures.created += 1
@@ -837,14 +871,17 @@ def load_enterprises(session, specs: list[EnterpriseSpec], regions: dict[str, Re
         select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_([s.uscc for s in specs]))).all())
     keys = _existing_keys(session, list(ids.values()))
     created: dict[str, Enterprise] = {}
+    fills: list[dict] = []
     for n, spec in enumerate(specs, 1):
         region = regions[spec.region_code]
         if spec.uscc in ids:
-            _complete(session, spec, ids[spec.uscc], verifier(region), keys, tallies)
+            _complete(session, spec, ids[spec.uscc], verifier(region), keys, tallies, fills)
         else:
             created[spec.uscc] = _create(session, spec, region, verifier(region), tallies)
         if n % FLUSH_EVERY == 0:
             session.flush()
+    if fills:  # one executemany, by primary key
+        session.execute(update(AnnualFigures), fills)
     session.flush()
     ids.update((uscc, enterprise.id) for uscc, enterprise in created.items())
     return ids
