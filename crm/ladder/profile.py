@@ -430,7 +430,7 @@ def parse_profile(data: Any) -> Profile:
 
 def json_number(value: Decimal | int | None) -> int | float | None:
     """A Decimal as a JSON number: int when whole, else float (its shortest text reads back exactly)."""
-    if value is None or isinstance(value, int):
+    if value is None or value.__class__ is int or isinstance(value, int):
         return value
     whole = int(value)
     return whole if value == whole else float(value)
