@@ -98,10 +98,12 @@ def register_blueprints(app: Flask) -> None:
     """Mount every feature's blueprint."""
     from crm.auth.views import admin_bp, bp as auth_bp
     from crm.enterprises.views import bp as enterprises_bp, regions_bp
-    from crm.ladder.views import bp as ladder_bp
+    from crm.api.views import bp as api_bp
+    from crm.ladder.views import bp as ladder_bp, candidates_bp, rules_bp
     from crm.main import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
+                      api_bp):
         app.register_blueprint(blueprint)
 
 
@@ -113,6 +115,9 @@ def register_jinja(app: Flask) -> None:
 
     i18n.register_jinja(app)
     web.register_jinja(app)
+    from crm.ladder import display
+
+    display.register_jinja(app)
     app.jinja_env.globals.update(
         can=lambda capability: policy.can(_current_user(), capability),
         can_edit_enterprise=lambda e: enterprise_queries.can_edit_enterprise(_current_user(), e),
@@ -128,8 +133,10 @@ def _current_user():
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups (demo, users…)."""
-    from crm.demo.cli import demo_cli
     from crm.auth.cli import users_cli
+    from crm.demo.cli import demo_cli
+    from crm.ladder.cli import readiness_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(readiness_cli)

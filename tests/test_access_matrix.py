@@ -94,9 +94,16 @@ def _sign_in(login_as, world, role):
     login_as(spec[0], **spec[1])
 
 
+# JSON API: anonymous callers get 401 JSON; every signed-in role may evaluate a posted profile
+# (it reads nothing from the database but the rule sets in force).
+API_ROUTES = {
+    "api.readiness_check": ("/api/v1/readiness/check?tier=tech_sme", {"anon": 401, **{r: OK for r in ROLES[1:]}}),
+}
+
+
 def test_every_route_is_in_the_table(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    missing = endpoints - set(GET_ROUTES) - set(POST_ROUTES)
+    missing = endpoints - set(GET_ROUTES) - set(POST_ROUTES) - set(API_ROUTES)
     assert missing == set(), f"add these routes to the access matrix: {sorted(missing)}"
 
 
@@ -150,3 +157,13 @@ def test_forbidden_form_posts_change_nothing(client, login_as, world, ids, role,
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
     db.session.refresh(world.ent_x)
     assert world.ent_x.name == "兴庆智能装备有限公司"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_matrix(client, login_as, world, role):
+    _sign_in(login_as, world, role)
+    profile = {"assessment_date": "2025-06-30", "figures": []}
+    for endpoint, (url, expected) in API_ROUTES.items():
+        response = client.post(url, json=profile)
+        assert response.status_code == expected[role], endpoint
+        assert response.is_json

@@ -34,12 +34,6 @@ def api_signed_in(view):
     return wrapped
 
 
-def _json_default(value):
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(type(value).__name__)
-
-
 @bp.post("/readiness/check")
 @api_signed_in
 def readiness_check():
@@ -59,13 +53,5 @@ def readiness_check():
     except ProfileError as exc:
         return error(422, str(exc))
     rulesets = ladder_queries.active_rulesets()
-    result = evaluate(profile, tier, rulesets, lang=lang) if tier else evaluate_all(profile, rulesets, lang=lang)
-    return current_app_response(result)
-
-
-def current_app_response(payload):
-    """JSON with Decimals as numbers."""
-    from flask import current_app
-
-    return current_app.response_class(json.dumps(payload, default=_json_default, ensure_ascii=False),
-                                      mimetype="application/json")
+    result = evaluate(profile, tier, rulesets, lang=lang) if tier else evaluate_all(profile, rulesets, lang)
+    return jsonify(result)

@@ -14,6 +14,10 @@ from crm.ladder.forms import CertificationForm, ReadinessInputsForm
 from crm.ladder.models import Certification
 
 bp = Blueprint("ladder", __name__, url_prefix="/enterprises/<int:enterprise_id>")
+# The candidate pool and the batches of sheets built from it.
+candidates_bp = Blueprint("candidates", __name__, url_prefix="/candidates")
+# The admins' settings of the rule sets (regional thresholds, options), versioned.
+rules_bp = Blueprint("rules", __name__, url_prefix="/admin/rules")
 
 
 def _editable(enterprise_id: int):
