@@ -135,8 +135,9 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups (demo, users…)."""
     from crm.auth.cli import users_cli
     from crm.demo.cli import demo_cli
-    from crm.ladder.cli import readiness_cli
+    from crm.ladder.cli import ladder_cli, readiness_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(readiness_cli)
+    app.cli.add_command(ladder_cli)

@@ -42,6 +42,8 @@ GET_ROUTES = {
     "enterprises.audit_trail": ("/enterprises/{ent}/audit", _admin_only),
     "ladder.certification_form": ("/enterprises/{ent}/certifications/{cert}/edit", _edit_x),
     "ladder.readiness_inputs": ("/enterprises/{ent}/readiness/inputs", _edit_x),
+    "candidates.index": ("/candidates?tier=high_tech", _registry),
+    "candidates.export": ("/candidates/export.xlsx?tier=tech_sme", _registry),
     "admin.users": ("/admin/users", _admin_only),
     "admin.user_new": ("/admin/users/new", _admin_only),
     "admin.user_edit": ("/admin/users/{user}/edit", _admin_only),

@@ -40,3 +40,37 @@ def paginate(stmt, *, count: bool = True):
 def register_jinja(app) -> None:
     """Expose the helpers to templates."""
     app.jinja_env.globals.update(url_with=url_with)
+
+
+class ListPage:
+    """A page of an in-memory list with the interface of Flask-SQLAlchemy's Pagination (for the pager macro)."""
+
+    def __init__(self, items: list, page: int, per_page: int):
+        self.total = len(items)
+        self.per_page = per_page
+        self.pages = max(1, -(-self.total // per_page))
+        self.page = min(page, self.pages)
+        start = (self.page - 1) * per_page
+        self.items = items[start:start + per_page]
+        self.first_index = start
+
+    has_prev = property(lambda self: self.page > 1)
+    has_next = property(lambda self: self.page < self.pages)
+    prev_num = property(lambda self: self.page - 1 if self.has_prev else None)
+    next_num = property(lambda self: self.page + 1 if self.has_next else None)
+
+    def iter_pages(self, left_edge=1, left_current=2, right_current=2, right_edge=1):
+        """Page numbers with None for the gaps, like Pagination.iter_pages."""
+        last = 0
+        for n in range(1, self.pages + 1):
+            if (n <= left_edge or self.page - left_current <= n <= self.page + right_current
+                    or n > self.pages - right_edge):
+                if last + 1 != n:
+                    yield None
+                yield n
+                last = n
+
+
+def list_page(items: list) -> ListPage:
+    """The requested page (50 rows) of an in-memory list."""
+    return ListPage(items, page_number(), current_app.config["PER_PAGE"])

@@ -61,3 +61,20 @@ def check(profile_file: str, tier: str | None, fmt: str, lang: str):
         with force_locale("zh_Hans_CN" if lang == "zh" else "en"):
             results = [result] if tier else result
             click.echo("\n\n".join(result_text(r) for r in results))
+
+
+@click.group("ladder", help="Upkeep of the ladder's data.")
+def ladder_cli():
+    """The `ladder` command group."""
+
+
+@ladder_cli.command("expire")
+@with_appcontext
+def expire():
+    """Mark certifications past their expiry as expired and recompute current tiers (safe to run twice)."""
+    from crm.extensions import db
+    from crm.ladder.services import expire_due_certifications
+
+    count = expire_due_certifications(actor="scheduler")
+    db.session.commit()
+    click.echo(f"certifications expired: {count}")

@@ -60,7 +60,7 @@ def ladder_state(enterprise: Enterprise) -> LadderState:
 _CHUNK = 900  # stay under SQLite's bound-parameter limit
 
 
-def _conversions_last_3_years(enterprise: Enterprise, figures: list[AnnualFigures], day: date) -> int | None:
+def _conversions_last_3_years(enterprise: Enterprise, figures: list, day: date) -> int | None:
     """Sum of the last three complete years' conversions (fewer when younger); None when any is missing."""
     latest = day.year - 1
     first = latest - 2
@@ -73,9 +73,8 @@ def _conversions_last_3_years(enterprise: Enterprise, figures: list[AnnualFigure
     return sum(values)
 
 
-def profile_dict(enterprise: Enterprise, figures: list[AnnualFigures], ip_items: list[IntellectualProperty],
-                 certifications: list[Certification], inputs: ReadinessInputs | None, day: date) -> dict:
-    """The readiness profile of an enterprise from its rows (JSON-ready; amounts as Decimal)."""
+def profile_dict(enterprise: Enterprise, figures: list, ip_items: list, certifications: list, inputs, day: date) -> dict:
+    """The readiness profile of an enterprise from its rows (ORM objects or plain rows; amounts as Decimal)."""
     ip_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for item in ip_items:
         if item.is_valid:
@@ -118,17 +117,17 @@ def profiles_of(enterprises: list[Enterprise], day: date | None = None) -> dict[
     rows: dict[str, dict[int, list]] = {"figures": defaultdict(list), "ip": defaultdict(list),
                                         "certs": defaultdict(list)}
     inputs: dict[int, ReadinessInputs] = {}
+    # Plain rows, not ORM objects: building profiles for a whole province is then ~3× faster.
+    tables = ((AnnualFigures, "figures"), (IntellectualProperty, "ip"), (Certification, "certs"))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        for f in db.session.scalars(select(AnnualFigures).where(AnnualFigures.enterprise_id.in_(chunk))):
-            rows["figures"][f.enterprise_id].append(f)
-        for item in db.session.scalars(select(IntellectualProperty)
-                                       .where(IntellectualProperty.enterprise_id.in_(chunk))):
-            rows["ip"][item.enterprise_id].append(item)
-        for c in db.session.scalars(select(Certification).where(Certification.enterprise_id.in_(chunk))):
-            rows["certs"][c.enterprise_id].append(c)
-        for i in db.session.scalars(select(ReadinessInputs).where(ReadinessInputs.enterprise_id.in_(chunk))):
-            inputs[i.enterprise_id] = i
+        for model, key in tables:
+            table = model.__table__
+            for row in db.session.execute(select(table).where(table.c.enterprise_id.in_(chunk))):
+                rows[key][row.enterprise_id].append(row)
+        table = ReadinessInputs.__table__
+        for row in db.session.execute(select(table).where(table.c.enterprise_id.in_(chunk))):
+            inputs[row.enterprise_id] = row
     return {e.id: profile_dict(e, rows["figures"][e.id], rows["ip"][e.id], rows["certs"][e.id],
                                inputs.get(e.id), day) for e in enterprises}
 
@@ -163,3 +162,58 @@ def active_rulesets():
         _RULESET_CACHE["rulesets"] = load_rulesets(ruleset_overrides() or None)
         _RULESET_CACHE["key"] = tuple(key)
     return _RULESET_CACHE["rulesets"]
+
+
+# --- the candidate pool (培育库) ----------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    """One ranked enterprise of the pool: what the list shows, not the whole result."""
+
+    rank: int
+    enterprise: Enterprise
+    verdict: str
+    failing: int
+    unknown: int
+    gaps: list[str]
+    key: tuple
+
+
+def candidate_pool(user, tier: str, *, region_id: int | None = None, day: date | None = None,
+                   lang: str = "zh") -> list[Candidate]:
+    """Enterprises in `user`'s scope not holding `tier` now, closest to it first (engine.rank_key).
+
+    Profiles are built with a constant number of queries per 900 enterprises; only the rank
+    key and a few gap texts are kept per enterprise (keeping every result dict halves the speed).
+    """
+    from sqlalchemy.orm import joinedload
+
+    from crm.enterprises.models import EnterpriseStatus
+    from crm.enterprises.queries import scope_enterprises, subtree_ids
+    from crm.ladder.engine import evaluate, rank_key
+    from crm.ladder.profile import parse_profile
+
+    day = day or clock.today()
+    holders = (select(Certification.enterprise_id)
+               .where(Certification.tier == tier, Certification.status == CertificationStatus.ACTIVE,
+                      Certification.issued_on <= day,
+                      (Certification.expires_on.is_(None)) | (Certification.expires_on >= day)))
+    stmt = scope_enterprises(select(Enterprise).options(joinedload(Enterprise.region)), user).where(
+        Enterprise.archived_at.is_(None), Enterprise.status == EnterpriseStatus.ACTIVE,
+        Enterprise.id.not_in(holders))
+    if region_id:
+        stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(region_id)))
+    enterprises = list(db.session.scalars(stmt))
+    rulesets = active_rulesets()
+    ranked = []
+    for enterprise_id, data in profiles_of(enterprises, day).items():
+        result = evaluate(parse_profile(data), tier, rulesets, lang=lang)
+        failing = [c for c in result["criteria"] if c["status"] == "fail"]
+        unknown = sum(1 for c in result["criteria"] if c["status"] in ("unknown", "borderline"))
+        ranked.append((rank_key(result), enterprise_id, result["verdict"], len(failing), unknown,
+                       [c["gap"]["text"] for c in failing[:3]]))
+    by_id = {e.id: e for e in enterprises}
+    ranked.sort(key=lambda row: (row[0], by_id[row[1]].name))
+    return [Candidate(i + 1, by_id[eid], verdict, nfail, nunknown, gaps, key)
+            for i, (key, eid, verdict, nfail, nunknown, gaps) in enumerate(ranked)]

@@ -90,3 +90,62 @@ def readiness_inputs(enterprise_id: int):
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="readiness"), code=303)
     return render_template("ladder/inputs_form.html", form=form, e=enterprise), _status(form)
+
+
+# --- candidate pool ---
+
+
+def _pool_filters():
+    """Tier (default high_tech) and region from the query string."""
+    from flask import request
+
+    from crm.ladder.tiers import Tier
+
+    tier = request.args.get("tier", Tier.HIGH_TECH.value)
+    if tier not in {t.value for t in Tier}:
+        tier = Tier.HIGH_TECH.value
+    region = request.args.get("region", "")
+    return tier, int(region) if region.isdigit() else None
+
+
+@candidates_bp.get("", endpoint="index")
+@require("registry.read")
+def candidate_pool_page():
+    """The candidate pool for a tier, closest first, 50 a page."""
+    from crm.core.i18n import current_language
+    from crm.core.policy import Role
+    from crm.core.web import list_page
+    from crm.ladder import queries
+    from crm.ladder.tiers import Tier
+
+    tier, region_id = _pool_filters()
+    pool = queries.candidate_pool(current_user, tier, region_id=region_id,
+                                  lang="en" if current_language() == "en" else "zh")
+    counts = {v: sum(1 for c in pool if c.verdict == v) for v in ("ready", "incomplete", "not_ready")}
+    scope = current_user.region_id if current_user.role != Role.ADMIN else None
+    return render_template("ladder/candidates.html", page=list_page(pool), tier=tier, region_id=region_id,
+                           tiers=list(Tier), counts=counts,
+                           region_choices=enterprise_queries.region_choices(within=scope))
+
+
+@candidates_bp.get("/export.xlsx", endpoint="export")
+@require("registry.read")
+def candidate_pool_export():
+    """The whole ranked pool as an Excel sheet."""
+    from crm.core.clock import today
+    from crm.core.i18n import current_language
+    from crm.core.xlsx import xlsx_response
+    from crm.ladder import queries
+    from crm.ladder.display import verdict_label
+    from crm.ladder.tiers import tier_label
+
+    tier, region_id = _pool_filters()
+    pool = queries.candidate_pool(current_user, tier, region_id=region_id,
+                                  lang="en" if current_language() == "en" else "zh")
+    headers = [_("Rank"), _("Enterprise name"), _("Unified social credit code"), _("Region"), _("Current tier"),
+               _("Verdict"), _("Criteria not met"), _("Criteria unknown"), _("Gaps")]
+    rows = ([c.rank, c.enterprise.name, c.enterprise.uscc, c.enterprise.region.name,
+             str(tier_label(c.enterprise.current_tier)), verdict_label(c.verdict), c.failing, c.unknown,
+             "；".join(c.gaps)] for c in pool)
+    name = _("Candidate pool") + f"-{tier_label(tier)}-{today().isoformat()}.xlsx"
+    return xlsx_response(name, str(tier_label(tier)), headers, rows)

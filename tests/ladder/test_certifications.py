@@ -148,3 +148,12 @@ def test_readiness_inputs_form(client, login_as, world, db):
     # the form shows what was saved
     page = text(client.get(url))
     assert '<option selected value="yes">' in page and 'value="14.5"' in page
+
+
+def test_expire_command(app, world, db):
+    factories.certification(world.ent_x, "tech_sme", issued_on=date(2024, 3, 1))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["ladder", "expire"])
+    assert result.exit_code == 0 and "certifications expired: 1" in result.output
+    result = app.test_cli_runner().invoke(args=["ladder", "expire"])
+    assert "certifications expired: 0" in result.output
