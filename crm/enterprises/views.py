@@ -1,7 +1,7 @@
 """The registry's pages: list, enterprise page, profile/contacts/figures/IP editing, regions."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
