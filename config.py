@@ -47,6 +47,8 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
     PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", 8))
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
+    # Where ZIPs of readiness sheets are built (default: instance/sheet-batches).
+    SHEET_BATCH_DIR = os.environ.get("SHEET_BATCH_DIR")
 
 
 class DevelopmentConfig(Config):

@@ -139,6 +139,15 @@ def main() -> None:
         if documents is not None and hasattr(documents, "readiness_sheet_pdf"):
             documents.readiness_sheet_pdf(one, "high_tech", user=admin, lang="zh")  # warm the fonts
             out["sheet_one"] = timed(lambda: documents.readiness_sheet_pdf(one, "high_tech", user=admin, lang="zh"), 10)
+        if documents is not None and hasattr(documents, "build_batch"):
+            app.config["SHEET_BATCH_DIR"] = tempfile.mkdtemp()
+            batch = documents.new_batch(admin, "high_tech", "zh", None, [e.id for e in enterprises[:100]])
+            db.session.commit()
+            start = time.perf_counter()
+            documents.build_batch(batch.id)
+            wall = time.perf_counter() - start
+            db.session.refresh(batch)
+            out["sheet_batch_100_ms_per_sheet"] = round(wall * 1000 / max(1, batch.done))
     print(f"ladder benchmark: {args.enterprises:,} enterprises on {out['database']}")
     for key, value in out.items():
         print(f"  {key:28} {value}")

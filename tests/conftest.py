@@ -44,7 +44,8 @@ def app(tmp_path_factory):
     url = _test_database_url(tmp_path_factory)
     if url.startswith("postgresql"):
         _reset_postgres(url)
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url,
+                     SHEET_BATCH_DIR=str(tmp_path_factory.mktemp("sheet-batches")))
     with app.app_context():
         upgrade()
         _db.engine.dispose()

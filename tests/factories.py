@@ -123,3 +123,19 @@ def build_world() -> World:
               enterprise(y, name="西夏生物科技有限公司"), enterprise(z, name="大武口光伏科技有限公司"))
     db.session.commit()
     return w
+
+
+def sheet_batch(user: User, enterprises: list[Enterprise], tier: str = "high_tech", lang: str = "zh"):
+    """A finished batch of readiness sheets with its (empty) ZIP, without rendering anything."""
+    import zipfile
+
+    from crm.ladder import documents
+
+    batch = documents.new_batch(user, tier, lang, None, [e.id for e in enterprises])
+    batch.status, batch.done = "done", batch.total
+    db.session.commit()
+    path = documents.batch_path(batch.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("index.csv", "")
+    return batch

@@ -22,6 +22,9 @@ _edit_x = {"admin": OK, "manager_city": FORBIDDEN, "manager_other": FORBIDDEN, "
            "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
 _admin_only = {"admin": OK, **{r: FORBIDDEN for r in ROLES[2:]}}
 _everyone = {r: OK for r in ROLES[1:]}
+# A batch of readiness sheets: its creator ("someone", tested in tests/ladder/test_sheets.py) or an admin.
+_batch_owner = {"admin": OK, **{r: MISSING for r in ROLES[2:6]}, "enterprise_own": FORBIDDEN,
+                "enterprise_other": FORBIDDEN}
 
 GET_ROUTES = {
     "main.healthz": ("/healthz", {"anon": OK, **_everyone}),
@@ -42,14 +45,27 @@ GET_ROUTES = {
     "enterprises.audit_trail": ("/enterprises/{ent}/audit", _admin_only),
     "ladder.certification_form": ("/enterprises/{ent}/certifications/{cert}/edit", _edit_x),
     "ladder.readiness_inputs": ("/enterprises/{ent}/readiness/inputs", _edit_x),
+    # the readiness panel reads like the enterprise page (its what-if needs the edit rule: test_readiness_panel)
+    "ladder.readiness": ("/enterprises/{ent}/readiness?tier=high_tech", {
+        "admin": OK, "manager_city": OK, "manager_other": MISSING, "officer_x": OK, "officer_y": MISSING,
+        "enterprise_own": OK, "enterprise_other": MISSING}),
     "candidates.index": ("/candidates?tier=high_tech", _registry),
     "candidates.export": ("/candidates/export.xlsx?tier=tech_sme", _registry),
+    # readiness sheets: a sheet reads like the enterprise page; a batch is its creator's
+    "ladder.readiness_sheet": ("/enterprises/{ent}/readiness/sheet.pdf?tier=tech_sme", {
+        "admin": OK, "manager_city": OK, "manager_other": MISSING, "officer_x": OK, "officer_y": MISSING,
+        "enterprise_own": OK, "enterprise_other": MISSING}),
+    "candidates.sheet_batch": ("/candidates/sheets/{batch}", _batch_owner),
+    "candidates.sheet_batch_download": ("/candidates/sheets/{batch}/download", _batch_owner),
     "admin.users": ("/admin/users", _admin_only),
     "admin.user_new": ("/admin/users/new", _admin_only),
     "admin.user_edit": ("/admin/users/{user}/edit", _admin_only),
     "admin.audit": ("/admin/audit", _admin_only),
     "regions.regions": ("/admin/regions", _admin_only),
     "regions.region_form": ("/admin/regions/{region}/edit", _admin_only),
+    "rules.index": ("/admin/rules", _admin_only),
+    "rules.edit": ("/admin/rules/little_giant/edit", _admin_only),
+    "rules.version": ("/admin/rules/little_giant/versions/1", _admin_only),
     "static": ("/static/css/app.css", {"anon": OK, **_everyone}),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
@@ -67,7 +83,23 @@ POST_ROUTES = {
     "enterprises.figures_verify": ("/enterprises/{ent}/figures/{figures}/verify", _write_x),
     "enterprises.ip_delete": ("/enterprises/{ent}/ip/{ip}/delete", _write_x),
     "ladder.certification_revoke": ("/enterprises/{ent}/certifications/{cert}/revoke", _write_x),
+    # restoring the shipped defaults over the fixture's local version (ids) is a new, audited version
+    "rules.restore": ("/admin/rules/little_giant/restore", {"admin": "allowed", **{r: FORBIDDEN for r in ROLES[2:]}}),
+    # officers, managers and admins start a batch of sheets for the pool in their scope (not audited: a read)
+    "candidates.sheet_batch_new": ("/candidates/sheets?tier=tech_sme", {
+        **{r: "allowed" for r in ROLES[1:6]}, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}),
 }
+
+
+def local_ruleset_version():
+    """An admin's version 1 of little_giant (lg_revenue 3000), as the settings page saves it."""
+    from crm.ladder.engine import shipped_ruleset_dicts
+    from crm.ladder.models import RuleSetVersion
+
+    data = shipped_ruleset_dicts()["little_giant"]
+    data.update(id="regional-default+local", version=1)
+    next(c for c in data["criteria"] if c["id"] == "lg_revenue")["value"] = 3000
+    return RuleSetVersion(tier="little_giant", version=1, data=data, note="matrix")
 
 
 @pytest.fixture
@@ -78,9 +110,11 @@ def ids(world, db):
     item = factories.ip(world.ent_x)
     someone = factories.user("officer", region=world.county_y, username="someone")
     cert = factories.certification(world.ent_x, "tech_sme")
+    db.session.add(local_ruleset_version())
     db.session.commit()
+    batch = factories.sheet_batch(someone, [world.ent_y])
     return {"ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
-            "user": someone.id, "region": world.county_x.id, "cert": cert.id}
+            "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id}
 
 
 def _sign_in(login_as, world, role):
@@ -132,7 +166,7 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, id
         after = db.session.scalar(select(func.count()).select_from(AuditEvent))
         if want == "allowed":
             # allowed: the write happens and answers 303 (see-other); writes to records are audited
-            audited = endpoint.startswith(("enterprises.", "ladder."))
+            audited = endpoint.startswith(("enterprises.", "ladder.", "rules."))
             if got != 303 or (audited and after == before):
                 wrong.append(f"{endpoint}: allowed, got {got} (+{after - before} events)")
         elif got != want or after != before:

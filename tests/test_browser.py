@@ -91,3 +91,53 @@ def test_officer_corrects_a_figure(page: Page, live_server, world, db):
     db.session.expire_all()
     saved = db.session.scalar(select(AnnualFigures))
     assert (saved.tech_staff, saved.revenue) == (20, Decimal("3350.50"))
+
+
+def test_officer_reads_readiness_and_tries_a_whatif(page: Page, live_server, world, db):
+    """Read an enterprise's readiness, switch tier with htmx, make it pass in a what-if, reset."""
+    from tests.ladder.test_readiness_panel import GAP, Y, near_high_tech, ui
+
+    officer = factories.user("officer", region=world.county_x, username="wangq", name="王强")
+    near_high_tech(world.ent_x)  # high-tech: everything met but R&D, 150 万元 short over three years
+    db.session.commit()
+    problems = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" and "favicon" not in msg.text
+            and "404" not in msg.text else None)  # (the browser asks for a favicon there is none of)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+
+    page.goto(f"{live_server}/login")
+    page.get_by_label("用户名").fill(officer.username)
+    page.get_by_label("密码").fill(factories.PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{live_server}/enterprises/{world.ent_x.id}")
+    card = page.locator("#readiness")
+    address = page.url
+
+    # the next tier of a candidate: tech-based SME, with its verdict and a gap
+    expect(card.locator(".readiness-tier")).to_have_text(ui("Tech-based SME"))
+    expect(card.locator(".verdict-badge")).to_have_text(ui("Not ready yet"))
+    expect(card.locator("#criterion-sme_score .criterion-gap")).to_be_visible()
+
+    # another tier's tab: htmx swaps the card's body, the address stays
+    card.get_by_role("link", name=ui("National high-tech enterprise")).click()
+    expect(card.locator(".readiness-tier")).to_have_text(ui("National high-tech enterprise"))
+    expect(card.locator("#criterion-ht_rd_ratio .criterion-gap")).to_have_text(GAP)
+    expect(card.locator(".verdict-badge")).to_have_text(ui("Not ready yet"))
+    assert page.url == address
+
+    # what if R&D grows by the gap: the verdict turns, nothing is saved
+    card.get_by_text(ui("What if…")).click()
+    card.locator("#whatif-rd_expense").fill("150")
+    card.get_by_role("button", name=ui("Calculate")).click()
+    expect(card.locator("#whatif-banner")).to_contain_text(ui("What-if calculation, not saved"))
+    expect(card.locator(".verdict-badge")).to_have_text(ui("Ready to apply"))
+    expect(card.locator("#criterion-ht_rd_ratio")).to_have_class(re.compile("criterion-changed"))
+    db.session.expire_all()
+    assert db.session.scalar(select(AnnualFigures.rd_expense).where(AnnualFigures.year == Y)) == Decimal("100.00")
+
+    # reset: back to the saved figures
+    card.locator("#whatif-banner").get_by_role("link", name=ui("Reset")).click()
+    expect(card.locator("#whatif-banner")).to_have_count(0)
+    expect(card.locator(".verdict-badge")).to_have_text(ui("Not ready yet"))
+    assert page.url == address
+    assert problems == []  # no script error, no CSP refusal

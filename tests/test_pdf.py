@@ -51,3 +51,11 @@ def test_files_under_static_are_served():
     render_pdf(PAGE.format(font=CJK_FONT_FAMILY, extra='<link rel="stylesheet" href="css/app.css">'),
                fetcher=fetcher)
     assert fetcher.refused == []
+
+
+def test_static_files_are_served_with_their_content_type():
+    """WeasyPrint ignores a stylesheet whose type is not text/css."""
+    from crm.core.pdf import STATIC_ROOT
+
+    response = StaticOnlyFetcher().fetch((STATIC_ROOT / "css" / "app.css").as_uri())
+    assert response.content_type == "text/css" and response.charset == "utf-8"

@@ -8,6 +8,7 @@ set-up), named explicitly so Chinese never falls back to Japanese glyph forms.
 from __future__ import annotations
 
 import logging
+import mimetypes
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -37,7 +38,11 @@ class StaticOnlyFetcher(URLFetcher):
         if path is None or not path.is_relative_to(self.root) or not path.is_file():
             self.refused.append(url)
             raise ValueError(f"refused: {url[:200]}")
-        return URLFetcherResponse(url, body=path.read_bytes())
+        # WeasyPrint goes by the content type: without one a stylesheet is "text/plain" and ignored.
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if mime.startswith("text/"):
+            mime += "; charset=utf-8"
+        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime})
 
 
 def font_config() -> FontConfiguration:

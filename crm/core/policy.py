@@ -47,6 +47,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "users.manage": frozenset({_A}),
     "regions.manage": frozenset({_A}),
     "audit.read": frozenset({_A}),
+    # the rule sets' thresholds and options, versioned (ladder.views rules_bp)
+    "rules.manage": frozenset({_A}),
 }
 
 

@@ -99,6 +99,8 @@ def _enterprise_data(form: EnterpriseForm) -> dict:
 @signed_in
 def detail(enterprise_id: int):
     """The enterprise page: profile, contacts, figures by year with ratios, IP."""
+    from crm.ladder.views import readiness_context
+
     if not (can(current_user, "registry.read") or can(current_user, "enterprise.read_own")):
         abort(403)
     enterprise = queries.get_enterprise_for(current_user, enterprise_id)
@@ -113,6 +115,7 @@ def detail(enterprise_id: int):
         industry_label=industry_label, ip_counts=ip_counts, tiers=list(Tier),
         ladder=ladder_queries.ladder_state(enterprise),
         can_edit=queries.can_edit_enterprise(current_user, enterprise),
+        readiness=readiness_context(enterprise),
     )
 
 
@@ -212,7 +215,8 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
     form = FiguresForm(obj=figures)
     if figures is None and request.method == "GET":
         latest = max((f.year for f in enterprise.figures), default=None)
-        form.year.data = (latest + 1) if latest else None
+        asked = request.args.get("year", "")  # the readiness panel's "missing figures of <year>" links
+        form.year.data = int(asked) if asked.isdigit() and len(asked) == 4 else (latest + 1) if latest else None
     if form.validate_on_submit():
         data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS)}
         with unit_of_work(form) as work:

@@ -78,3 +78,50 @@ def expire():
     count = expire_due_certifications(actor="scheduler")
     db.session.commit()
     click.echo(f"certifications expired: {count}")
+
+
+@readiness_cli.command("sheet")
+@click.argument("uscc")
+@click.option("--tier", help="Tier code (default: the enterprise's next tier).")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="The PDF file to write ('-' for standard output).")
+@click.option("--lang", default="zh", show_default=True, help="zh or en.")
+@click.option("--prepared-by", default="", help="Name printed as 填表人 / prepared by (default: a blank line).")
+@with_appcontext
+def sheet(uscc: str, tier: str | None, output: str, lang: str, prepared_by: str):
+    """Write the readiness sheet (认定准备情况表) of enterprise USCC as a PDF; exit 2 with the reason if it cannot."""
+    import time
+
+    from sqlalchemy import select
+
+    from crm.core.uscc import normalize_uscc
+    from crm.enterprises.models import Enterprise
+    from crm.extensions import db
+    from crm.ladder import documents
+    from crm.ladder.engine import TIERS
+
+    def fail(reason: str):
+        click.echo(reason, err=True)
+        sys.exit(2)
+
+    code = documents.parse_lang(lang)
+    if code is None:
+        fail(f"unknown language {lang!r} (zh or en)")
+    if tier is not None and tier not in TIERS:
+        fail(f"unknown tier {tier!r} (one of: {', '.join(TIERS)})")
+    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.uscc == normalize_uscc(uscc)))
+    if enterprise is None:
+        fail(f"no enterprise has the unified social credit code {uscc!r}")
+    started = time.perf_counter()
+    pdf = documents.readiness_sheet_pdf(enterprise, tier, lang=code, prepared_by=prepared_by)
+    elapsed = (time.perf_counter() - started) * 1000
+    if output == "-":
+        sys.stdout.buffer.write(pdf)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            with open(output, "wb") as f:
+                f.write(pdf)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc}")
+        click.echo(f"wrote {output} ({len(pdf):,} bytes, {elapsed:.0f} ms)", err=True)

@@ -33,8 +33,13 @@ def format_measure(value, unit: str | None) -> str:
         return "—"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
-    if isinstance(value, (list, tuple)):
-        return "、".join(format_measure(v, unit) for v in value)
+    if isinstance(value, (list, tuple)):  # tiers, domains: the enumeration comma of the user's language
+        from crm.core.i18n import current_language
+
+        return ("、" if current_language() != "en" else ", ").join(format_measure(v, unit) for v in value)
+    if isinstance(value, dict):  # IP counts by class: {"class1": 0, "class2": 3}
+        names = {"class1": _("Class I"), "class2": _("Class II"), "total": _("In all")}
+        return " / ".join(f"{names.get(k, k)} {format_measure(v, unit)}" for k, v in value.items())
     if isinstance(value, str):
         from crm.enterprises.models import TECH_DOMAIN_LABELS
         from crm.ladder.tiers import TIER_LABELS
@@ -88,3 +93,36 @@ def result_text(result: dict) -> str:
 def register_jinja(app) -> None:
     """Filters for templates."""
     app.jinja_env.filters.update(measure=format_measure, verdict=verdict_label, criterion_status=status_label)
+
+
+# --- rule settings: how a rule set's version reads ---
+
+# An admin's version of a rule set (ladder.services.save_ruleset_version) is stamped with the id it was
+# derived from plus this suffix, and with its local version number (1, 2, …): a result naming
+# {"id": "regional-default+local", "version": 3} was computed with RuleSetVersion(tier, version=3).
+# Shipped rule sets keep their own id and version ("regional-default" 1, "cn-national" "2022").
+LOCAL_RULESET_SUFFIX = "+local"
+
+
+def is_local_ruleset(ruleset_id: str | None) -> bool:
+    """Whether a rule-set id names an admin's version (rather than the shipped data)."""
+    return isinstance(ruleset_id, str) and ruleset_id.endswith(LOCAL_RULESET_SUFFIX)
+
+
+def shipped_ruleset_id(ruleset_id: str) -> str:
+    """The id without the local suffix ("regional-default+local" → "regional-default")."""
+    return ruleset_id[:-len(LOCAL_RULESET_SUFFIX)] if is_local_ruleset(ruleset_id) else ruleset_id
+
+
+def ruleset_version_label(ruleset) -> str:
+    """A result's rule set in words: "regional-default · 1", or "regional-default · 本地第 3 版" for an admin's.
+
+    `ruleset` is a result's {"id", "version"} (or a RuleSet, or a rule-set dict).
+    """
+    if isinstance(ruleset, dict):
+        rs_id, version = ruleset.get("id"), ruleset.get("version")
+    else:
+        rs_id, version = getattr(ruleset, "id", None), getattr(ruleset, "version", None)
+    if is_local_ruleset(rs_id):
+        return _("%(id)s · local version %(n)s", id=shipped_ruleset_id(rs_id), n=version)
+    return f"{rs_id} · {version}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, ValidationError
+from wtforms import Form, SelectField, StringField, ValidationError
 
 from crm.core.forms import AmountField, DateField, input_required, max_length, optional, options, required, strip
 from crm.ladder.models import CERTIFICATION_STATUS_LABELS, JUDGEMENT_MAX
@@ -80,3 +80,142 @@ class ReadinessInputsForm(FlaskForm):
     FLAGS = ("resident", "restricted_industry", "clean_record", "national_award_top3_5y",
              "provincial_rd_institution", "led_standard_5y")
     JUDGEMENT = ("ip_advancement", "ip_core_support", "ip_acquisition", "ip_standards_bonus", "management")
+
+
+# --- the readiness panel's what-if ---
+
+
+class WholeNumberField(StringField):
+    """A whole number ≥ 0 (people, IP items); empty means none."""
+
+    def process_formdata(self, valuelist):
+        import re
+
+        from crm.core.forms import normalize_number_text
+
+        self.data = None
+        text = normalize_number_text(valuelist[0] if valuelist else "")
+        if not text:
+            return
+        if not re.fullmatch(r"[0-9]+", text):
+            raise ValueError(_l("Enter a whole number of 0 or more, e.g. 3."))
+        if len(text) > 6:
+            raise ValueError(_l("The number is too large."))
+        self.data = int(text)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+
+class WhatIfForm(Form):
+    """What an officer may add to the latest year's figures to see the verdict change (a GET: nothing is saved).
+
+    Read from the query string: WhatIfForm(request.args). Empty fields add nothing.
+    """
+
+    rd_expense = AmountField(_l("R&D expense"))
+    tech_staff = WholeNumberField(_l("Tech staff"))
+    hightech_revenue = AmountField(_l("High-tech product/service revenue"))
+    revenue = AmountField(_l("Revenue"))
+    ip_class1 = WholeNumberField(_l("Class I IP items"))
+    ip_class2 = WholeNumberField(_l("Class II IP items"))
+
+    AMOUNTS = ("rd_expense", "hightech_revenue", "revenue")
+    FIELDS = ("rd_expense", "tech_staff", "hightech_revenue", "revenue", "ip_class1", "ip_class2")
+
+    def additions(self) -> dict:
+        """The non-zero additions, by field name."""
+        return {name: self[name].data for name in self.FIELDS if self[name].data}
+
+
+# --- rule settings ---
+
+from wtforms import BooleanField, HiddenField, TextAreaField  # noqa: E402
+
+
+class RuleNumberField(StringField):
+    """A rule-set parameter typed by an admin: a number ≥ 0, in the unit shown beside it (a ratio in %)."""
+
+    PLACES = {"percent": 4, "万元": 2, "points": 1, "persons": 0, "days": 0, "items": 0}
+
+    def __init__(self, label=None, validators=None, unit: str = "万元", **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.unit = unit
+        self.places = self.PLACES.get(unit, 2)
+
+    def process_formdata(self, valuelist):
+        import re
+        from decimal import Decimal
+
+        from crm.core.forms import normalize_number_text
+
+        self.data = None
+        text = normalize_number_text(valuelist[0] if valuelist else "")
+        if self.unit == "percent":
+            text = text.rstrip("%％").strip()
+        if not text:
+            return
+        if not re.fullmatch(r"-?[0-9]+(?:\.[0-9]+)?", text):
+            if self.places == 0:
+                raise ValueError(_l("Enter a whole number, e.g. 730."))
+            raise ValueError(_l("Enter a number, e.g. 1234.5."))
+        value = Decimal(text)
+        if value < 0:
+            raise ValueError(_l("Must not be negative."))
+        if value.as_tuple().exponent < -self.places:
+            if self.places == 0:
+                raise ValueError(_l("Enter a whole number, e.g. 730."))
+            raise ValueError(_l("At most %(n)d decimal place(s).", n=self.places))
+        if value >= Decimal("1e9"):
+            raise ValueError(_l("The number is too large."))
+        self.data = value
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return "0" if self.data == 0 else format(self.data.normalize(), "f")
+
+
+class RuleSettingsForm(FlaskForm):
+    """The settings of one tier's rule set; rule_settings_form() adds a field per criterion setting."""
+
+    based_on = HiddenField()
+    note = TextAreaField(_l("What changed and why"), [required(), max_length(255)], filters=[strip],
+                         description=_l("Kept with the version and shown in its history, e.g. "
+                                        "“Revenue threshold raised to 30 million CNY per the 2025 measure.”"))
+
+
+def rule_settings_form(criteria, *, based_on: int, **kwargs) -> RuleSettingsForm:
+    """The settings form of a rule set: per criterion its switch, names and numbers (editable ones only),
+    and its options. `criteria` are ladder.services.rule_criteria(); kwargs go to the form (formdata=None…)."""
+
+    class Form(RuleSettingsForm):
+        pass
+
+    data = {"based_on": str(based_on)}
+    for c in criteria:
+        if c.editable:
+            setattr(Form, c.enabled_name, BooleanField(_l("In use")))
+            data[c.enabled_name] = c.enabled
+            for lang, label in (("zh", _l("Name (Chinese)")), ("en", _l("Name (English)"))):
+                setattr(Form, c.label_name(lang), StringField(label, [required(), max_length(200)], filters=[strip]))
+                data[c.label_name(lang)] = c.label.get(lang, "")
+            for p in c.params:
+                setattr(Form, p.name, RuleNumberField(p.label, [input_required()], unit=p.unit))
+                data[p.name] = p.value
+        for o in c.options:
+            setattr(Form, o.name, BooleanField(o.label))
+            data[o.name] = o.value
+    return Form(data=data, **kwargs)
+
+
+class RuleSetJsonForm(FlaskForm):
+    """The advanced settings: the whole rule set as JSON (add a criterion of a known kind, edit texts)."""
+
+    ruleset = TextAreaField(_l("The rule set as JSON"), [required(), max_length(200_000)])
+    note = TextAreaField(_l("What changed and why"), [required(), max_length(255)], filters=[strip])
+    based_on = HiddenField()

@@ -172,3 +172,52 @@ ENTITY_LABELS.update({
     "certifications": _l("Certification"), "readiness_inputs": _l("Readiness inputs"),
     "ruleset_versions": _l("Rule set"),
 })
+
+
+# --- readiness sheets: batches -------------------------------------------------------------
+
+
+class SheetBatchStatus(StrEnum):
+    """Where a batch of readiness sheets stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class SheetBatch(Base):
+    """A ZIP of readiness sheets built in the background for a filtered list of enterprises.
+
+    `enterprise_ids` is frozen when the batch is created (the creator's scope at that moment);
+    `done` counts sheets attempted, `failed` those that could not be built (listed in `failures`);
+    `updated_at` moves with every progress commit, so a batch whose process died is recognisable.
+    """
+
+    __tablename__ = "sheet_batches"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
+        sa.CheckConstraint("lang IN ('zh', 'en')", name="lang_known"),
+        sa.CheckConstraint("done >= 0 AND failed >= 0 AND done <= total AND failed <= done", name="counts_sane"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    tier: Mapped[str] = mapped_column(sa.String(20))
+    lang: Mapped[str] = mapped_column(sa.String(2), default="zh")
+    # The candidate pool's filter the batch was started from (for the page; the ids are what counts).
+    region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"))
+    enterprise_ids: Mapped[list[int]] = mapped_column(sa.JSON)
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(sa.String(16), default=SheetBatchStatus.QUEUED)
+    # The batch's own error (it stopped); the sheets that failed are in `failures`.
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    failures: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    # Time spent building sheets (for "ms per sheet").
+    elapsed_ms: Mapped[int] = mapped_column(default=0)

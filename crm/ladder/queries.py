@@ -157,7 +157,9 @@ def active_rulesets():
     from crm.ladder.engine import load_rulesets
     from crm.ladder.models import RuleSetVersion
 
-    key = db.session.execute(select(func.count(), func.max(RuleSetVersion.id)).select_from(RuleSetVersion)).one()
+    # The newest version's time too: ids restart when a table is emptied (tests), times do not.
+    key = db.session.execute(select(func.count(), func.max(RuleSetVersion.id), func.max(RuleSetVersion.created_at))
+                             .select_from(RuleSetVersion)).one()
     if _RULESET_CACHE["key"] != tuple(key):
         _RULESET_CACHE["rulesets"] = load_rulesets(ruleset_overrides() or None)
         _RULESET_CACHE["key"] = tuple(key)
@@ -217,3 +219,223 @@ def candidate_pool(user, tier: str, *, region_id: int | None = None, day: date |
     ranked.sort(key=lambda row: (row[0], by_id[row[1]].name))
     return [Candidate(i + 1, by_id[eid], verdict, nfail, nunknown, gaps, key)
             for i, (key, eid, verdict, nfail, nunknown, gaps) in enumerate(ranked)]
+
+
+# --- the readiness panel and its what-if ---------------------------------------------------
+
+# What an officer may add in a what-if, in the form's order: amounts of the latest year (万元), people, IP items.
+WHATIF_FIELDS = ("rd_expense", "tech_staff", "hightech_revenue", "revenue", "ip_class1", "ip_class2")
+# A figure added in a what-if and the figures of the same year that grow with it (when known).
+_WHATIF_ALSO = {"rd_expense": ("rd_expense_domestic",), "tech_staff": ("employees",),
+                "hightech_revenue": ("revenue", "total_income"), "revenue": ("total_income",)}
+# The IP kind a what-if adds for each class (class II items counted as not used before).
+_WHATIF_IP_KIND = {"ip_class1": "invention_patent", "ip_class2": "utility_model"}
+
+
+@dataclass
+class WhatIfChange:
+    """One addition of a what-if; `applied` is False when the year has no such figure to add to."""
+
+    field: str
+    amount: object
+    year: int | None
+    applied: bool
+
+
+def apply_additions(profile, additions: dict) -> tuple:
+    """A new profile with the what-if's additions (pure; the profile given is unchanged), and the changes.
+
+    Amounts and people are added to the latest year's figures, together with the figures that grow with
+    them (R&D → domestic R&D; tech staff → employees; high-tech revenue → revenue and total income;
+    revenue → total income), each only where it is known: an unknown figure stays unknown. IP items are
+    added as valid items of class I / class II not used in an earlier application.
+    """
+    from dataclasses import replace
+
+    from crm.ladder.profile import IPHolding
+
+    year = profile.latest_year
+    row = profile.figures_for(year)
+    values: dict = {}
+    ip = list(profile.ip or ())
+    changes = []
+    for name in WHATIF_FIELDS:
+        amount = additions.get(name)
+        if not amount:
+            continue
+        if name in _WHATIF_IP_KIND:
+            if profile.ip is not None:
+                ip.append(IPHolding(kind=_WHATIF_IP_KIND[name], count=int(amount), used_in_earlier_application=0))
+            changes.append(WhatIfChange(name, amount, None, profile.ip is not None))
+            continue
+        base = values.get(name, getattr(row, name) if row is not None else None)
+        if base is None:
+            changes.append(WhatIfChange(name, amount, year, False))
+            continue
+        values[name] = base + amount
+        for other in _WHATIF_ALSO.get(name, ()):
+            current = values.get(other, getattr(row, other))
+            if current is not None:
+                values[other] = current + amount
+        changes.append(WhatIfChange(name, amount, year, True))
+    figures = profile.figures
+    if values:
+        figures = tuple(replace(r, **values) if r.year == year else r for r in figures)
+    changed = replace(profile, figures=figures, ip=None if profile.ip is None else tuple(ip))
+    return changed, changes
+
+
+@dataclass
+class ReadinessPanel:
+    """What the readiness panel shows: the result of one tier, what is missing, and a what-if's changes."""
+
+    enterprise: Enterprise
+    tier: str
+    next_tier: str | None
+    result: dict
+    missing: list
+    profile: object
+    figure_ids: dict
+    before: dict | None = None  # the result on the saved data, when a what-if was applied
+    changes: list | None = None
+
+    @property
+    def latest_year(self) -> int:
+        """The year the figures of a what-if are added to."""
+        return self.profile.latest_year
+
+    @property
+    def status_before(self) -> dict:
+        """{criterion id: its status on the saved data} for the criteria a what-if changed."""
+        if self.before is None:
+            return {}
+        old = {c["id"]: c["status"] for c in self.before["criteria"]}
+        return {c["id"]: old[c["id"]] for c in self.result["criteria"]
+                if c["id"] in old and old[c["id"]] != c["status"]}
+
+    @property
+    def judgement_missing(self) -> list[str]:
+        """The 高企 judgement items not entered yet, when this tier's score reads them."""
+        details = (self.result.get("score") or {}).get("details") or {}
+        if not any(name in details for name in JUDGEMENT_FIELDS):
+            return []
+        return [name for name in JUDGEMENT_FIELDS if getattr(self.profile.judgement, name) is None]
+
+
+def readiness_panel(enterprise: Enterprise, tier: str, *, lang: str = "zh", additions: dict | None = None,
+                    day: date | None = None) -> ReadinessPanel:
+    """The readiness of `enterprise` for `tier` (a what-if's additions applied when given; nothing is saved).
+
+    Queries: the profile's four and the rule sets' one, plus one for the figure rows' ids when figures of a
+    year are missing; the engine evaluates in memory.
+    """
+    from crm.ladder.engine import BORDERLINE, UNKNOWN, evaluate, missing_data
+    from crm.ladder.profile import parse_profile
+
+    profile = parse_profile(profile_of(enterprise, day))
+    rulesets = active_rulesets()
+    result = evaluate(profile, tier, rulesets, lang=lang)
+    before = changes = None
+    if additions:
+        changed, changes = apply_additions(profile, additions)
+        if any(c.applied for c in changes):
+            before, profile = result, changed
+            result = evaluate(profile, tier, rulesets, lang=lang)
+    missing = []
+    if any(c["status"] in (UNKNOWN, BORDERLINE) for c in result["criteria"]):
+        missing = missing_data(profile, tier, rulesets, lang=lang)
+    figure_ids = {}
+    if any(m["year"] is not None for m in missing):
+        figure_ids = dict(db.session.execute(select(AnnualFigures.year, AnnualFigures.id)
+                                             .where(AnnualFigures.enterprise_id == enterprise.id)).all())
+    return ReadinessPanel(enterprise, tier, next_tier_after(enterprise.current_tier), result, missing, profile,
+                          figure_ids, before, changes)
+
+
+# --- rule settings (the admins' versions of the rule sets) -----------------------------------
+
+
+def ruleset_versions(tier: str) -> list:
+    """The admins' versions of a tier's rule set, newest first."""
+    from crm.ladder.models import RuleSetVersion
+
+    return list(db.session.scalars(select(RuleSetVersion).where(RuleSetVersion.tier == tier)
+                                   .order_by(RuleSetVersion.version.desc())))
+
+
+def ruleset_version(tier: str, version: int):
+    """One admin version of a tier's rule set, or None."""
+    from crm.ladder.models import RuleSetVersion
+
+    return db.session.scalar(select(RuleSetVersion).where(RuleSetVersion.tier == tier,
+                                                          RuleSetVersion.version == version))
+
+
+def current_ruleset_version(tier: str) -> int:
+    """The number of the admin version in force (0: the shipped rule set is in force)."""
+    from sqlalchemy import func
+
+    from crm.ladder.models import RuleSetVersion
+
+    return db.session.scalar(select(func.max(RuleSetVersion.version)).where(RuleSetVersion.tier == tier)) or 0
+
+
+def newest_ruleset_versions() -> dict:
+    """{tier: the admin version in force} for the tiers that have one."""
+    from sqlalchemy import func
+
+    from crm.ladder.models import RuleSetVersion
+
+    newest = (select(RuleSetVersion.tier, func.max(RuleSetVersion.version).label("version"))
+              .group_by(RuleSetVersion.tier).subquery())
+    rows = db.session.scalars(select(RuleSetVersion).join(
+        newest, (RuleSetVersion.tier == newest.c.tier) & (RuleSetVersion.version == newest.c.version)))
+    return {row.tier: row for row in rows}
+
+
+def ruleset_data(tier: str, version: int) -> dict | None:
+    """The data of version `version` of a tier's rule set (0: the shipped rule set), or None."""
+    from crm.ladder.engine import shipped_ruleset_dicts
+
+    if version == 0:
+        return shipped_ruleset_dicts().get(tier)
+    row = ruleset_version(tier, version)
+    return None if row is None else row.data
+
+
+def ruleset_in_force(tier: str) -> tuple[int, dict]:
+    """(version, data) of the rule set in force for a tier; version 0 is the shipped rule set."""
+    from crm.ladder.engine import shipped_ruleset_dicts
+
+    row = newest_ruleset_versions().get(tier)
+    return (row.version, row.data) if row is not None else (0, shipped_ruleset_dicts()[tier])
+
+
+def ruleset_of_result(result: dict):
+    """The RuleSet a readiness result was computed with (to reproduce it), or None when it is not known here.
+
+    An admin's version is named "<id>+local" with its local version number; a shipped one by its own id
+    and version, found only while this release ships that very version.
+    """
+    from crm.ladder.display import is_local_ruleset
+    from crm.ladder.engine import RuleSet, load_rulesets
+
+    tier, ref = result.get("tier"), result.get("ruleset") or {}
+    if is_local_ruleset(ref.get("id")):
+        version = ref.get("version")
+        row = ruleset_version(tier, version) if isinstance(version, int) else None
+        return None if row is None else RuleSet.from_dict(row.data)
+    shipped = load_rulesets().get(tier)
+    if shipped is not None and (shipped.id, shipped.version) == (ref.get("id"), ref.get("version")):
+        return shipped
+    return None
+
+
+def user_names(ids) -> dict[int, str]:
+    """{user id: display name} for the authors of rule-set versions."""
+    from crm.auth.models import User
+
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u.name or u.username for u in db.session.scalars(select(User).where(User.id.in_(wanted)))}

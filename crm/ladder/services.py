@@ -190,3 +190,588 @@ def save_readiness_inputs(enterprise: Enterprise, data: dict, *, actor) -> dict:
         audit.record(db.session, "update", inputs, actor=actor, enterprise_id=enterprise.id, changes=changes,
                      summary=enterprise.name)
     return changes
+
+
+# --- rule settings ---------------------------------------------------------------------------
+# An admin's version of a tier's rule set: the whole rule-set dict, validated by the engine, stored as
+# RuleSetVersion(tier, version = previous + 1). The newest is in force at once (queries.active_rulesets).
+# Its data is stamped "<shipped id>+local" with the local version number, so every readiness result
+# names the version it used (display.ruleset_version_label). National tiers accept their options only.
+
+import copy as _copy  # noqa: E402
+import json as _json  # noqa: E402
+import re as _re  # noqa: E402
+from dataclasses import dataclass as _dataclass  # noqa: E402
+from dataclasses import field as _field  # noqa: E402
+from decimal import Decimal as _Decimal  # noqa: E402
+
+from flask_babel import gettext as _  # noqa: E402
+
+from crm.ladder.display import LOCAL_RULESET_SUFFIX, shipped_ruleset_id  # noqa: E402
+
+# Options a rule set's criterion may carry besides thresholds, by kind (national tiers accept only these).
+RULE_OPTIONS = {"sme_score": ("high_tech_certificate_qualifies",)}
+RULE_OPTION_LABELS = {
+    "high_tech_certificate_qualifies": _l("A valid high-tech certificate qualifies directly (the 2017 text)"),
+}
+# The numeric parameters of the kinds (what the settings page offers an input for).
+_NUMERIC_KEYS = frozenset({"value", "min", "min_days", "max_days", "class1_min", "class2_min", "total_min",
+                           "threshold", "max", "below"})
+_SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+_UNIT_PLACES = {"percent": 4, "万元": 2, "points": 1, "persons": 0, "days": 0, "items": 0}
+
+
+def _lang_index() -> int:
+    from crm.core.i18n import current_language
+
+    return 1 if current_language() == "en" else 0
+
+
+def _data_lang() -> str:
+    return ("zh", "en")[_lang_index()]
+
+
+def plain_number(value) -> str:
+    """A number as plain text without trailing zeros ("2000", "0.03", "3.5")."""
+    from crm.ladder.profile import to_decimal
+
+    number = to_decimal(value)
+    return "0" if number == 0 else format(number.normalize(), "f")
+
+
+def _shown(value, unit: str) -> str:
+    from crm.ladder.engine import UNIT_NAMES
+
+    if value is None:
+        return "—"
+    if unit == "percent":
+        return f"{plain_number(value)}%"
+    name = UNIT_NAMES.get(unit, ("", ""))[_lang_index()]
+    return f"{plain_number(value)} {name}".strip()
+
+
+def unit_name(unit: str) -> str:
+    """The unit after an input: %, 万元, 人, 天, 件, 分 (or the English)."""
+    from crm.ladder.engine import UNIT_NAMES
+
+    return "%" if unit == "percent" else UNIT_NAMES.get(unit, ("", ""))[_lang_index()]
+
+
+@_dataclass
+class RuleParam:
+    """A numeric parameter of a criterion as the settings page shows it (ratios as percentages)."""
+
+    name: str     # the form field: c<index>_<path>
+    path: tuple   # where it sits in the criterion's dict, e.g. ("bands", 0, "value")
+    unit: str     # percent, 万元, persons, days, items, points
+    label: str
+    value: _Decimal | None  # as shown: a ratio of 0.03 is 3
+
+    @property
+    def shown(self) -> str:
+        return _shown(self.value, self.unit)
+
+    @property
+    def places(self) -> int:
+        return _UNIT_PLACES.get(self.unit, 2)
+
+    def stored(self, value: _Decimal):
+        """The value to store for what was typed: a fraction for a percentage, an int for a count."""
+        if self.unit == "percent":
+            return value / 100
+        return int(value) if self.places == 0 else value
+
+
+@_dataclass
+class RuleOption:
+    """A yes/no option of a criterion (e.g. tech_sme's high_tech_certificate_qualifies)."""
+
+    name: str
+    key: str
+    label: str
+    value: bool
+
+
+@_dataclass
+class RuleCriterion:
+    """A criterion of a rule set as the settings page shows it."""
+
+    index: int
+    id: str
+    kind: str
+    label: dict
+    source: str
+    enabled: bool
+    editable: bool            # thresholds, labels and the switch (regional tiers only)
+    optional: bool            # off in the shipped rules: an option of the region
+    params: list = _field(default_factory=list)
+    options: list = _field(default_factory=list)
+    summary: str = ""         # what a criterion without numbers checks
+
+    @property
+    def enabled_name(self) -> str:
+        return f"c{self.index}_enabled"
+
+    def label_name(self, lang: str) -> str:
+        return f"c{self.index}_label_{lang}"
+
+    @property
+    def shown_label(self) -> str:
+        return self.label.get(_data_lang()) or self.label.get("zh", "")
+
+
+def _texts(value) -> dict:
+    if isinstance(value, str):
+        return {"zh": value, "en": value}
+    return dict(value) if isinstance(value, dict) else {"zh": "", "en": ""}
+
+
+def _get_path(data, path):
+    for step in path:
+        try:
+            data = data[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _criterion_params(i: int, c: dict) -> list[RuleParam]:
+    from crm.ladder.engine import FIELD_NAMES
+    from crm.ladder.profile import PEOPLE_FIELDS, to_decimal
+
+    li = _lang_index()
+    params: list[RuleParam] = []
+
+    def add(path: tuple, unit: str, label: str) -> None:
+        raw = _get_path(c, path)
+        if raw is None or isinstance(raw, bool):
+            return
+        try:
+            value = to_decimal(raw)
+        except ValueError:
+            return
+        params.append(RuleParam(f"c{i}_" + "_".join(map(str, path)), path, unit,
+                                label, value * 100 if unit == "percent" else value))
+
+    def field_name(name) -> str:
+        return FIELD_NAMES.get(name, (name, name))[li] if isinstance(name, str) else str(name)
+
+    kind = c.get("kind")
+    sym = _SYMBOLS.get(c.get("op", ">="), "≥")
+    if kind == "age_days":
+        add(("min_days",), "days", _("Operating for at least"))
+        add(("max_days",), "days", _("Operating for at most"))
+    elif kind == "metric":
+        unit = c.get("unit") or ("persons" if c.get("field") in PEOPLE_FIELDS else "万元")
+        add(("value",), unit if unit in _UNIT_PLACES else "万元", f"{field_name(c.get('field'))} {sym}")
+    elif kind in ("ratio", "cagr"):
+        if kind == "ratio":
+            what = f"{field_name(c.get('numerator'))} ÷ {field_name(c.get('denominator'))}"
+            key = "value"
+        else:
+            what = _("Yearly growth of %(field)s", field=field_name(c.get("field", "revenue")))
+            key = "min"
+        add((key,), "percent", f"{what} {sym}")
+        bands = c.get("bands") if isinstance(c.get("bands"), list) else []
+        by = (c.get("band_by") or {}).get("field") if isinstance(c.get("band_by"), dict) else None
+        by_unit = "persons" if by in PEOPLE_FIELDS else "万元"
+        for b, band in enumerate(bands):
+            if not isinstance(band, dict):
+                continue
+            if band.get("max") is not None:
+                add(("bands", b, "max"), by_unit, _("Band %(n)s: %(field)s up to", n=b + 1, field=field_name(by)))
+            elif band.get("below") is not None:
+                add(("bands", b, "below"), by_unit, _("Band %(n)s: %(field)s below", n=b + 1, field=field_name(by)))
+            if band.get("max") is None and band.get("below") is None:
+                add(("bands", b, "value"), "percent", _("Band %(n)s (all above): %(what)s %(op)s",
+                                                        n=b + 1, what=what, op=sym))
+            else:
+                add(("bands", b, "value"), "percent", _("Band %(n)s: %(what)s %(op)s", n=b + 1, what=what, op=sym))
+    elif kind == "ip_count":
+        add(("class1_min",), "items", _("Class I IP items, at least"))
+        add(("class2_min",), "items", _("Class II IP items, at least"))
+        add(("total_min",), "items", _("IP items in all, at least"))
+    elif kind in ("sme_score", "ht_innovation_score"):
+        add(("threshold",), "points", _("Score %(op)s", op=_SYMBOLS.get(c.get("comparison", ">="), "≥")))
+    return params
+
+
+def _criterion_summary(c: dict) -> str:
+    from crm.enterprises.models import TECH_DOMAIN_LABELS
+    from crm.ladder.engine import FIELD_NAMES, TECH_DOMAINS
+    from crm.ladder.tiers import TIER_LABELS
+
+    li = _lang_index()
+    kind = c.get("kind")
+    if kind == "flag":
+        name = FIELD_NAMES.get("flags." + str(c.get("flag")), (c.get("flag"), c.get("flag")))[li]
+        return f"{name}: {_('Yes') if c.get('expected', True) else _('No')}"
+    if kind == "base_tier":
+        names = [str(TIER_LABELS.get(t, t)) for t in c.get("any_of") or []]
+        return _("Holds a valid certification of: %(tiers)s", tiers=" / ".join(names))
+    if kind == "domain_in":
+        domains = c.get("domains") or list(TECH_DOMAINS)
+        if set(domains) == set(TECH_DOMAINS):
+            return _("Any of the eight supported high-tech domains")
+        return "、".join(str(TECH_DOMAIN_LABELS.get(d, d)) for d in domains)
+    if kind in ("sme_score", "ht_innovation_score"):
+        return _("Points by bands, as in the national guidelines")
+    if kind == "ip_count" and sum(1 for key in ("class1_min", "class2_min", "total_min") if c.get(key) is not None) > 1:
+        return _("Any one of these counts suffices.")
+    return ""
+
+
+def rule_criteria(tier: str, data: dict) -> list[RuleCriterion]:
+    """The criteria of a rule-set dict as the settings page shows and edits them."""
+    from crm.ladder.engine import REGIONAL_TIERS, shipped_ruleset_dicts
+
+    regional = tier in REGIONAL_TIERS
+    shipped_off = {c.get("id") for c in shipped_ruleset_dicts().get(tier, {}).get("criteria", [])
+                   if c.get("enabled") is False}
+    out = []
+    lang = _data_lang()
+    for i, c in enumerate(data.get("criteria") or []):
+        if not isinstance(c, dict):
+            continue
+        options = [RuleOption(f"c{i}_{key}", key, str(RULE_OPTION_LABELS.get(key, key)), bool(c.get(key, False)))
+                   for key in RULE_OPTIONS.get(c.get("kind"), ())]
+        out.append(RuleCriterion(
+            index=i, id=str(c.get("id", "")), kind=str(c.get("kind", "")), label=_texts(c.get("label")),
+            source=_texts(c.get("source", "")).get(lang, ""), enabled=c.get("enabled", True) is not False,
+            editable=regional, optional=c.get("id") in shipped_off, params=_criterion_params(i, c),
+            options=options, summary=_criterion_summary(c)))
+    return out
+
+
+def _options_of(data: dict) -> dict:
+    return {(c.get("id"), key): c[key] for c in data.get("criteria") or [] if isinstance(c, dict)
+            for key in RULE_OPTIONS.get(c.get("kind"), ()) if key in c}
+
+
+def rule_form_base(tier: str, in_force: dict) -> dict:
+    """The rule set the settings form starts from: the one in force; for a national tier, the shipped
+    national rules with the options in force (national thresholds are never edited here)."""
+    from crm.ladder.engine import REGIONAL_TIERS, shipped_ruleset_dicts
+
+    if tier in REGIONAL_TIERS:
+        return _copy.deepcopy(in_force)
+    base = shipped_ruleset_dicts()[tier]
+    options = _options_of(in_force)
+    for c in base["criteria"]:
+        for key in RULE_OPTIONS.get(c.get("kind"), ()):
+            if (c.get("id"), key) in options:
+                c[key] = options[(c.get("id"), key)]
+    return base
+
+
+def apply_rule_settings(tier: str, base: dict, values: dict) -> dict:
+    """A new rule-set dict: `base` with what the settings form sent ({field name: value})."""
+    new = _copy.deepcopy(base)
+    for c in rule_criteria(tier, base):
+        crit = new["criteria"][c.index]
+        if c.editable:
+            enabled = bool(values.get(c.enabled_name, c.enabled))
+            if enabled != c.enabled or "enabled" in crit:
+                crit["enabled"] = enabled
+            label = {lang: values.get(c.label_name(lang), c.label[lang]) for lang in ("zh", "en")}
+            if label != _texts(crit.get("label")):
+                crit["label"] = label
+            for p in c.params:
+                if values.get(p.name) is not None:
+                    target = crit
+                    for step in p.path[:-1]:
+                        target = target[step]
+                    target[p.path[-1]] = p.stored(values[p.name])
+        for o in c.options:
+            if o.name in values:
+                crit[o.key] = bool(values[o.name])
+    return new
+
+
+# ----- what changed between two rule-set dicts
+
+
+def _diff_value(value):
+    from crm.ladder.profile import to_decimal
+
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float | _Decimal):
+        try:
+            return plain_number(to_decimal(value))
+        except ValueError:
+            return str(value)
+    if isinstance(value, list | tuple) and all(not isinstance(v, dict | list) for v in value):
+        return ", ".join(str(_diff_value(v)) for v in value)
+    return _json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _flatten(value, prefix: str, out: dict) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for i, item in enumerate(value):
+            _flatten(item, f"{prefix}[{i}]", out)
+    else:
+        out[prefix] = _diff_value(value)
+
+
+def _flat_ruleset(data: dict) -> tuple[dict, list]:
+    data = dict(data or {})
+    data.pop("version", None)
+    if isinstance(data.get("id"), str):
+        data["id"] = shipped_ruleset_id(data["id"])
+    criteria = data.pop("criteria", None) or []
+    out: dict = {}
+    _flatten(data, "", out)
+    order = []
+    for i, c in enumerate(criteria):
+        if not isinstance(c, dict):
+            out[f"criteria[{i}]"] = _diff_value(c)
+            continue
+        c = dict(c)
+        c.setdefault("enabled", True)
+        cid = str(c.get("id") or f"criteria[{i}]")
+        order.append(cid)
+        _flatten(c, cid, out)
+    return out, order
+
+
+def ruleset_diff(old: dict, new: dict) -> dict[str, list]:
+    """What changed from `old` to `new`: {"lg_revenue.value": ["2000", "3000"], "dm_led_standard.enabled":
+    [False, True], …}. Criteria are named by their id; numbers are plain text; the version number and the
+    local suffix of the id are not changes."""
+    a, order_a = _flat_ruleset(old)
+    b, order_b = _flat_ruleset(new)
+    changes: dict[str, list] = {}
+    for key, value in b.items():
+        if a.get(key, None) != value or key not in a:
+            if key in a or value is not None:
+                changes[key] = [a.get(key), value]
+    for key, value in a.items():
+        if key not in b:
+            changes[key] = [value, None]
+    common_a = [cid for cid in order_a if cid in order_b]
+    common_b = [cid for cid in order_b if cid in order_a]
+    if common_a != common_b:
+        changes["criteria.order"] = [", ".join(order_a), ", ".join(order_b)]
+    return changes
+
+
+def _criterion_of_key(key: str, criteria: list) -> tuple[dict | None, str]:
+    for c in criteria:
+        cid = str(c.get("id", ""))
+        if key == cid or key.startswith(cid + ".") or key.startswith(cid + "["):
+            return c, key[len(cid):].lstrip(".")
+    return None, key
+
+
+def describe_changes(changes: dict, old: dict, new: dict) -> list[dict]:
+    """The changes as rows for a page: the criterion (id and label), the setting, old and new as read."""
+    lang = _data_lang()
+    criteria = [c for c in (new.get("criteria") or []) + (old.get("criteria") or []) if isinstance(c, dict)]
+    rows = []
+    for key, (before, after) in changes.items():
+        c, rest = _criterion_of_key(key, criteria)
+        percent = (c is not None and c.get("kind") in ("ratio", "cagr")
+                   and rest.rsplit(".", 1)[-1] in ("value", "min"))
+
+        def read(value, percent=percent):
+            if value is None:
+                return "—"
+            if isinstance(value, bool):
+                return _("Yes") if value else _("No")
+            if percent:
+                try:
+                    return f"{plain_number(_Decimal(value) * 100)}%"
+                except ArithmeticError:
+                    return str(value)
+            return str(value)
+
+        rows.append({"key": key, "criterion": c.get("id") if c else None,
+                     "label": _texts(c.get("label")).get(lang, "") if c else "",
+                     "setting": rest if c else key, "old": read(before), "new": read(after)})
+    return rows
+
+
+def relabel_warnings(changes: dict, new: dict) -> list[str]:
+    """Criteria whose thresholds changed while their names did not (names often quote the number)."""
+    out = []
+    for c in new.get("criteria") or []:
+        cid = str(c.get("id", ""))
+        keys = [k for k in changes if k.startswith(cid + ".") or k.startswith(cid + "[")]
+        numeric = [k for k in keys if _re.split(r"[.\]]", k)[-1] in _NUMERIC_KEYS]
+        if numeric and not any(k.startswith(cid + ".label") for k in keys) and (cid + ".id") not in changes:
+            out.append(cid)
+    return out
+
+
+# ----- errors in plain words
+
+_ENGINE_WORDS = [
+    (r"required", _l("required, but missing")),
+    (r"unknown key", _l("not a known setting (check the spelling)")),
+    (r"not a (finite )?number", _l("must be a number")),
+    (r"must not be negative", _l("must not be negative")),
+    (r"not a whole number ≥ 0", _l("must be a whole number, 0 or more")),
+    (r"not true or false", _l("must be true or false")),
+    (r"not a non-empty string", _l("must be a text that is not empty")),
+    (r"not a list", _l("must be a list [ … ]")),
+    (r"must not be empty", _l("must not be empty")),
+    (r"not an object", _l("must be an object { … }")),
+    (r"unknown kind (?P<kind>.*) \(known: (?P<known>.*)\)", _l("unknown kind %(kind)s (known kinds: %(known)s)")),
+    (r"(?P<value>.*) is not one of (?P<options>.*)", _l("%(value)s is not one of: %(options)s")),
+    (r"a share of a whole must be below 1 \(got (?P<value>.*)\)",
+     _l("a share of a whole must be below 100%% (got %(value)s)")),
+    (r"'?(?P<id>[^']*)'? appears twice", _l("the criterion id %(id)s appears twice")),
+    (r"less than min_days", _l("must not be less than min_days")),
+    (r"limits must rise", _l("the band limits must rise from one band to the next")),
+]
+
+
+def explain_ruleset_error(exc: Exception, data=None) -> str:
+    """A RuleSetError ("criteria[2].value: must not be negative") in plain words, naming the criterion."""
+    text = str(exc)
+    path, _sep, problem = text.partition(": ")
+    if not _sep:
+        path, problem = "", text
+    for pattern, words in _ENGINE_WORDS:
+        m = _re.fullmatch(pattern, problem)
+        if m:
+            problem = str(words) % m.groupdict() if m.groupdict() else str(words)
+            break
+    where = path or _("the rule set")
+    m = _re.match(r"criteria\[(\d+)\](.*)", path)
+    if m:
+        i = int(m.group(1))
+        crit = None
+        if isinstance(data, dict) and isinstance(data.get("criteria"), list) and i < len(data["criteria"]):
+            crit = data["criteria"][i]
+        cid = crit.get("id") if isinstance(crit, dict) and isinstance(crit.get("id"), str) else None
+        where = (_("criterion %(n)s (%(id)s)", n=i + 1, id=cid) if cid else _("criterion %(n)s", n=i + 1))
+        rest = m.group(2).lstrip(".")
+        if rest:
+            where = f"{where} › {rest}"
+    return _("%(where)s: %(problem)s [%(path)s]", where=where, problem=problem, path=path or "—")
+
+
+def parse_ruleset_json(text: str) -> dict:
+    """An admin's pasted rule set: JSON whose numbers read back exactly (or ValidationFailed, in plain words)."""
+    def no_repeats(pairs):
+        seen = {}
+        for key, value in pairs:
+            if key in seen:
+                raise ValueError(key)
+            seen[key] = value
+        return seen
+
+    try:
+        data = _json.loads(text, parse_float=_Decimal, object_pairs_hook=no_repeats)
+    except _json.JSONDecodeError as exc:
+        raise ValidationFailed({"ruleset": [_l("This is not valid JSON: line %(line)s, column %(col)s (%(reason)s).",
+                                               line=exc.lineno, col=exc.colno, reason=exc.msg)]}) from None
+    except ValueError as exc:
+        raise ValidationFailed({"ruleset": [_l("The key %(key)s appears twice in the same object.",
+                                               key=str(exc))]}) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed({"ruleset": [_l("The rule set must be one JSON object { … }.")]})
+
+    def check(value, path):
+        if isinstance(value, _Decimal) and value.is_finite() and _Decimal(repr(float(value))) != value:
+            raise ValidationFailed({"ruleset": [_l("%(path)s: %(value)s has too many digits (at most 15).",
+                                                   path=path, value=str(value))]})
+        if isinstance(value, dict):
+            for key, item in value.items():
+                check(item, f"{path}.{key}" if path else key)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                check(item, f"{path}[{i}]")
+    check(data, "")
+    return data
+
+
+# ----- saving a version
+
+
+def without_options(data: dict) -> dict:
+    """A copy of a rule-set dict without its options (what national rules must keep as shipped)."""
+    data = _copy.deepcopy(data)
+    for c in data.get("criteria") or []:
+        if isinstance(c, dict):
+            for key in RULE_OPTIONS.get(c.get("kind"), ()):
+                c.pop(key, None)
+    return data
+
+
+def stale_message(tier: str, based_on: int) -> str:
+    """Why a form based on an older version is refused: who saved the newer one, and when."""
+    from crm.core.i18n import fmt_datetime
+    from crm.ladder import queries
+
+    current = queries.current_ruleset_version(tier)
+    row = queries.ruleset_version(tier, current) if current else None
+    who = queries.user_names([row.created_by_id]).get(row.created_by_id, "—") if row else "—"
+    return _("Someone else saved local version %(n)s of this rule set (%(who)s, %(when)s) after you opened this "
+             "page, so your change was not saved. The page now shows version %(n)s: make your change again on it.",
+             n=current, who=who, when=fmt_datetime(row.created_at) if row else "—")
+
+
+def save_ruleset_version(tier: str, data: dict, note: str, *, actor, based_on: int | None = None,
+                         action: str = "create"):
+    """A new version of a tier's rule set, in force at once: validated by the engine, stamped
+    "<id>+local" / version = previous + 1, audited with what changed. `based_on` is the version the
+    admin's form showed: a newer one refuses the save. Flushes, never commits."""
+    from crm.core.db import utcnow
+    from crm.ladder import queries
+    from crm.ladder.engine import REGIONAL_TIERS, TIERS, RuleSet, RuleSetError, shipped_ruleset_dicts
+    from crm.ladder.models import RuleSetVersion
+
+    if tier not in TIERS:
+        raise ValidationFailed({"": [_l("Unknown tier.")]})
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed({"note": [_l("Say what changed and why.")]})
+    if len(note) > 255:
+        raise ValidationFailed({"note": [_l("At most %(max)d characters.", max=255)]})
+    current_version, current = queries.ruleset_in_force(tier)
+    if based_on is not None and based_on != current_version:
+        raise ValidationFailed({"": [stale_message(tier, based_on)]})
+    if not isinstance(data, dict):
+        raise ValidationFailed({"ruleset": [_l("The rule set must be one JSON object { … }.")]})
+    if data.get("tier") != tier:
+        raise ValidationFailed({"ruleset": [_l("tier: this page edits %(tier)s; the rule set given is for %(other)s.",
+                                               tier=tier, other=str(data.get("tier")))]})
+    version = current_version + 1
+    stamped = dict(data)
+    base_id = stamped.get("id") if isinstance(stamped.get("id"), str) and stamped["id"].strip() else None
+    stamped["id"] = shipped_ruleset_id(base_id or shipped_ruleset_dicts()[tier]["id"]) + LOCAL_RULESET_SUFFIX
+    stamped["version"] = version
+    try:
+        new = RuleSet.from_dict(stamped).to_dict()
+    except RuleSetError as exc:
+        raise ValidationFailed({"ruleset": [explain_ruleset_error(exc, stamped)]}) from None
+    if tier not in REGIONAL_TIERS:
+        changed = ruleset_diff(without_options(shipped_ruleset_dicts()[tier]), without_options(new))
+        changed.pop("id", None)
+        if changed:
+            raise ValidationFailed({"ruleset": [_l(
+                "This tier follows national rules: only its options can be changed here, not %(what)s.",
+                what=", ".join(list(changed)[:5]) + (" …" if len(changed) > 5 else ""))]})
+    changes = ruleset_diff(current, new)
+    if not changes:
+        raise ValidationFailed({"": [_l("Nothing changed: this is the rule set already in force.")]})
+    row = RuleSetVersion(tier=tier, version=version, data=new, note=note, created_by_id=getattr(actor, "id", None),
+                         created_at=utcnow())
+    db.session.add(row)
+    db.session.flush()
+    audit.record(db.session, action, row, actor=actor, changes=changes, summary=f"{tier} {version}: {note}")
+    return row
+
+
+def restore_shipped_ruleset(tier: str, *, actor):
+    """A new version whose rules are the shipped ones (the defaults of this release)."""
+    from crm.ladder.engine import shipped_ruleset_dicts
+
+    return save_ruleset_version(tier, shipped_ruleset_dicts()[tier], _("Restored the shipped defaults."),
+                                actor=actor, action="restore")
