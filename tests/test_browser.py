@@ -140,4 +140,12 @@ def test_officer_reads_readiness_and_tries_a_whatif(page: Page, live_server, wor
     expect(card.locator("#whatif-banner")).to_have_count(0)
     expect(card.locator(".verdict-badge")).to_have_text(ui("Not ready yet"))
     assert page.url == address
+
+    # the readiness sheet of the tier shown: a PDF download
+    with page.expect_download() as info:
+        card.get_by_role("link", name=ui("Readiness sheet (PDF)")).click()
+    download = info.value
+    assert download.suggested_filename.endswith(".pdf")
+    with open(download.path(), "rb") as f:
+        assert f.read(5) == b"%PDF-"
     assert problems == []  # no script error, no CSP refusal
