@@ -62,14 +62,34 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True, compare_type=True, include_object=_include_object,
                      render_item=_render_item)
     csrf.init_app(app)
+    app.before_request(_csrf_protect)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     from crm.auth import views as auth_views
 
     login_manager.user_loader(auth_views.load_user)
+    login_manager.request_loader(auth_views.load_token_user)
     login_manager.unauthorized_handler(auth_views.unauthorized)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
+
+
+def _csrf_protect() -> None:
+    """CSRF on every state-changing request, except an API call carrying a bearer token.
+
+    Config sets WTF_CSRF_CHECK_DEFAULT = False so that Flask-WTF's own hook stands aside and
+    this one decides: a bearer request is authenticated by its token alone (the session is
+    ignored, crm.auth.views.load_user), so a forged cross-site request gains nothing from the
+    browser's cookies.
+    """
+    from flask import current_app
+
+    from crm.core.security import bearer_token
+    from crm.extensions import csrf
+
+    if not current_app.config["WTF_CSRF_ENABLED"] or bearer_token() is not None:
+        return
+    csrf.protect(apply_exemptions=True)
 
 
 def import_models() -> None:

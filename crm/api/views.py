@@ -1,4 +1,9 @@
-"""/api/v1 endpoints. Session users send the CSRF token in X-CSRFToken (Flask-WTF checks it)."""
+"""/api/v1 endpoints, for a signed-in user or an API token.
+
+Session users send the CSRF token in X-CSRFToken (Flask-WTF checks it). A caller with
+`Authorization: Bearer mp_…` (`flask users token create`) is that token's user: the session is
+then ignored and no CSRF token is needed (crm.auth.views.load_token_user, crm._csrf_protect).
+"""
 from __future__ import annotations
 
 import json
@@ -6,8 +11,10 @@ from decimal import Decimal
 from functools import wraps
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from crm.core.security import bearer_token
 from crm.ladder import queries as ladder_queries
 from crm.ladder.engine import evaluate, evaluate_all
 from crm.ladder.profile import ProfileError, parse_profile
@@ -22,11 +29,13 @@ def error(status: int, message: str, **extra):
 
 
 def api_signed_in(view):
-    """401 JSON (not a redirect to the sign-in page) for anonymous callers."""
+    """401 JSON (not a redirect to the sign-in page) for anonymous callers and bad tokens."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
+            if bearer_token() is not None:
+                return error(401, _("The API token is not valid or has been revoked."))
             return error(401, "sign in first")
         return view(*args, **kwargs)
 

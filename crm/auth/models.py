@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from flask_babel import lazy_gettext as _l
 
 from crm.core.audit import ENTITY_LABELS
-from crm.core.db import Base, TimestampMixin, UTCDateTime
+from crm.core.db import Base, TimestampMixin, UTCDateTime, utcnow
 from crm.core.uow import register_unique
 from crm.core.policy import REGIONAL_ROLES, ROLE_LABELS, Role
 from crm.enterprises.models import Enterprise, Region
@@ -73,3 +73,31 @@ class User(UserMixin, TimestampMixin, Base):
 
 ENTITY_LABELS.update({"users": _l("User")})
 register_unique("uq_users_username", "username", _l("This user name is taken."))
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(8))  # the token's first characters, to tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_revoked(self) -> bool:
+        """Revoked tokens authenticate no one."""
+        return self.revoked_at is not None
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} {self.prefix} user={self.user_id}>"
+
+
+ENTITY_LABELS.update({"api_tokens": _l("API token")})

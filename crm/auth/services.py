@@ -1,12 +1,15 @@
 """Writes on users: validate, flush, audit — the caller commits."""
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from crm.auth.models import User, new_session_nonce
+from crm.auth.models import ApiToken, User, new_session_nonce
 from crm.core import audit
 from crm.core.db import utcnow
 from crm.core.i18n import LANGUAGES
@@ -145,3 +148,56 @@ def set_language(user: User, lang: str) -> None:
     if lang not in LANGUAGES:
         raise ValidationFailed.one("lang", _l("Unknown language."))
     user.locale = lang
+
+
+TOKEN_PREFIX = "mp_"
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is written at most this often
+
+
+def hash_token(plaintext: str) -> str:
+    """The SHA-256 (hex) under which a token is stored and looked up."""
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def create_api_token(user: User, name: str, *, actor) -> tuple[ApiToken, str]:
+    """A new API token for `user`: the row (hash and prefix only) and the token, to show once."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationFailed.one("name", _l("This field is required.") if not name
+                                   else _l("At most %(max)d characters.", max=80))
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(plaintext), prefix=plaintext[:8],
+                     created_at=utcnow())
+    db.session.add(token)
+    db.session.flush()
+    audit.record(db.session, "create", token, actor=actor, summary=f"{user.username}: {name} ({token.prefix}…)",
+                 changes={"user": [None, user.username], "name": [None, name], "prefix": [None, token.prefix]})
+    return token, plaintext
+
+
+def revoke_api_token(token: ApiToken, *, actor) -> bool:
+    """Revoke a token (idempotent: False when it already was)."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    db.session.flush()
+    audit.record(db.session, "revoke", token, actor=actor, summary=f"{token.user.username}: {token.name} "
+                 f"({token.prefix}…)", changes={"revoked_at": [None, token.revoked_at.isoformat()]})
+    return True
+
+
+def user_for_token(plaintext: str) -> User | None:
+    """The active user of a live token, else None; notes the use (at most once a minute).
+
+    Lookup is by the token's SHA-256, so no comparison of secret text ever happens in Python
+    (no timing leak). The caller commits the last_used_at it may have set.
+    """
+    if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 200:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        token.last_used_at = now  # the caller (the request loader) commits it
+    return token.user

@@ -10,7 +10,7 @@ from crm.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, UserForm
 from crm.auth.models import User
 from crm.core.audit import AuditEvent
 from crm.core.policy import public, require, signed_in
-from crm.core.security import is_safe_next
+from crm.core.security import bearer_token, is_safe_next
 from crm.core.uow import unit_of_work
 from crm.core.web import paginate
 from crm.enterprises.queries import region_choices
@@ -21,8 +21,25 @@ admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def load_user(session_id: str):
-    """Flask-Login's user loader."""
+    """Flask-Login's user loader (an API request with a bearer token ignores the session)."""
+    if bearer_token() is not None:
+        return None
     return queries.load_session_user(session_id)
+
+
+def load_token_user(request_):
+    """Flask-Login's request loader: the user of an API request's bearer token (/api/ only).
+
+    Noting the token's use (last_used_at, at most once a minute) is this unit of work's write,
+    committed here: the API views themselves only read.
+    """
+    token = bearer_token()
+    if not token:
+        return None
+    user = services.user_for_token(token)
+    if db.session.dirty:
+        db.session.commit()
+    return user
 
 
 def unauthorized():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -68,3 +68,18 @@ def register_security_headers(app) -> None:
         # htmx fragments and full pages share URLs: caches (and Back) must tell them apart.
         response.vary.add("HX-Request")
         return response
+
+
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer …` header on an /api/ request, else None.
+
+    Bearer tokens are honoured on the JSON API only: an HTML page never signs anyone in by one.
+    Such a request is authenticated by its token alone (never by a session cookie), so it
+    needs no CSRF token.
+    """
+    if not request.path.startswith("/api/"):
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
