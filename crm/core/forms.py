@@ -79,7 +79,12 @@ class AmountField(StringField):
 
 
 class CountField(StringField):
-    """A head count: a whole number ≥ 0."""
+    """A whole number ≥ 0 (a head count unless another message says what is counted)."""
+
+    def __init__(self, label=None, validators=None, message=None, maximum: int = 10_000_000, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.message = message or _l("Enter a whole number of people, e.g. 85.")
+        self.maximum = maximum
 
     def process_formdata(self, valuelist):
         self.data = None
@@ -87,9 +92,9 @@ class CountField(StringField):
         if not text:
             return
         if not re.fullmatch(r"[0-9]+", text):
-            raise ValueError(_l("Enter a whole number of people, e.g. 85."))
+            raise ValueError(self.message)
         value = int(text)
-        if value > 10_000_000:
+        if value > self.maximum:
             raise ValueError(_l("The number is too large."))
         self.data = value
 

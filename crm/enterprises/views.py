@@ -43,7 +43,17 @@ def _read_filter() -> queries.RegistryFilter:
     )
 
 
-def _editable(enterprise_id: int) -> Enterprise:
+def readable(enterprise_id: int) -> Enterprise:
+    """Load an enterprise the current user may read; 403 for roles that read none, 404 outside their scope."""
+    if not (can(current_user, "registry.read") or can(current_user, "enterprise.read_own")):
+        abort(403)
+    enterprise = queries.get_enterprise_for(current_user, enterprise_id)
+    if enterprise is None:
+        abort(404)
+    return enterprise
+
+
+def editable(enterprise_id: int) -> Enterprise:
     """Load an enterprise the current user may edit; 404 outside their scope, 403 inside but read-only."""
     enterprise = queries.get_enterprise_for(current_user, enterprise_id)
     if enterprise is None:
@@ -101,11 +111,7 @@ def detail(enterprise_id: int):
     """The enterprise page: profile, contacts, figures by year with ratios, IP."""
     from crm.ladder.views import readiness_context
 
-    if not (can(current_user, "registry.read") or can(current_user, "enterprise.read_own")):
-        abort(403)
-    enterprise = queries.get_enterprise_for(current_user, enterprise_id)
-    if enterprise is None:
-        abort(404)
+    enterprise = readable(enterprise_id)
     ip_counts = {1: 0, 2: 0}
     for item in enterprise.ip_items:
         if item.is_valid:
@@ -123,7 +129,7 @@ def detail(enterprise_id: int):
 @require("enterprise.edit")
 def edit(enterprise_id: int):
     """Edit the profile."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     form = EnterpriseForm(obj=enterprise)
     scope = current_user.region_id if current_user.role != Role.ADMIN else None
     form.region_id.choices = dict(queries.region_choices(within=scope))
@@ -143,7 +149,7 @@ def edit(enterprise_id: int):
 @require("enterprise.archive")
 def archive(enterprise_id: int):
     """Archive (hide from lists; never deleted)."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     services.archive_enterprise(enterprise, actor=current_user)
     db.session.commit()
     flash(_("%(name)s has been archived.", name=enterprise.name), "success")
@@ -154,7 +160,7 @@ def archive(enterprise_id: int):
 @require("enterprise.archive")
 def restore(enterprise_id: int):
     """Restore an archived enterprise."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     services.restore_enterprise(enterprise, actor=current_user)
     db.session.commit()
     flash(_("%(name)s has been restored.", name=enterprise.name), "success")
@@ -176,7 +182,7 @@ def _child(model, enterprise: Enterprise, child_id: int):
 @require("enterprise.edit")
 def contact_form(enterprise_id: int, contact_id: int | None = None):
     """Add or edit a contact person."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     contact = _child(Contact, enterprise, contact_id) if contact_id else None
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
@@ -195,7 +201,7 @@ def contact_form(enterprise_id: int, contact_id: int | None = None):
 @require("enterprise.edit")
 def contact_delete(enterprise_id: int, contact_id: int):
     """Remove a contact person."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     services.remove_contact(_child(Contact, enterprise, contact_id), actor=current_user)
     db.session.commit()
     flash(_("The contact has been removed."), "success")
@@ -210,7 +216,7 @@ def contact_delete(enterprise_id: int, contact_id: int):
 @require("enterprise.edit")
 def figures_form(enterprise_id: int, figures_id: int | None = None):
     """Enter or correct one year's figures; errors show next to each field, nothing is saved."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     figures = _child(AnnualFigures, enterprise, figures_id) if figures_id else None
     form = FiguresForm(obj=figures)
     if figures is None and request.method == "GET":
@@ -231,7 +237,7 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
 @require("enterprise.edit")
 def figures_verify(enterprise_id: int, figures_id: int):
     """Mark a year's figures as verified by the officer."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     services.verify_figures(_child(AnnualFigures, enterprise, figures_id), actor=current_user)
     db.session.commit()
     flash(_("The figures have been marked as verified."), "success")
@@ -246,7 +252,7 @@ def figures_verify(enterprise_id: int, figures_id: int):
 @require("enterprise.edit")
 def ip_form(enterprise_id: int, ip_id: int | None = None):
     """Add or edit an IP item."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     item = _child(IntellectualProperty, enterprise, ip_id) if ip_id else None
     form = IPForm(obj=item)
     if form.validate_on_submit():
@@ -265,7 +271,7 @@ def ip_form(enterprise_id: int, ip_id: int | None = None):
 @require("enterprise.edit")
 def ip_delete(enterprise_id: int, ip_id: int):
     """Remove an IP item entered by mistake."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     services.remove_ip(_child(IntellectualProperty, enterprise, ip_id), actor=current_user)
     db.session.commit()
     flash(_("The item has been removed."), "success")

@@ -49,6 +49,7 @@ shown gap makes the criterion pass, one unit less does not.
 """
 from __future__ import annotations
 
+import abc
 import copy
 import json
 import operator
@@ -595,7 +596,7 @@ _TEXT_SAMPLE = {"label": "x", "date": "2025-01-01", "amount": "1", "year": "2024
                 "threshold": "1", "comparison": "x", "share": "x"}
 
 
-class Criterion:
+class Criterion(abc.ABC):
     """A compiled criterion: common data plus its kind's parameters (subclasses)."""
 
     kind = ""
@@ -638,8 +639,9 @@ class Criterion:
         return {"id": self.id, "status": status, "actual": actual, "required": required, "unit": self.unit,
                 "label": self.label[lang], "source": self.source[lang]}
 
-    def run(self, f: _Facts, lang: str, miss: list | None, rulesets: Mapping) -> dict:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def run(self, f: _Facts, lang: str, miss: list | None, rulesets: Mapping) -> dict:
+        """Judge this criterion on the profile's facts (each kind its own way)."""
 
 
 class FlagCriterion(Criterion):

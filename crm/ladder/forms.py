@@ -5,7 +5,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, SelectField, StringField, ValidationError
 
-from crm.core.forms import AmountField, DateField, input_required, max_length, optional, options, required, strip
+from crm.core.forms import (
+    AmountField, CountField, DateField, input_required, max_length, optional, options, required, strip,
+)
 from crm.ladder.models import CERTIFICATION_STATUS_LABELS, JUDGEMENT_MAX
 from crm.ladder.tiers import TIER_LABELS
 
@@ -85,28 +87,9 @@ class ReadinessInputsForm(FlaskForm):
 # --- the readiness panel's what-if ---
 
 
-class WholeNumberField(StringField):
+def WholeNumberField(label):  # noqa: N802 - reads like a field class
     """A whole number ≥ 0 (people, IP items); empty means none."""
-
-    def process_formdata(self, valuelist):
-        import re
-
-        from crm.core.forms import normalize_number_text
-
-        self.data = None
-        text = normalize_number_text(valuelist[0] if valuelist else "")
-        if not text:
-            return
-        if not re.fullmatch(r"[0-9]+", text):
-            raise ValueError(_l("Enter a whole number of 0 or more, e.g. 3."))
-        if len(text) > 6:
-            raise ValueError(_l("The number is too large."))
-        self.data = int(text)
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
+    return CountField(label, message=_l("Enter a whole number of 0 or more, e.g. 3."), maximum=999_999)
 
 
 class WhatIfForm(Form):

@@ -8,6 +8,7 @@ from flask_login import current_user
 from crm.core.policy import require, signed_in
 from crm.core.uow import unit_of_work
 from crm.enterprises import queries as enterprise_queries
+from crm.enterprises.views import editable, readable
 from crm.extensions import db
 from crm.ladder import services
 from crm.ladder.forms import CertificationForm, ReadinessInputsForm
@@ -18,15 +19,6 @@ bp = Blueprint("ladder", __name__, url_prefix="/enterprises/<int:enterprise_id>"
 candidates_bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 # The admins' settings of the rule sets (regional thresholds, options), versioned.
 rules_bp = Blueprint("rules", __name__, url_prefix="/admin/rules")
-
-
-def _editable(enterprise_id: int):
-    enterprise = enterprise_queries.get_enterprise_for(current_user, enterprise_id)
-    if enterprise is None:
-        abort(404)
-    if not enterprise_queries.can_edit_enterprise(current_user, enterprise):
-        abort(403)
-    return enterprise
 
 
 def _certification(enterprise, cert_id: int) -> Certification:
@@ -45,7 +37,7 @@ def _status(form) -> int:
 @require("enterprise.edit")
 def certification_form(enterprise_id: int, cert_id: int | None = None):
     """Record or correct a certification; the expiry is computed unless typed."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     cert = _certification(enterprise, cert_id) if cert_id else None
     form = CertificationForm(obj=cert)
     if cert is not None and not cert.expiry_overridden and not form.is_submitted():
@@ -67,7 +59,7 @@ def certification_form(enterprise_id: int, cert_id: int | None = None):
 @require("enterprise.edit")
 def certification_revoke(enterprise_id: int, cert_id: int):
     """Revoke a certification (it stays on the timeline)."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     services.revoke_certification(_certification(enterprise, cert_id), actor=current_user)
     db.session.commit()
     flash(_("The certification has been revoked."), "success")
@@ -78,7 +70,7 @@ def certification_revoke(enterprise_id: int, cert_id: int):
 @require("enterprise.edit")
 def readiness_inputs(enterprise_id: int):
     """The yes/no facts and the 高企 judgement items that no figure holds."""
-    enterprise = _editable(enterprise_id)
+    enterprise = editable(enterprise_id)
     inputs = services.inputs_for(enterprise)
     form = ReadinessInputsForm(obj=inputs)
     if form.validate_on_submit():
@@ -224,15 +216,10 @@ def readiness(enterprise_id: int):
     from flask import request
 
     from crm.core.htmx import is_htmx, render_page_or_fragment
-    from crm.core.policy import can
     from crm.ladder.forms import WhatIfForm
     from crm.ladder.tiers import TIER_LABELS
 
-    if not (can(current_user, "registry.read") or can(current_user, "enterprise.read_own")):
-        abort(403)
-    enterprise = enterprise_queries.get_enterprise_for(current_user, enterprise_id)
-    if enterprise is None:
-        abort(404)
+    enterprise = readable(enterprise_id)
     tier = request.args.get("tier") or None
     if tier is not None and tier not in TIER_LABELS:
         abort(404)
@@ -450,15 +437,10 @@ def readiness_sheet(enterprise_id: int):
     """The readiness sheet (认定准备情况表) of one enterprise as a PDF: ?tier= (default: the next tier), ?lang=zh|en."""
     from flask import current_app, request
 
-    from crm.core.policy import can
     from crm.ladder import documents
     from crm.ladder.engine import TIERS
 
-    if not (can(current_user, "registry.read") or can(current_user, "enterprise.read_own")):
-        abort(403)
-    enterprise = enterprise_queries.get_enterprise_for(current_user, enterprise_id)
-    if enterprise is None:
-        abort(404)
+    enterprise = readable(enterprise_id)
     lang = documents.parse_lang(request.args.get("lang"))
     tier = request.args.get("tier") or documents.default_tier(enterprise)
     if lang is None or tier not in TIERS:
