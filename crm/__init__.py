@@ -98,6 +98,7 @@ def import_models() -> None:
     import crm.core.audit  # noqa: F401
     import crm.enterprises.models  # noqa: F401
     import crm.ladder.models  # noqa: F401
+    import crm.service.models  # noqa: F401
 
 
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:
@@ -121,9 +122,10 @@ def register_blueprints(app: Flask) -> None:
     from crm.api.views import bp as api_bp
     from crm.ladder.views import bp as ladder_bp, candidates_bp, rules_bp
     from crm.main import bp as main_bp
+    from crm.service.views import bp as service_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
-                      api_bp):
+                      api_bp, service_bp):
         app.register_blueprint(blueprint)
 
 

@@ -67,6 +67,9 @@ GET_ROUTES = {
     "rules.edit": ("/admin/rules/little_giant/edit", _admin_only),
     "rules.version": ("/admin/rules/little_giant/versions/1", _admin_only),
     "static": ("/static/css/app.css", {"anon": OK, **_everyone}),
+    # assignments (包保关系): managers and admins; each manager sees the officers of their own scope
+    "service.load": ("/assignments", {"admin": OK, "manager_city": OK, "manager_other": OK,
+                                      **{r: FORBIDDEN for r in ROLES[4:]}}),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -74,6 +77,8 @@ GET_ROUTES = {
 # another county gets 404, as if the record did not exist.
 _write_x = {"admin": "allowed", "manager_city": FORBIDDEN, "manager_other": FORBIDDEN, "officer_x": "allowed",
             "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
+_assign_x = {"admin": "allowed", "manager_city": "allowed", "manager_other": MISSING,
+             **{r: FORBIDDEN for r in ROLES[4:]}}
 POST_ROUTES = {
     "auth.logout": ("/logout", {r: "allowed" for r in ROLES[1:]}),
     "auth.language": ("/language", {"anon": "allowed", **{r: "allowed" for r in ROLES[1:]}}),
@@ -88,6 +93,12 @@ POST_ROUTES = {
     # officers, managers and admins start a batch of sheets for the pool in their scope (not audited: a read)
     "candidates.sheet_batch_new": ("/candidates/sheets?tier=tech_sme", {
         **{r: "allowed" for r in ROLES[1:6]}, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}),
+    # assignments: managers and admins (a manager of another city: 404); officers may not assign. Posted without
+    # an officer these answer 303 with a message and write nothing (tests/service/test_assignments.py writes).
+    "service.assign": ("/enterprises/{ent}/assignment", _assign_x),
+    "service.end": ("/enterprises/{ent}/assignment/end", _assign_x),
+    "service.bulk_assign": ("/assignments/bulk", {"admin": "allowed", "manager_city": "allowed",
+                                                  "manager_other": "allowed", **{r: FORBIDDEN for r in ROLES[4:]}}),
 }
 
 

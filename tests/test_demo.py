@@ -328,3 +328,26 @@ def test_ladder_plans_are_deterministic_and_independent_of_the_count():
     assert plans == again
     fewer = registry.build_enterprises(25)
     assert demo_ladder.build_ladder(fewer, registry.showcase_of(fewer)) == plans[:25]
+
+
+def test_most_active_enterprises_are_assigned_to_their_county_officer(app, loaded, db):
+    from crm.core.policy import Role
+    from crm.service.models import Assignment
+
+    officer_counties = {u.region.code for u in db.session.scalars(sa.select(User).where(User.role == Role.OFFICER))}
+    assignments = db.session.scalars(sa.select(Assignment)).all()
+    assert assignments and all(a.ends_on is None for a in assignments)
+    assert len({a.enterprise_id for a in assignments}) == len(assignments)  # one current per enterprise
+    for a in assignments:
+        assert a.officer.role == Role.OFFICER
+        assert a.officer.region.code == registry.county_of(a.enterprise.region.code).code
+        assert a.starts_on <= clock.today()
+    active = db.session.scalars(sa.select(Enterprise).where(Enterprise.status == "active",
+                                                            Enterprise.archived_at.is_(None))).all()
+    covered = [e for e in active if registry.county_of(e.region.code).code in officer_counties]
+    assigned = {a.enterprise_id for a in assignments}
+    assert len(assigned) >= 0.7 * len(covered)
+    assert all(e.id not in assigned for e in active if e not in covered)  # no officer in the county: unassigned
+    output = _load(app).output
+    assert re.search(rf"^assignments: 0 created, {len(assignments)} existing$", output, re.M)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == len(assignments)

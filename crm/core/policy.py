@@ -43,6 +43,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "enterprise.archive": frozenset({_A, _O}),
     # an enterprise user reads exactly one enterprise: their own (object rule in enterprises.queries)
     "enterprise.read_own": frozenset({_E}),
+    # assignments (包保关系): who serves which enterprise (crm.service)
+    "assignment.manage": frozenset({_A, _M}),
     # administration
     "users.manage": frozenset({_A}),
     "regions.manage": frozenset({_A}),

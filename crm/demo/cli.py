@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from crm.core import audit, clock
-from crm.demo import accounts, ladder, registry
+from crm.demo import accounts, ladder, registry, service
 from crm.demo.ladder import LadderTallies
 from crm.demo.registry import RegistryTallies, Tally
 from crm.extensions import db
@@ -33,6 +33,7 @@ class LoadReport:
     users: Tally = field(default_factory=Tally)
     registry: RegistryTallies = field(default_factory=RegistryTallies)
     ladder: LadderTallies = field(default_factory=LadderTallies)
+    assignments: Tally = field(default_factory=Tally)
 
     def lines(self) -> list[tuple[str, Tally]]:
         """(label, tally) per table."""
@@ -40,7 +41,7 @@ class LoadReport:
         return [("regions", self.regions), ("users", self.users), ("enterprises", r.enterprises),
                 ("contacts", r.contacts), ("annual figures", r.figures), ("IP items", r.ip),
                 ("certifications", lad.certifications), ("tier events", lad.events),
-                ("readiness inputs", lad.inputs)]
+                ("readiness inputs", lad.inputs), ("assignments", self.assignments)]
 
     @property
     def created(self) -> int:
@@ -63,6 +64,7 @@ def load_demo(count: int) -> LoadReport:
     showcase = registry.showcase_of(specs)
     accounts.load_enterprise_user(session, showcase, ids[showcase.uscc], password_hash, report.users)
     ladder.load_ladder(session, ladder.build_ladder(specs, showcase), ids, clock.today(), report.ladder)
+    service.load_assignments(session, staff, list(ids.values()), clock.today(), report.assignments)
     if report.changed:  # a run that finds everything in place leaves no trace
         summary = "demo data loaded: " + ", ".join(f"{label} {t.created}" for label, t in report.lines())
         changes = {label: [None, t.created] for label, t in report.lines() if t.created}

@@ -1,8 +1,8 @@
 """Reads on the registry, always through the access policy's record rules.
 
 Record rules (DESIGN §1): an admin sees everything; a manager or officer sees their region's
-subtree; an enterprise user sees exactly their own enterprise. Until assignments exist an
-officer may edit every enterprise in their region (issue 5 narrows this to their own).
+subtree; an enterprise user sees exactly their own enterprise. Assignments (crm.service) do not
+narrow editing yet: an officer edits every enterprise of their region (issue 5 narrows it to their own).
 """
 from __future__ import annotations
 
@@ -131,6 +131,7 @@ class RegistryFilter:
     above_scale: str = ""  # "", "yes", "no"
     status: str = ""
     archived: str = ""  # "" = hide archived, "include", "only"
+    officer: str = ""  # "" = any, an officer's id = their current enterprises, "none" = unassigned
     sort: str = "name"
     desc: bool = False
     errors: list = field(default_factory=list)
@@ -168,6 +169,10 @@ def registry_query(user, f: RegistryFilter) -> Select:
         stmt = stmt.where(Enterprise.archived_at.is_not(None))
     elif f.archived != "include":
         stmt = stmt.where(Enterprise.archived_at.is_(None))
+    if f.officer:
+        from crm.service.queries import filter_by_officer
+
+        stmt = filter_by_officer(stmt, f.officer)
     columns = SORTS.get(f.sort, SORTS["name"])
     return stmt.order_by(*[c.desc() if f.desc else c.asc() for c in columns])
 

@@ -26,8 +26,11 @@ bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 regions_bp = Blueprint("regions", __name__, url_prefix="/admin/regions")
 
 
-def _read_filter() -> queries.RegistryFilter:
-    args = request.args
+def read_filter(args=None) -> queries.RegistryFilter:
+    """The registry's filter from a query string (or from the bulk form's hidden fields)."""
+    from crm.service.queries import parse_officer_filter
+
+    args = request.args if args is None else args
     region = args.get("region", "")
     return queries.RegistryFilter(
         q=args.get("q", "").strip()[:100],
@@ -38,9 +41,21 @@ def _read_filter() -> queries.RegistryFilter:
         above_scale=args.get("above", "") if args.get("above") in ("yes", "no") else "",
         status=args.get("status", "") if args.get("status", "") in ENTERPRISE_STATUS_LABELS else "",
         archived=args.get("archived", "") if args.get("archived") in ("include", "only") else "",
+        officer=parse_officer_filter(args.get("officer")),
         sort=args.get("sort", "name") if args.get("sort") in queries.SORTS else "name",
         desc=args.get("desc") == "1",
     )
+
+
+_read_filter = read_filter
+
+
+def filter_args(f: queries.RegistryFilter) -> dict:
+    """The query-string arguments of a filter (empty ones left out): links back and the bulk form's hidden fields."""
+    args = {"q": f.q, "region": f.region_id or "", "tier": f.tier, "industry": f.industry, "domain": f.tech_domain,
+            "above": f.above_scale, "status": f.status, "archived": f.archived, "officer": f.officer,
+            "sort": f.sort if f.sort != "name" else "", "desc": "1" if f.desc else ""}
+    return {k: v for k, v in args.items() if v}
 
 
 def readable(enterprise_id: int) -> Enterprise:
@@ -71,12 +86,17 @@ def _status(form) -> int:
 @require("registry.read")
 def index():
     """The registry: search, filters, sort, 50 a page; htmx swaps only the results."""
+    from crm.service import queries as service_queries
+    from crm.service.services import BULK_LIMIT
+
     f = _read_filter()
     page = paginate(queries.registry_query(current_user, f))
     scope = current_user.region_id if current_user.role != Role.ADMIN else None
     return render_page_or_fragment(
         "enterprises/index.html", "enterprises/_results.html",
         page=page, f=f, region_choices=queries.region_choices(within=scope),
+        officer_choices=service_queries.officer_choices(current_user), filter_args=filter_args(f),
+        bulk_limit=BULK_LIMIT,
         divisions=division_choices(), industry_label=industry_label, tiers=list(Tier),
         domain_labels=TECH_DOMAIN_LABELS, status_labels=ENTERPRISE_STATUS_LABELS,
     )
@@ -121,8 +141,20 @@ def detail(enterprise_id: int):
         industry_label=industry_label, ip_counts=ip_counts, tiers=list(Tier),
         ladder=ladder_queries.ladder_state(enterprise),
         can_edit=queries.can_edit_enterprise(current_user, enterprise),
-        readiness=readiness_context(enterprise),
+        readiness=readiness_context(enterprise), **_service_officer_context(enterprise),
     )
+
+
+def _service_officer_context(enterprise: Enterprise) -> dict:
+    """The enterprise page's service-officer line: the current one, the history, who may be chosen."""
+    from crm.service import queries as service_queries
+
+    manage = service_queries.can_manage_assignment(current_user, enterprise)
+    return {"assignment": service_queries.current_assignment(enterprise),
+            "assignment_history": (service_queries.assignment_history(enterprise)
+                                   if can(current_user, "registry.read") else []),
+            "assignable_officers": service_queries.officers_for(enterprise) if manage else [],
+            "can_assign": manage}
 
 
 @bp.route("/<int:enterprise_id>/edit", methods=["GET", "POST"])

@@ -183,11 +183,12 @@ class Candidate:
 
 
 def candidate_pool(user, tier: str, *, region_id: int | None = None, day: date | None = None,
-                   lang: str = "zh") -> list[Candidate]:
+                   lang: str = "zh", officer: str = "") -> list[Candidate]:
     """Enterprises in `user`'s scope not holding `tier` now, closest to it first (engine.rank_key).
 
     Profiles are built with a constant number of queries per 900 enterprises; only the rank
     key and a few gap texts are kept per enterprise (keeping every result dict halves the speed).
+    `officer`: "" any, an officer's id (as text) their current enterprises, "none" the unassigned.
     """
     from sqlalchemy.orm import joinedload
 
@@ -206,6 +207,10 @@ def candidate_pool(user, tier: str, *, region_id: int | None = None, day: date |
         Enterprise.id.not_in(holders))
     if region_id:
         stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(region_id)))
+    if officer:
+        from crm.service.queries import filter_by_officer
+
+        stmt = filter_by_officer(stmt, officer)
     enterprises = list(db.session.scalars(stmt))
     rulesets = active_rulesets()
     ranked = []

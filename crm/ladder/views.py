@@ -88,16 +88,17 @@ def readiness_inputs(enterprise_id: int):
 
 
 def _pool_filters():
-    """Tier (default high_tech) and region from the query string."""
+    """Tier (default high_tech), region and officer ("", an id, "none") from the query string."""
     from flask import request
 
     from crm.ladder.tiers import Tier
+    from crm.service.queries import parse_officer_filter
 
     tier = request.args.get("tier", Tier.HIGH_TECH.value)
     if tier not in {t.value for t in Tier}:
         tier = Tier.HIGH_TECH.value
     region = request.args.get("region", "")
-    return tier, int(region) if region.isdigit() else None
+    return tier, int(region) if region.isdigit() else None, parse_officer_filter(request.args.get("officer"))
 
 
 @candidates_bp.get("", endpoint="index")
@@ -110,13 +111,16 @@ def candidate_pool_page():
     from crm.ladder import queries
     from crm.ladder.tiers import Tier
 
-    tier, region_id = _pool_filters()
-    pool = queries.candidate_pool(current_user, tier, region_id=region_id,
+    from crm.service.queries import officer_choices
+
+    tier, region_id, officer = _pool_filters()
+    pool = queries.candidate_pool(current_user, tier, region_id=region_id, officer=officer,
                                   lang="en" if current_language() == "en" else "zh")
     counts = {v: sum(1 for c in pool if c.verdict == v) for v in ("ready", "incomplete", "not_ready")}
     scope = current_user.region_id if current_user.role != Role.ADMIN else None
     return render_template("ladder/candidates.html", page=list_page(pool), tier=tier, region_id=region_id,
-                           tiers=list(Tier), counts=counts,
+                           tiers=list(Tier), counts=counts, officer=officer,
+                           officer_choices=officer_choices(current_user),
                            region_choices=enterprise_queries.region_choices(within=scope))
 
 
@@ -131,8 +135,8 @@ def candidate_pool_export():
     from crm.ladder.display import verdict_label
     from crm.ladder.tiers import tier_label
 
-    tier, region_id = _pool_filters()
-    pool = queries.candidate_pool(current_user, tier, region_id=region_id,
+    tier, region_id, officer = _pool_filters()
+    pool = queries.candidate_pool(current_user, tier, region_id=region_id, officer=officer,
                                   lang="en" if current_language() == "en" else "zh")
     headers = [_("Rank"), _("Enterprise name"), _("Unified social credit code"), _("Region"), _("Current tier"),
                _("Verdict"), _("Criteria not met"), _("Criteria unknown"), _("Gaps")]
@@ -480,9 +484,13 @@ def sheet_batch_new():
     if tier not in TIERS or lang is None or (region and not region.isdigit()):
         abort(400)
     region_id = int(region) if region else None
-    back = url_for("candidates.index", tier=tier, region=region_id)
-    # The pool's own list (the user's scope, holders excluded), closest first; officer filter: with assignments.
-    ids = [c.enterprise.id for c in queries.candidate_pool(current_user, tier, region_id=region_id, lang=lang)]
+    from crm.service.queries import parse_officer_filter
+
+    officer = parse_officer_filter(request.values.get("officer"))
+    back = url_for("candidates.index", tier=tier, region=region_id, officer=officer or None)
+    # The pool's own list (the user's scope, holders excluded, the officer filter applied), closest first.
+    ids = [c.enterprise.id for c in queries.candidate_pool(current_user, tier, region_id=region_id, lang=lang,
+                                                           officer=officer)]
     if not ids:
         flash(_("No enterprise matches these filters."), "warning")
         return redirect(back, code=303)

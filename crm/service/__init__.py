@@ -1,0 +1,1 @@
+"""Service work: assignments (more comes with issue 5)."""
