@@ -12,6 +12,7 @@ from crm.core.audit import AuditEvent
 from crm.core.policy import public, require, signed_in
 from crm.core.security import bearer_token, is_safe_next
 from crm.core.uow import unit_of_work
+from crm.core.validation import form_status
 from crm.core.web import paginate
 from crm.enterprises.queries import region_choices
 from crm.extensions import db
@@ -80,7 +81,7 @@ def login():
             db.session.commit()
             target = form.next.data
             return redirect(target if is_safe_next(target) else url_for("main.home"), code=303)
-    return render_template("auth/login.html", form=form), (200 if not form.errors and not form.form_errors else 422)
+    return render_template("auth/login.html", form=form), form_status(form)
 
 
 @bp.post("/logout")
@@ -101,7 +102,6 @@ def logout():
 def account():
     """The own account: details and password change."""
     form = PasswordChangeForm()
-    status = 200
     if form.validate_on_submit():
         user = current_user._get_current_object()  # the real User, not the proxy
         with unit_of_work(form) as work:
@@ -111,9 +111,7 @@ def account():
             login_user(user)
             flash(_("Your password has been changed. Other sessions have been signed out."), "success")
             return redirect(url_for("auth.account"), code=303)
-    if form.errors or form.form_errors:
-        status = 422
-    return render_template("auth/account.html", form=form), status
+    return render_template("auth/account.html", form=form), form_status(form)
 
 
 @bp.post("/language")
@@ -173,8 +171,7 @@ def user_new():
         if work.ok:
             flash(_("User %(name)s has been created.", name=user.username), "success")
             return redirect(url_for("admin.users"), code=303)
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template("admin/user_form.html", form=form, user=None), status
+    return render_template("admin/user_form.html", form=form, user=None), form_status(form)
 
 
 @admin_bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -196,8 +193,7 @@ def user_edit(user_id: int):
                     login_user(user)
                 flash(_("User %(name)s has been saved.", name=user.username), "success")
                 return redirect(url_for("admin.users"), code=303)
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template("admin/user_form.html", form=form, user=user), status
+    return render_template("admin/user_form.html", form=form, user=user), form_status(form)
 
 
 @admin_bp.get("/audit")

@@ -23,3 +23,8 @@ def attach_errors(form, failure: ValidationFailed) -> None:
             field.errors = list(field.errors) + [str(m) for m in messages]
         else:
             form.form_errors.extend(str(m) for m in messages)
+
+
+def form_status(form) -> int:
+    """422 when a submitted form was refused (it re-renders with its errors), else 200."""
+    return 422 if form.errors or form.form_errors else 200

@@ -10,6 +10,7 @@ from crm.core.audit import AuditEvent
 from crm.core.htmx import render_page_or_fragment
 from crm.core.policy import Role, can, require, signed_in
 from crm.core.uow import unit_of_work
+from crm.core.validation import form_status
 from crm.core.web import paginate
 from crm.enterprises import queries, services
 from crm.enterprises.forms import ContactForm, EnterpriseForm, FiguresForm, IPForm, RegionForm
@@ -78,10 +79,6 @@ def editable(enterprise_id: int) -> Enterprise:
     return enterprise
 
 
-def _status(form) -> int:
-    return 422 if form.errors or form.form_errors else 200
-
-
 @bp.get("")
 @require("registry.read")
 def index():
@@ -118,7 +115,7 @@ def new():
             flash(_("%(name)s has been registered.", name=enterprise.name), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)
     return render_template("enterprises/form.html", form=form, enterprise=None,
-                           divisions=division_choices()), _status(form)
+                           divisions=division_choices()), form_status(form)
 
 
 def _enterprise_data(form: EnterpriseForm) -> dict:
@@ -174,7 +171,7 @@ def edit(enterprise_id: int):
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)
     return render_template("enterprises/form.html", form=form, enterprise=enterprise,
-                           divisions=division_choices()), _status(form)
+                           divisions=division_choices()), form_status(form)
 
 
 @bp.post("/<int:enterprise_id>/archive")
@@ -202,7 +199,8 @@ def restore(enterprise_id: int):
 # --- contacts -----------------------------------------------------------------------------
 
 
-def _child(model, enterprise: Enterprise, child_id: int):
+def child_of(model, enterprise: Enterprise, child_id: int):
+    """A record of `model` that belongs to `enterprise`, else 404 (ids of another enterprise's rows lead nowhere)."""
     item = db.session.get(model, child_id)
     if item is None or item.enterprise_id != enterprise.id:
         abort(404)
@@ -215,7 +213,7 @@ def _child(model, enterprise: Enterprise, child_id: int):
 def contact_form(enterprise_id: int, contact_id: int | None = None):
     """Add or edit a contact person."""
     enterprise = editable(enterprise_id)
-    contact = _child(Contact, enterprise, contact_id) if contact_id else None
+    contact = child_of(Contact, enterprise, contact_id) if contact_id else None
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
         data = {name: form[name].data or ("" if name != "is_primary" else False) for name in services.CONTACT_FIELDS}
@@ -226,7 +224,7 @@ def contact_form(enterprise_id: int, contact_id: int | None = None):
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="contacts"), code=303)
-    return render_template("enterprises/contact_form.html", form=form, e=enterprise, contact=contact), _status(form)
+    return render_template("enterprises/contact_form.html", form=form, e=enterprise, contact=contact), form_status(form)
 
 
 @bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/delete")
@@ -234,7 +232,7 @@ def contact_form(enterprise_id: int, contact_id: int | None = None):
 def contact_delete(enterprise_id: int, contact_id: int):
     """Remove a contact person."""
     enterprise = editable(enterprise_id)
-    services.remove_contact(_child(Contact, enterprise, contact_id), actor=current_user)
+    services.remove_contact(child_of(Contact, enterprise, contact_id), actor=current_user)
     db.session.commit()
     flash(_("The contact has been removed."), "success")
     return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="contacts"), code=303)
@@ -249,7 +247,7 @@ def contact_delete(enterprise_id: int, contact_id: int):
 def figures_form(enterprise_id: int, figures_id: int | None = None):
     """Enter or correct one year's figures; errors show next to each field, nothing is saved."""
     enterprise = editable(enterprise_id)
-    figures = _child(AnnualFigures, enterprise, figures_id) if figures_id else None
+    figures = child_of(AnnualFigures, enterprise, figures_id) if figures_id else None
     form = FiguresForm(obj=figures)
     if figures is None and request.method == "GET":
         latest = max((f.year for f in enterprise.figures), default=None)
@@ -262,7 +260,7 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
         if work.ok:
             flash(_("The figures for %(year)s have been saved.", year=data["year"]), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
-    return render_template("enterprises/figures_form.html", form=form, e=enterprise, figures=figures), _status(form)
+    return render_template("enterprises/figures_form.html", form=form, e=enterprise, figures=figures), form_status(form)
 
 
 @bp.post("/<int:enterprise_id>/figures/<int:figures_id>/verify")
@@ -270,7 +268,7 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
 def figures_verify(enterprise_id: int, figures_id: int):
     """Mark a year's figures as verified by the officer."""
     enterprise = editable(enterprise_id)
-    services.verify_figures(_child(AnnualFigures, enterprise, figures_id), actor=current_user)
+    services.verify_figures(child_of(AnnualFigures, enterprise, figures_id), actor=current_user)
     db.session.commit()
     flash(_("The figures have been marked as verified."), "success")
     return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
@@ -285,7 +283,7 @@ def figures_verify(enterprise_id: int, figures_id: int):
 def ip_form(enterprise_id: int, ip_id: int | None = None):
     """Add or edit an IP item."""
     enterprise = editable(enterprise_id)
-    item = _child(IntellectualProperty, enterprise, ip_id) if ip_id else None
+    item = child_of(IntellectualProperty, enterprise, ip_id) if ip_id else None
     form = IPForm(obj=item)
     if form.validate_on_submit():
         data = {name: form[name].data for name in services.IP_FIELDS}
@@ -296,7 +294,7 @@ def ip_form(enterprise_id: int, ip_id: int | None = None):
         if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ip"), code=303)
-    return render_template("enterprises/ip_form.html", form=form, e=enterprise, item=item), _status(form)
+    return render_template("enterprises/ip_form.html", form=form, e=enterprise, item=item), form_status(form)
 
 
 @bp.post("/<int:enterprise_id>/ip/<int:ip_id>/delete")
@@ -304,7 +302,7 @@ def ip_form(enterprise_id: int, ip_id: int | None = None):
 def ip_delete(enterprise_id: int, ip_id: int):
     """Remove an IP item entered by mistake."""
     enterprise = editable(enterprise_id)
-    services.remove_ip(_child(IntellectualProperty, enterprise, ip_id), actor=current_user)
+    services.remove_ip(child_of(IntellectualProperty, enterprise, ip_id), actor=current_user)
     db.session.commit()
     flash(_("The item has been removed."), "success")
     return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ip"), code=303)
@@ -359,4 +357,4 @@ def region_form(region_id: int | None = None):
         if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("regions.regions"), code=303)
-    return render_template("admin/region_form.html", form=form, region=region), _status(form)
+    return render_template("admin/region_form.html", form=form, region=region), form_status(form)

@@ -8,7 +8,8 @@ from flask_login import current_user
 from crm.core.policy import require, signed_in
 from crm.core.uow import unit_of_work
 from crm.enterprises import queries as enterprise_queries
-from crm.enterprises.views import editable, readable
+from crm.core.validation import form_status
+from crm.enterprises.views import child_of, editable, readable
 from crm.extensions import db
 from crm.ladder import services
 from crm.ladder.forms import CertificationForm, ReadinessInputsForm
@@ -21,24 +22,13 @@ candidates_bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 rules_bp = Blueprint("rules", __name__, url_prefix="/admin/rules")
 
 
-def _certification(enterprise, cert_id: int) -> Certification:
-    cert = db.session.get(Certification, cert_id)
-    if cert is None or cert.enterprise_id != enterprise.id:
-        abort(404)
-    return cert
-
-
-def _status(form) -> int:
-    return 422 if form.errors or form.form_errors else 200
-
-
 @bp.route("/certifications/new", methods=["GET", "POST"])
 @bp.route("/certifications/<int:cert_id>/edit", methods=["GET", "POST"])
 @require("enterprise.edit")
 def certification_form(enterprise_id: int, cert_id: int | None = None):
     """Record or correct a certification; the expiry is computed unless typed."""
     enterprise = editable(enterprise_id)
-    cert = _certification(enterprise, cert_id) if cert_id else None
+    cert = child_of(Certification, enterprise, cert_id) if cert_id else None
     form = CertificationForm(obj=cert)
     if cert is not None and not cert.expiry_overridden and not form.is_submitted():
         form.expires_on.data = None  # keep it computed unless the officer types one
@@ -52,7 +42,7 @@ def certification_form(enterprise_id: int, cert_id: int | None = None):
         if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ladder"), code=303)
-    return render_template("ladder/certification_form.html", form=form, e=enterprise, cert=cert), _status(form)
+    return render_template("ladder/certification_form.html", form=form, e=enterprise, cert=cert), form_status(form)
 
 
 @bp.post("/certifications/<int:cert_id>/revoke")
@@ -60,7 +50,7 @@ def certification_form(enterprise_id: int, cert_id: int | None = None):
 def certification_revoke(enterprise_id: int, cert_id: int):
     """Revoke a certification (it stays on the timeline)."""
     enterprise = editable(enterprise_id)
-    services.revoke_certification(_certification(enterprise, cert_id), actor=current_user)
+    services.revoke_certification(child_of(Certification, enterprise, cert_id), actor=current_user)
     db.session.commit()
     flash(_("The certification has been revoked."), "success")
     return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ladder"), code=303)
@@ -81,7 +71,7 @@ def readiness_inputs(enterprise_id: int):
         if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="readiness"), code=303)
-    return render_template("ladder/inputs_form.html", form=form, e=enterprise), _status(form)
+    return render_template("ladder/inputs_form.html", form=form, e=enterprise), form_status(form)
 
 
 # --- candidate pool ---
