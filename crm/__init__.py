@@ -98,6 +98,7 @@ def import_models() -> None:
     import crm.core.audit  # noqa: F401
     import crm.enterprises.models  # noqa: F401
     import crm.ladder.models  # noqa: F401
+    import crm.policies.models  # noqa: F401
     import crm.service.models  # noqa: F401
 
 
@@ -117,10 +118,13 @@ def _render_item(type_, obj, autogen_context):
 
 def register_blueprints(app: Flask) -> None:
     """Mount every feature's blueprint."""
-    from crm.auth.views import admin_bp, bp as auth_bp
-    from crm.enterprises.views import bp as enterprises_bp, regions_bp
     from crm.api.views import bp as api_bp
-    from crm.ladder.views import bp as ladder_bp, candidates_bp, rules_bp
+    from crm.auth.views import admin_bp
+    from crm.auth.views import bp as auth_bp
+    from crm.enterprises.views import bp as enterprises_bp
+    from crm.enterprises.views import regions_bp
+    from crm.ladder.views import bp as ladder_bp
+    from crm.ladder.views import candidates_bp, rules_bp
     from crm.main import bp as main_bp
     from crm.service.views import bp as service_bp
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import EqualTo, Email, Regexp
+from wtforms.validators import Email, EqualTo, Regexp
 
 from crm.core.forms import max_length, optional, options, required, strip
 from crm.core.i18n import LANGUAGES

@@ -5,15 +5,14 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from flask_babel import lazy_gettext as _l
-
 from crm.core.audit import ENTITY_LABELS
 from crm.core.db import Base, TimestampMixin, UTCDateTime, utcnow
-from crm.core.uow import register_unique
 from crm.core.policy import REGIONAL_ROLES, ROLE_LABELS, Role
+from crm.core.uow import register_unique
 from crm.enterprises.models import Enterprise, Region
 
 

@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "create": _l("Created"), "update": _l("Changed"), "delete": _l("Removed"), "archive": _l("Archived"),
     "restore": _l("Restored"), "verify": _l("Verified"), "login": _l("Signed in"),
     "password_change": _l("Changed password"), "demo_load": _l("Loaded demo data"), "revoke": _l("Revoked"),
+    "status": _l("Changed status"), "complete": _l("Done"),
 }
 # Features add the names of the records they audit (core never imports a feature).
 ENTITY_LABELS: dict[str, Any] = {}

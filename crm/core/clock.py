@@ -18,3 +18,8 @@ def zone() -> ZoneInfo:
 def today() -> date:
     """Today's date in the bureau's zone."""
     return datetime.now(zone()).date()
+
+
+def local_date(moment: datetime) -> date:
+    """The date of a (UTC-aware) timestamp in the bureau's zone."""
+    return moment.astimezone(zone()).date()

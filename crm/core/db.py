@@ -1,7 +1,7 @@
 """Declarative base with a constraint naming convention, and column types used everywhere."""
 from __future__ import annotations
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa

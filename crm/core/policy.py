@@ -45,6 +45,12 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "enterprise.read_own": frozenset({_E}),
     # assignments (包保关系): who serves which enterprise (crm.service)
     "assignment.manage": frozenset({_A, _M}),
+    # service work: visits, needs, follow-ups, the timeline and the workbench (object rules in service.queries)
+    "service.read": frozenset({_A, _M, _O}),
+    "service.write": frozenset({_A, _M, _O}),
+    # the policy catalogue (政策库) and the departments needs are referred to (转办)
+    "policies.manage": frozenset({_A, _M}),
+    "departments.manage": frozenset({_A}),
     # administration
     "users.manage": frozenset({_A}),
     "regions.manage": frozenset({_A}),

@@ -28,7 +28,12 @@ from sqlalchemy import select
 from crm.demo.registry import REGION_BY_CODE, SEED, EnterpriseSpec, Tally, county_of
 from crm.enterprises.models import Enterprise, EnterpriseStatus, ip_class_of
 from crm.ladder.models import (
-    JUDGEMENT_FIELDS, JUDGEMENT_MAX, Certification, CertificationStatus, ReadinessInputs, TierEvent,
+    JUDGEMENT_FIELDS,
+    JUDGEMENT_MAX,
+    Certification,
+    CertificationStatus,
+    ReadinessInputs,
+    TierEvent,
     TierEventKind,
 )
 from crm.ladder.services import compute_expiry, current_tier_of

@@ -15,10 +15,20 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from crm.core.uscc import ALPHABET as USCC_ALPHABET, check_digit
+from crm.core.uscc import ALPHABET as USCC_ALPHABET
+from crm.core.uscc import check_digit
 from crm.enterprises.models import (
-    CLASS_I_KINDS, AnnualFigures, Contact, Enterprise, EnterpriseStatus, FigureSource, IntellectualProperty, IPKind,
-    Region, RegionLevel, TechDomain,
+    CLASS_I_KINDS,
+    AnnualFigures,
+    Contact,
+    Enterprise,
+    EnterpriseStatus,
+    FigureSource,
+    IntellectualProperty,
+    IPKind,
+    Region,
+    RegionLevel,
+    TechDomain,
 )
 
 SEED = "miaopu-demo-2026"

@@ -7,11 +7,23 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Email
 
 from crm.core.forms import (
-    AmountField, CountField, DateField, YearField, input_required, max_length, optional, options, required, strip,
+    AmountField,
+    CountField,
+    DateField,
+    YearField,
+    input_required,
+    max_length,
+    optional,
+    options,
+    required,
+    strip,
     uscc_validator,
 )
 from crm.enterprises.models import (
-    ENTERPRISE_STATUS_LABELS, IP_KIND_LABELS, REGION_LEVEL_LABELS, TECH_DOMAIN_LABELS,
+    ENTERPRISE_STATUS_LABELS,
+    IP_KIND_LABELS,
+    REGION_LEVEL_LABELS,
+    TECH_DOMAIN_LABELS,
 )
 
 

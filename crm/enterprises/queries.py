@@ -17,7 +17,6 @@ from crm.enterprises.industries import parse_industry_code
 from crm.enterprises.models import Enterprise, Region
 from crm.extensions import db
 
-
 # --- regions ------------------------------------------------------------------------------
 
 

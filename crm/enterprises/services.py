@@ -13,8 +13,19 @@ from crm.core.uscc import normalize_uscc, uscc_error
 from crm.core.validation import ValidationFailed
 from crm.enterprises.industries import parse_industry_code
 from crm.enterprises.models import (
-    ALLOWED_PARENT_LEVELS, AMOUNT_FIELDS, COUNT_FIELDS, AnnualFigures, Contact, Enterprise,
-    EnterpriseStatus, FigureSource, IntellectualProperty, IPKind, Region, RegionLevel, TechDomain,
+    ALLOWED_PARENT_LEVELS,
+    AMOUNT_FIELDS,
+    COUNT_FIELDS,
+    AnnualFigures,
+    Contact,
+    Enterprise,
+    EnterpriseStatus,
+    FigureSource,
+    IntellectualProperty,
+    IPKind,
+    Region,
+    RegionLevel,
+    TechDomain,
 )
 from crm.extensions import db
 

@@ -16,7 +16,12 @@ from crm.enterprises import queries, services
 from crm.enterprises.forms import ContactForm, EnterpriseForm, FiguresForm, IPForm, RegionForm
 from crm.enterprises.industries import division_choices, industry_label
 from crm.enterprises.models import (
-    ENTERPRISE_STATUS_LABELS, TECH_DOMAIN_LABELS, AnnualFigures, Contact, Enterprise, IntellectualProperty,
+    ENTERPRISE_STATUS_LABELS,
+    TECH_DOMAIN_LABELS,
+    AnnualFigures,
+    Contact,
+    Enterprise,
+    IntellectualProperty,
     Region,
 )
 from crm.extensions import db

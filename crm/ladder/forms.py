@@ -6,7 +6,15 @@ from flask_wtf import FlaskForm
 from wtforms import Form, SelectField, StringField, ValidationError
 
 from crm.core.forms import (
-    AmountField, CountField, DateField, input_required, max_length, optional, options, required, strip,
+    AmountField,
+    CountField,
+    DateField,
+    input_required,
+    max_length,
+    optional,
+    options,
+    required,
+    strip,
 )
 from crm.ladder.models import CERTIFICATION_STATUS_LABELS, JUDGEMENT_MAX
 from crm.ladder.tiers import TIER_LABELS

@@ -11,7 +11,12 @@ from crm.core import clock
 from crm.enterprises.models import AMOUNT_FIELDS, HEADCOUNT_FIELDS, AnnualFigures, Enterprise, IntellectualProperty
 from crm.extensions import db
 from crm.ladder.models import (
-    FLAG_FIELDS, JUDGEMENT_FIELDS, Certification, CertificationStatus, ReadinessInputs, TierEvent,
+    FLAG_FIELDS,
+    JUDGEMENT_FIELDS,
+    Certification,
+    CertificationStatus,
+    ReadinessInputs,
+    TierEvent,
 )
 from crm.ladder.tiers import Tier
 

@@ -11,7 +11,13 @@ from crm.core.validation import ValidationFailed
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.ladder.models import (
-    FLAG_FIELDS, JUDGEMENT_FIELDS, JUDGEMENT_MAX, Certification, CertificationStatus, ReadinessInputs, TierEvent,
+    FLAG_FIELDS,
+    JUDGEMENT_FIELDS,
+    JUDGEMENT_MAX,
+    Certification,
+    CertificationStatus,
+    ReadinessInputs,
+    TierEvent,
     TierEventKind,
 )
 from crm.ladder.tiers import Tier

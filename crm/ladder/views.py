@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from crm.core.policy import require, signed_in
 from crm.core.uow import unit_of_work
-from crm.enterprises import queries as enterprise_queries
 from crm.core.validation import form_status
+from crm.enterprises import queries as enterprise_queries
 from crm.enterprises.views import child_of, editable, readable
 from crm.extensions import db
 from crm.ladder import services
@@ -100,7 +100,6 @@ def candidate_pool_page():
     from crm.core.web import list_page
     from crm.ladder import queries
     from crm.ladder.tiers import Tier
-
     from crm.service.queries import officer_choices
 
     tier, region_id, officer = _pool_filters()
