@@ -51,6 +51,8 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
     # Where ZIPs of readiness sheets are built (default: instance/sheet-batches).
     SHEET_BATCH_DIR = os.environ.get("SHEET_BATCH_DIR")
+    # The workbench lists an officer's enterprises not visited for this many days.
+    SERVICE_STALE_DAYS = int(os.environ.get("SERVICE_STALE_DAYS", 90))
 
 
 class DevelopmentConfig(Config):

@@ -137,7 +137,9 @@ def register_jinja(app: Flask) -> None:
     """Template filters and globals: formatting, the access policy, enum labels."""
     from crm.core import i18n, policy, web
     from crm.enterprises import queries as enterprise_queries
+    from crm.ladder.models import TIER_EVENT_LABELS
     from crm.ladder.tiers import tier_label
+    from crm.service import queries as service_queries
 
     i18n.register_jinja(app)
     web.register_jinja(app)
@@ -147,7 +149,9 @@ def register_jinja(app: Flask) -> None:
     app.jinja_env.globals.update(
         can=lambda capability: policy.can(_current_user(), capability),
         can_edit_enterprise=lambda e: enterprise_queries.can_edit_enterprise(_current_user(), e),
+        can_work_follow_up=lambda fu: service_queries.can_work_follow_up(_current_user(), fu),
         tier_label=tier_label,
+        tier_event_label=lambda kind: TIER_EVENT_LABELS.get(kind, kind),
     )
 
 

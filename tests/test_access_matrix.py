@@ -26,6 +26,10 @@ _everyone = {r: OK for r in ROLES[1:]}
 _batch_owner = {"admin": OK, **{r: MISSING for r in ROLES[2:6]}, "enterprise_own": FORBIDDEN,
                 "enterprise_other": FORBIDDEN}
 
+# Service work on county X's records: its officers and managers above it; other regions 404, enterprise users 403.
+_service_x = {"admin": OK, "manager_city": OK, "manager_other": MISSING, "officer_x": OK, "officer_y": MISSING,
+              "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
+
 GET_ROUTES = {
     "main.healthz": ("/healthz", {"anon": OK, **_everyone}),
     "auth.login": ("/login", {"anon": OK, **{r: REDIRECT for r in ROLES[1:]}}),
@@ -70,6 +74,25 @@ GET_ROUTES = {
     # assignments (包保关系): managers and admins; each manager sees the officers of their own scope
     "service.load": ("/assignments", {"admin": OK, "manager_city": OK, "manager_other": OK,
                                       **{r: FORBIDDEN for r in ROLES[4:]}}),
+    # service work: officers, managers and admins of the record's region; enterprise users none of it (403).
+    "service.workbench": ("/workbench", _registry),
+    "service.needs": ("/needs", _registry),
+    "service.follow_ups": ("/follow-ups", _registry),
+    "service.visit_enterprise_options": ("/visits/enterprises?q=兴庆", _registry),
+    "service.visit_new": ("/visits/new?enterprise={ent}", _service_x),
+    "service.need_new": ("/enterprises/{ent}/needs/new", _service_x),
+    "service.follow_up_new": ("/follow-ups/new?enterprise={ent}", _service_x),
+    "service.visit_detail": ("/visits/{visit}", _service_x),
+    "service.need_detail": ("/needs/{need}", _service_x),
+    "service.timeline": ("/enterprises/{ent}/timeline", _service_x),
+    # the visit's author (another officer of X) edits it; officer_x reads it only. Managers of the region may.
+    "service.visit_edit": ("/visits/{visit}/edit", {**_service_x, "officer_x": FORBIDDEN}),
+    # a need: its owner, the enterprise's own officer (officer_x), managers of the region, admins
+    "service.need_edit": ("/needs/{need}/edit", _service_x),
+    # a follow-up: its assignee (the visit's author), managers of the region, admins
+    "service.follow_up_edit": ("/follow-ups/{follow_up}/edit", {**_service_x, "officer_x": FORBIDDEN}),
+    "service.departments": ("/admin/departments", _admin_only),
+    "service.department_form": ("/admin/departments/{department}/edit", _admin_only),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -97,6 +120,12 @@ POST_ROUTES = {
     # an officer these answer 303 with a message and write nothing (tests/service/test_assignments.py writes).
     "service.assign": ("/enterprises/{ent}/assignment", _assign_x),
     "service.end": ("/enterprises/{ent}/assignment/end", _assign_x),
+    # posted without a status the form is refused (422) and nothing changes, for those who may change the need
+    "service.need_status": ("/needs/{need}/status", {"admin": 422, "manager_city": 422, "manager_other": MISSING,
+                                                     "officer_x": 422, "officer_y": MISSING,
+                                                     "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}),
+    "service.follow_up_done": ("/follow-ups/{follow_up}/done", {**_write_x, "manager_city": "allowed",
+                                                                "officer_x": FORBIDDEN}),
     "service.bulk_assign": ("/assignments/bulk", {"admin": "allowed", "manager_city": "allowed",
                                                   "manager_other": "allowed", **{r: FORBIDDEN for r in ROLES[4:]}}),
 }
@@ -124,8 +153,16 @@ def ids(world, db):
     db.session.add(local_ruleset_version())
     db.session.commit()
     batch = factories.sheet_batch(someone, [world.ent_y])
+    # service work on ent_x recorded by another officer of county X (officer_x is not its author)
+    author = factories.user("officer", region=world.county_x, username="author_x")
+    department = factories.department("税务局")
+    visit = factories.visit(world.ent_x, author)
+    need = factories.need(world.ent_x, owner=author, visit=visit)
+    follow_up = factories.follow_up(world.ent_x, author, need=need)
+    db.session.commit()
     return {"ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
-            "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id}
+            "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
+            "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id}
 
 
 def _sign_in(login_as, world, role):

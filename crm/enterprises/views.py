@@ -152,7 +152,10 @@ def _service_officer_context(enterprise: Enterprise) -> dict:
     from crm.service import queries as service_queries
 
     manage = service_queries.can_manage_assignment(current_user, enterprise)
-    return {"assignment": service_queries.current_assignment(enterprise),
+    reads_service = service_queries.can_read_service(current_user, enterprise)
+    return {"service": service_queries.service_summary(enterprise) if reads_service else None,
+            "can_record": service_queries.can_record(current_user, enterprise),
+            "assignment": service_queries.current_assignment(enterprise),
             "assignment_history": (service_queries.assignment_history(enterprise)
                                    if can(current_user, "registry.read") else []),
             "assignable_officers": service_queries.officers_for(enterprise) if manage else [],

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.auth.models import User
 from crm.core.audit import ENTITY_LABELS
 from crm.core.db import Base, TimestampMixin, UTCDateTime, utcnow
+from crm.core.uow import register_unique
 from crm.enterprises.models import Enterprise
 from crm.policies.models import Policy
 
@@ -313,6 +314,7 @@ class FollowUp(TimestampMixin, Base):
         return self.done_at is None and self.due_on < today
 
 
+register_unique("uq_departments_name", "name", _l("A department of this name exists already."))
 ENTITY_LABELS.update({
     "departments": _l("Department"), "visits": _l("Visit"), "needs": _l("Need"), "follow_ups": _l("Follow-up"),
 })

@@ -1,7 +1,8 @@
 """Reads of service work (assignments, visits, needs, follow-ups), through the access policy's record rules."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -9,11 +10,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from crm.auth.models import User
 from crm.core import clock
 from crm.core.audit import AuditEvent
+from crm.core.clock import local_date
 from crm.core.policy import Role, can
 from crm.enterprises.models import Enterprise
 from crm.enterprises.queries import can_view_enterprise, scope_enterprises, subtree_ids
 from crm.extensions import db
 from crm.service.models import (
+    CLOSED_NEED_STATUSES,
+    NEED_STATUS_LABELS,
     OPEN_NEED_STATUSES,
     Assignment,
     Department,
@@ -266,3 +270,312 @@ def need_history(need: Need) -> list:
     """The audit events of a need (raised, edited, status changes), oldest first."""
     return list(db.session.scalars(select(AuditEvent).where(
         AuditEvent.entity_type == "needs", AuditEvent.entity_id == need.id).order_by(AuditEvent.at, AuditEvent.id)))
+
+
+# --- the needs board and lists ---------------------------------------------------------------------
+
+@dataclass
+class NeedFilter:
+    """The needs list's filters, as read from the query string."""
+
+    q: str = ""
+    status: str = "open"  # "open" = open or in progress, "" = all, "closed" = any closed status, or one status
+    category: str = ""
+    region_id: int | None = None
+    owner: str = ""  # "" = anyone, "me", an owner's id (text), "none" = no owner
+    overdue: bool = False
+    age: int | None = None  # raised at least this many days ago
+    enterprise_id: int | None = None
+
+
+def _need_status_clause(status: str):
+    if status == "open":
+        return Need.status.in_(OPEN_NEED_STATUSES)
+    if status == "closed":
+        return Need.status.in_(CLOSED_NEED_STATUSES)
+    if status in NEED_STATUS_LABELS:
+        return Need.status == status
+    return None
+
+
+def _need_filters(user, f: NeedFilter, *, with_status: bool = True, with_category: bool = True) -> list:
+    today = clock.today()
+    clauses = [Enterprise.archived_at.is_(None)]
+    if f.q:
+        clauses.append(or_(Need.title.contains(f.q, autoescape=True), Enterprise.name.contains(f.q, autoescape=True)))
+    if with_status and (clause := _need_status_clause(f.status)) is not None:
+        clauses.append(clause)
+    if with_category and f.category:
+        clauses.append(Need.category == f.category)
+    if f.region_id:
+        clauses.append(Enterprise.region_id.in_(subtree_ids(f.region_id)))
+    if f.owner == "me":
+        clauses.append(Need.owner_id == user.id)
+    elif f.owner == "none":
+        clauses.append(Need.owner_id.is_(None))
+    elif f.owner.isdigit():
+        clauses.append(Need.owner_id == int(f.owner))
+    if f.overdue:
+        clauses += [Need.status.in_(OPEN_NEED_STATUSES), Need.due_on < today]
+    if f.age:
+        clauses.append(Need.raised_on <= today - timedelta(days=f.age))
+    if f.enterprise_id:
+        clauses.append(Need.enterprise_id == f.enterprise_id)
+    return clauses
+
+
+def needs_query(user, f: NeedFilter) -> Select:
+    """Needs in `user`'s scope matching the filter, overdue first then by due date, with what the list shows."""
+    stmt = (select(Need).join(Need.enterprise)
+            .options(joinedload(Need.enterprise), joinedload(Need.owner), joinedload(Need.department))
+            .where(*_need_filters(user, f)))
+    return scope_enterprises(stmt, user).order_by(Need.status.not_in(OPEN_NEED_STATUSES), Need.due_on, Need.id)
+
+
+def needs_board(user, f: NeedFilter) -> dict[tuple[str, str], int]:
+    """{(category, status): count} of the needs matching the filter's other criteria (one grouped query)."""
+    stmt = (select(Need.category, Need.status, func.count()).join(Need.enterprise)
+            .where(*_need_filters(user, f, with_status=False, with_category=False))
+            .group_by(Need.category, Need.status))
+    return {(c, s): n for c, s, n in db.session.execute(scope_enterprises(stmt, user))}
+
+
+def owner_choices(user) -> list[tuple[int, str]]:
+    """(id, name) of the officers and managers in `user`'s scope, for the needs list's owner filter."""
+    stmt = select(User).where(User.role.in_((Role.OFFICER, Role.MANAGER)), User.active.is_(True))
+    if user.role != Role.ADMIN:
+        stmt = stmt.where(User.region_id.in_(subtree_ids(user.region_id)))
+    return [(u.id, u.name) for u in db.session.scalars(stmt.order_by(User.name, User.id))]
+
+
+# --- follow-up lists -------------------------------------------------------------------------------
+
+FOLLOW_UP_STATES = ("open", "overdue", "today", "week", "done", "all")
+
+
+def follow_ups_query(user, state: str = "open", assignee: str = "me", enterprise_id: int | None = None) -> Select:
+    """Follow-ups in `user`'s scope: by state (open, overdue, due today, this week, done, all) and assignee."""
+    today = clock.today()
+    stmt = (select(FollowUp).join(FollowUp.enterprise)
+            .options(joinedload(FollowUp.enterprise), joinedload(FollowUp.assignee), joinedload(FollowUp.need))
+            .where(Enterprise.archived_at.is_(None)))
+    if state == "done":
+        stmt = stmt.where(FollowUp.done_at.is_not(None)).order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
+    else:
+        if state != "all":
+            stmt = stmt.where(FollowUp.done_at.is_(None))
+        if state == "overdue":
+            stmt = stmt.where(FollowUp.due_on < today)
+        elif state == "today":
+            stmt = stmt.where(FollowUp.due_on <= today)
+        elif state == "week":
+            stmt = stmt.where(FollowUp.due_on <= today + timedelta(days=7))
+        stmt = stmt.order_by(FollowUp.done_at.is_not(None), FollowUp.due_on, FollowUp.id)
+    if assignee == "me":
+        stmt = stmt.where(FollowUp.assignee_id == user.id)
+    elif assignee.isdigit():
+        stmt = stmt.where(FollowUp.assignee_id == int(assignee))
+    if enterprise_id:
+        stmt = stmt.where(FollowUp.enterprise_id == enterprise_id)
+    return scope_enterprises(stmt, user)
+
+
+def referred_counts() -> dict[int, int]:
+    """{department id: needs referred to it} (the departments page shows what taking one out of use affects)."""
+    rows = db.session.execute(select(Need.department_id, func.count()).where(Need.department_id.is_not(None))
+                              .group_by(Need.department_id))
+    return {department_id: n for department_id, n in rows}
+
+
+# --- the enterprise timeline ----------------------------------------------------------------------
+
+TIMELINE_KINDS = ("visit", "need", "follow_up", "certification", "assignment", "figures")
+# Each source contributes at most this many of its latest entries (an enterprise has far fewer in practice).
+TIMELINE_SOURCE_LIMIT = 1000
+
+
+@dataclass
+class TimelineEntry:
+    """One line of the enterprise timeline: what happened, when, by whom, and where to read more."""
+
+    kind: str
+    on: date
+    at: datetime | None
+    event: str  # a code the template words: visit, need_raised, need_status, follow_up, follow_up_done, …
+    title: str = ""
+    detail: dict | None = None
+    actor: str = ""
+    link: tuple[str, dict] | None = None  # (endpoint, values)
+
+
+def _sort_key(entry: TimelineEntry):
+    moment = entry.at.timestamp() if entry.at else 0.0
+    return (entry.on, moment)
+
+
+def timeline(enterprise: Enterprise, kinds: set[str] | None = None) -> list[TimelineEntry]:
+    """Everything that happened to the enterprise, newest first: one query per kind of record, no N+1."""
+    from crm.ladder.models import TierEvent
+
+    kinds = set(kinds or TIMELINE_KINDS)
+    eid = enterprise.id
+    out: list[TimelineEntry] = []
+    limit = TIMELINE_SOURCE_LIMIT
+    if "visit" in kinds:
+        rows = db.session.execute(
+            select(Visit.id, Visit.visited_on, Visit.created_at, Visit.mode, Visit.summary, User.name)
+            .join(User, User.id == Visit.officer_id).where(Visit.enterprise_id == eid)
+            .order_by(Visit.visited_on.desc()).limit(limit))
+        out += [TimelineEntry("visit", on, at, "visit", title=summary, detail={"mode": mode}, actor=name,
+                              link=("service.visit_detail", {"visit_id": vid}))
+                for vid, on, at, mode, summary, name in rows]
+    if "need" in kinds:
+        rows = db.session.execute(
+            select(Need.id, Need.raised_on, Need.created_at, Need.title, Need.category).where(Need.enterprise_id == eid)
+            .order_by(Need.raised_on.desc()).limit(limit))
+        out += [TimelineEntry("need", on, at, "need_raised", title=title, detail={"category": category},
+                              link=("service.need_detail", {"need_id": nid}))
+                for nid, on, at, title, category in rows]
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.enterprise_id == eid, AuditEvent.entity_type == "needs", AuditEvent.action.in_(("status",
+                                                                                                      "update")))
+            .order_by(AuditEvent.at.desc()).limit(limit))
+        out += [TimelineEntry("need", local_date(ev.at), ev.at, "need_status" if ev.action == "status" else
+                              "need_changed", title=ev.summary.split(" · ", 1)[-1], detail=ev.changes or {},
+                              actor=ev.actor_label, link=("service.need_detail", {"need_id": ev.entity_id}))
+                for ev in events]
+    if "follow_up" in kinds:
+        rows = db.session.execute(
+            select(FollowUp.need_id, FollowUp.created_at, FollowUp.due_on, FollowUp.action, FollowUp.done_at,
+                   FollowUp.done_note, User.name)
+            .join(User, User.id == FollowUp.assignee_id).where(FollowUp.enterprise_id == eid)
+            .order_by(FollowUp.created_at.desc()).limit(limit))
+        for need_id, created, due, action, done_at, note, name in rows:
+            link = ("service.need_detail", {"need_id": need_id}) if need_id else None
+            out.append(TimelineEntry("follow_up", local_date(created), created, "follow_up", title=action,
+                                     detail={"due_on": due}, actor=name, link=link))
+            if done_at is not None:
+                out.append(TimelineEntry("follow_up", local_date(done_at), done_at, "follow_up_done", title=action,
+                                         detail={"note": note}, actor=name, link=link))
+    if "certification" in kinds:
+        rows = db.session.execute(
+            select(TierEvent.occurred_on, TierEvent.created_at, TierEvent.kind, TierEvent.tier)
+            .where(TierEvent.enterprise_id == eid).order_by(TierEvent.occurred_on.desc()).limit(limit))
+        out += [TimelineEntry("certification", on, at, "certification", detail={"kind": kind, "tier": tier})
+                for on, at, kind, tier in rows]
+    if "assignment" in kinds:
+        rows = db.session.execute(
+            select(Assignment.starts_on, Assignment.ends_on, Assignment.created_at, User.name)
+            .join(User, User.id == Assignment.officer_id).where(Assignment.enterprise_id == eid)
+            .order_by(Assignment.starts_on.desc()).limit(limit))
+        for starts, ends, created, name in rows:
+            out.append(TimelineEntry("assignment", starts, created, "assignment_start", actor=name))
+            if ends is not None:
+                out.append(TimelineEntry("assignment", ends, None, "assignment_end", actor=name))
+    if "figures" in kinds:
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.enterprise_id == eid, AuditEvent.entity_type == "annual_figures")
+            .order_by(AuditEvent.at.desc()).limit(limit))
+        out += [TimelineEntry("figures", local_date(ev.at), ev.at, "figures", title=ev.summary,
+                              detail={"action": ev.action, "fields": sorted(ev.changes or {})}, actor=ev.actor_label)
+                for ev in events]
+    out.sort(key=_sort_key, reverse=True)
+    return out
+
+
+# --- the officer's workbench ------------------------------------------------------------------------
+
+WORKBENCH_LIMIT = 20
+
+
+@dataclass
+class Workbench:
+    """What an officer's day starts from; each list is capped, with its full count for the "all" link."""
+
+    due_follow_ups: list
+    due_follow_ups_total: int
+    upcoming_follow_ups: list
+    open_needs: list
+    open_needs_total: int
+    overdue_needs_total: int
+    stale: list  # (enterprise, last visit date or None)
+    stale_total: int
+    expiring: list  # certifications
+    enterprises_total: int
+
+
+def workbench(user, *, stale_days: int, expiry_days: int = 180) -> Workbench:
+    """The workbench of `user`: due follow-ups, open needs, enterprises not visited lately, expiring certificates."""
+    from crm.ladder.models import Certification, CertificationStatus
+
+    today = clock.today()
+    mine_open = select(FollowUp).where(FollowUp.assignee_id == user.id, FollowUp.done_at.is_(None))
+    due_stmt = mine_open.where(FollowUp.due_on <= today)
+    due = list(db.session.scalars(due_stmt.options(joinedload(FollowUp.enterprise), joinedload(FollowUp.need))
+                                  .order_by(FollowUp.due_on, FollowUp.id).limit(WORKBENCH_LIMIT)))
+    due_total = db.session.scalar(select(func.count()).select_from(due_stmt.subquery()))
+    upcoming = list(db.session.scalars(
+        mine_open.where(FollowUp.due_on > today, FollowUp.due_on <= today + timedelta(days=7))
+        .options(joinedload(FollowUp.enterprise), joinedload(FollowUp.need))
+        .order_by(FollowUp.due_on, FollowUp.id).limit(WORKBENCH_LIMIT)))
+
+    needs_stmt = select(Need).where(Need.owner_id == user.id, Need.status.in_(OPEN_NEED_STATUSES))
+    open_needs = list(db.session.scalars(needs_stmt.options(joinedload(Need.enterprise))
+                                         .order_by(Need.due_on, Need.id).limit(WORKBENCH_LIMIT)))
+    needs_total, overdue_total = db.session.execute(
+        select(func.count(), func.count().filter(Need.due_on < today))
+        .where(Need.owner_id == user.id, Need.status.in_(OPEN_NEED_STATUSES))).one()
+
+    last_visit = (select(Visit.enterprise_id, func.max(Visit.visited_on).label("last"))
+                  .group_by(Visit.enterprise_id).subquery())
+    mine = my_enterprises(user).subquery()
+    stale_stmt = (select(Enterprise, last_visit.c.last).join(mine, mine.c.id == Enterprise.id)
+                  .outerjoin(last_visit, last_visit.c.enterprise_id == Enterprise.id)
+                  .where(or_(last_visit.c.last.is_(None), last_visit.c.last < today - timedelta(days=stale_days))))
+    stale = [(e, last) for e, last in db.session.execute(
+        stale_stmt.order_by(last_visit.c.last.is_not(None), last_visit.c.last, Enterprise.name)
+        .limit(WORKBENCH_LIMIT))]
+    stale_total = db.session.scalar(select(func.count()).select_from(stale_stmt.subquery()))
+    enterprises_total = db.session.scalar(select(func.count()).select_from(mine))
+
+    expiring = list(db.session.scalars(
+        select(Certification).join(mine, mine.c.id == Certification.enterprise_id)
+        .where(Certification.status == CertificationStatus.ACTIVE, Certification.expires_on.is_not(None),
+               Certification.expires_on >= today, Certification.expires_on <= today + timedelta(days=expiry_days))
+        .options(joinedload(Certification.enterprise))
+        .order_by(Certification.expires_on, Certification.id).limit(WORKBENCH_LIMIT)))
+    return Workbench(due, due_total, upcoming, open_needs, needs_total, overdue_total, stale, stale_total, expiring,
+                     enterprises_total)
+
+
+def load_counts(user, officer_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """{officer id: (open needs they own, overdue follow-ups of theirs)}, in `user`'s scope (two grouped queries)."""
+    if not officer_ids:
+        return {}
+    today = clock.today()
+    scoped = scope_enterprises(select(Enterprise.id), user).where(Enterprise.archived_at.is_(None))
+    needs = dict(db.session.execute(
+        select(Need.owner_id, func.count()).where(Need.owner_id.in_(officer_ids),
+                                                  Need.status.in_(OPEN_NEED_STATUSES),
+                                                  Need.enterprise_id.in_(scoped)).group_by(Need.owner_id)).all())
+    overdue = dict(db.session.execute(
+        select(FollowUp.assignee_id, func.count()).where(FollowUp.assignee_id.in_(officer_ids),
+                                                         FollowUp.done_at.is_(None), FollowUp.due_on < today,
+                                                         FollowUp.enterprise_id.in_(scoped))
+        .group_by(FollowUp.assignee_id)).all())
+    return {i: (needs.get(i, 0), overdue.get(i, 0)) for i in officer_ids}
+
+
+def service_summary(enterprise: Enterprise, *, limit: int = 5) -> dict:
+    """The enterprise page's service card: open needs, open follow-ups, latest visits (with their totals)."""
+    open_needs = needs_of(enterprise).where(Need.status.in_(OPEN_NEED_STATUSES))
+    open_follow_ups = follow_ups_of(enterprise).where(FollowUp.done_at.is_(None))
+    visits = visits_of(enterprise)
+    count = lambda stmt: db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))  # noqa: E731
+    return {
+        "open_needs": list(db.session.scalars(open_needs.limit(limit)).unique()),
+        "open_needs_total": count(open_needs),
+        "open_follow_ups": list(db.session.scalars(open_follow_ups.limit(limit)).unique()),
+        "visits": list(db.session.scalars(visits.limit(limit)).unique()),
+        "visits_total": count(visits),
+    }

@@ -384,3 +384,29 @@ def complete_follow_up(follow_up: FollowUp, note: str, *, actor) -> bool:
                  changes={"done_at": [None, follow_up.done_at.isoformat()], "done_note": [None, follow_up.done_note]},
                  summary=f"{follow_up.enterprise.name} · {follow_up.action}")
     return True
+
+
+# --- departments (转办) --------------------------------------------------------------------------
+
+DEPARTMENT_FIELDS = ["name", "position", "active"]
+
+
+def create_department(data: dict, *, actor) -> Department:
+    """Add a department needs can be referred to."""
+    department = Department(name=data["name"].strip(), position=data.get("position") or 0,
+                            active=bool(data.get("active", True)))
+    db.session.add(department)
+    db.session.flush()
+    audit.record(db.session, "create", department, actor=actor, changes=audit.snapshot(department, DEPARTMENT_FIELDS),
+                 summary=department.name)
+    return department
+
+
+def update_department(department: Department, data: dict, *, actor) -> dict:
+    """Rename a department, move it in the list, or take it out of use (referred needs keep it)."""
+    changes = audit.apply_changes(department, {"name": data["name"].strip(), "position": data.get("position") or 0,
+                                               "active": bool(data.get("active"))})
+    if changes:
+        db.session.flush()
+        audit.record(db.session, "update", department, actor=actor, changes=changes, summary=department.name)
+    return changes
