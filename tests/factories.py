@@ -92,6 +92,68 @@ def user(role: str, *, region: Region | None = None, enterprise: Enterprise | No
     return u
 
 
+def policy(title: str = "高新技术企业认定奖补", **kw):
+    """A policy of the catalogue."""
+    from crm.policies.models import Policy
+
+    p = Policy(title=title, **{"issuer": "市科技局", **kw})
+    db.session.add(p)
+    db.session.flush()
+    return p
+
+
+def department(name: str | None = None, **kw):
+    """A department needs are referred to (the migration's seeded list is emptied between tests)."""
+    from crm.service.models import Department
+
+    d = Department(name=name or f"部门{next(_seq)}", **kw)
+    db.session.add(d)
+    db.session.flush()
+    return d
+
+
+def visit(enterprise_: Enterprise, officer: User, **kw):
+    """A visit written directly (no checks, no audit)."""
+    from crm.service.models import Visit
+
+    values = dict(visited_on=date.today(), mode="onsite", people_met="", summary="走访")
+    values.update(kw)
+    v = Visit(enterprise_id=enterprise_.id, officer_id=officer.id, **values)
+    db.session.add(v)
+    db.session.flush()
+    return v
+
+
+def need(enterprise_: Enterprise, **kw):
+    """A need written directly (no checks, no audit); any status, owner or dates."""
+    from datetime import timedelta
+
+    from crm.service.models import Need
+
+    raised_on = kw.pop("raised_on", date.today())
+    values = dict(category="policy", title=f"需求{next(_seq)}", description="", raised_on=raised_on,
+                  due_on=raised_on + timedelta(days=7), status="open")
+    values.update(kw)
+    n = Need(enterprise_id=enterprise_.id, **values)
+    db.session.add(n)
+    db.session.flush()
+    return n
+
+
+def follow_up(enterprise_: Enterprise, assignee: User, **kw):
+    """A follow-up written directly (no checks, no audit)."""
+    from datetime import timedelta
+
+    from crm.service.models import FollowUp
+
+    values = dict(due_on=date.today() + timedelta(days=7), action="回访企业", source="manual")
+    values.update(kw)
+    f = FollowUp(enterprise_id=enterprise_.id, assignee_id=assignee.id, **values)
+    db.session.add(f)
+    db.session.flush()
+    return f
+
+
 @dataclass
 class World:
     """The standard test geography and one enterprise in each leaf."""

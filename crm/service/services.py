@@ -281,6 +281,14 @@ def update_need(need: Need, data: dict, *, actor, version=None) -> dict:
     return changes
 
 
+def _whole(value) -> int | None:
+    """A whole number from a form value, or None when it is not one (refused by the caller, not a crash)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def change_need_status(need: Need, status: str, *, actor, version=None, resolution: str = "",
                        department_id=None, satisfaction=None) -> dict:
     """Move a need along its allowed transitions; closing needs a resolution, referring a department."""
@@ -299,14 +307,15 @@ def change_need_status(need: Need, status: str, *, actor, version=None, resoluti
             errors["resolution"] = [_l("Say how the need was settled before closing it.")]
         values.update(resolution=resolution, closed_on=clock.today())
         if status == NeedStatus.REFERRED:
-            department = db.session.get(Department, int(department_id)) if department_id else None
+            department_key = _whole(department_id)
+            department = db.session.get(Department, department_key) if department_key is not None else None
             if department is None or not department.active:
                 errors["department_id"] = [_l("Choose the department the need is referred to.")]
             else:
                 values["department_id"] = department.id
         if satisfaction not in (None, ""):
-            values["satisfaction"] = int(satisfaction)
-            if not 1 <= values["satisfaction"] <= 5:
+            values["satisfaction"] = _whole(satisfaction)
+            if values["satisfaction"] is None or not 1 <= values["satisfaction"] <= 5:
                 errors["satisfaction"] = [_l("Satisfaction is a score from 1 to 5.")]
     else:  # reopened or taken up: the closure no longer holds
         values.update(closed_on=None, satisfaction=None)
