@@ -48,6 +48,8 @@ def app(tmp_path_factory):
                      SHEET_BATCH_DIR=str(tmp_path_factory.mktemp("sheet-batches")))
     with app.app_context():
         upgrade()
+        # Every test starts from empty tables, including the first (the migrations seed a few lists).
+        _empty_tables()
         _db.engine.dispose()
     return app
 
@@ -59,6 +61,12 @@ def db(app):
     ctx.push()
     yield _db
     _db.session.remove()
+    _empty_tables()
+    ctx.pop()
+
+
+def _empty_tables() -> None:
+    """Delete every row (on PostgreSQL also restart the ids)."""
     tables = [t for t in reversed(_db.metadata.sorted_tables)]
     with _db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -67,7 +75,6 @@ def db(app):
         else:
             for table in tables:
                 conn.execute(table.delete())
-    ctx.pop()
 
 
 class IsolatedClient(FlaskClient):

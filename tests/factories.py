@@ -114,9 +114,10 @@ def department(name: str | None = None, **kw):
 
 def visit(enterprise_: Enterprise, officer: User, **kw):
     """A visit written directly (no checks, no audit)."""
+    from crm.core import clock
     from crm.service.models import Visit
 
-    values = dict(visited_on=date.today(), mode="onsite", people_met="", summary="走访")
+    values = dict(visited_on=clock.today(), mode="onsite", people_met="张总（总经理）", summary="走访")
     values.update(kw)
     v = Visit(enterprise_id=enterprise_.id, officer_id=officer.id, **values)
     db.session.add(v)
@@ -124,13 +125,18 @@ def visit(enterprise_: Enterprise, officer: User, **kw):
     return v
 
 
-def need(enterprise_: Enterprise, **kw):
+def need(enterprise_: Enterprise, *, owner: User | None = None, visit=None, **kw):
     """A need written directly (no checks, no audit); any status, owner or dates."""
     from datetime import timedelta
 
+    from crm.core import clock
     from crm.service.models import Need
 
-    raised_on = kw.pop("raised_on", date.today())
+    if owner is not None:
+        kw["owner_id"] = owner.id
+    if visit is not None:
+        kw["visit_id"] = visit.id
+    raised_on = kw.pop("raised_on", clock.today())
     values = dict(category="policy", title=f"需求{next(_seq)}", description="", raised_on=raised_on,
                   due_on=raised_on + timedelta(days=7), status="open")
     values.update(kw)
@@ -140,13 +146,16 @@ def need(enterprise_: Enterprise, **kw):
     return n
 
 
-def follow_up(enterprise_: Enterprise, assignee: User, **kw):
+def follow_up(enterprise_: Enterprise, assignee: User, *, need=None, **kw):
     """A follow-up written directly (no checks, no audit)."""
     from datetime import timedelta
 
+    from crm.core import clock
     from crm.service.models import FollowUp
 
-    values = dict(due_on=date.today() + timedelta(days=7), action="回访企业", source="manual")
+    if need is not None:
+        kw["need_id"] = need.id
+    values = dict(due_on=clock.today() + timedelta(days=7), action="回访企业", source="manual")
     values.update(kw)
     f = FollowUp(enterprise_id=enterprise_.id, assignee_id=assignee.id, **values)
     db.session.add(f)
@@ -202,67 +211,3 @@ def sheet_batch(user: User, enterprises: list[Enterprise], tier: str = "high_tec
         zf.writestr("index.csv", "")
     return batch
 
-
-def department(name: str = "税务局", **kw):
-    """A department needs can be referred to."""
-    from crm.service.models import Department
-
-    d = Department(name=name, **kw)
-    db.session.add(d)
-    db.session.flush()
-    return d
-
-
-def policy(title: str = "研发费用加计扣除", **kw):
-    """A policy of the catalogue."""
-    from crm.policies.models import Policy
-
-    p = Policy(title=title, **kw)
-    db.session.add(p)
-    db.session.flush()
-    return p
-
-
-def visit(enterprise_: Enterprise, officer: User, visited_on: date | None = None, **kw):
-    """A visit of `officer` to the enterprise (today unless said otherwise)."""
-    from crm.core import clock
-    from crm.service.models import Visit
-
-    values = dict(mode="onsite", people_met="张总（总经理）", summary="了解研发投入情况，宣讲加计扣除政策。")
-    values.update(kw)
-    v = Visit(enterprise_id=enterprise_.id, officer_id=officer.id, visited_on=visited_on or clock.today(), **values)
-    db.session.add(v)
-    db.session.flush()
-    return v
-
-
-def need(enterprise_: Enterprise, owner: User | None = None, *, visit=None, raised_on: date | None = None,
-         due_on: date | None = None, **kw):
-    """An open need of the enterprise (raised today, due in 30 days unless said otherwise)."""
-    from datetime import timedelta
-
-    from crm.core import clock
-    from crm.service.models import Need
-
-    raised = raised_on or clock.today()
-    values = dict(category="finance", title="申请科技贷款", description="需要流动资金500万元。", status="open")
-    values.update(kw)
-    n = Need(enterprise_id=enterprise_.id, owner_id=owner.id if owner else None, visit_id=visit.id if visit else None,
-             raised_on=raised, due_on=due_on or raised + timedelta(days=30), **values)
-    db.session.add(n)
-    db.session.flush()
-    return n
-
-
-def follow_up(enterprise_: Enterprise, assignee: User, *, due_on: date | None = None, need=None, **kw):
-    """An open follow-up (due today unless said otherwise)."""
-    from crm.core import clock
-    from crm.service.models import FollowUp
-
-    values = dict(action="回访贷款办理进度", source="manual")
-    values.update(kw)
-    f = FollowUp(enterprise_id=enterprise_.id, assignee_id=assignee.id, due_on=due_on or clock.today(),
-                 need_id=need.id if need else None, **values)
-    db.session.add(f)
-    db.session.flush()
-    return f

@@ -17,6 +17,11 @@ def options(mapping: dict) -> list[SelectChoice]:
     return [SelectChoice(value=value, label=label) for value, label in mapping.items()]
 
 
+def choices(pairs) -> list[SelectChoice]:
+    """<select> options from (value, label) pairs; values become text, as the browser sends them back."""
+    return [SelectChoice(value=str(value), label=label) for value, label in pairs]
+
+
 def required():
     """DataRequired with the product's message."""
     return DataRequired(message=_l("This field is required."))

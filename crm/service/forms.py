@@ -15,10 +15,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crm.core.forms import CountField, DateField, max_length, optional, options, required, strip
+from crm.core.forms import CountField, DateField, choices, max_length, optional, options, required, strip
 from crm.service.models import NEED_CATEGORY_LABELS, NEED_STATUS_LABELS, VISIT_MODE_LABELS
 
 # The visit form offers this many need slots (blank ones are ignored): one shown, the rest folded.
@@ -32,7 +33,8 @@ def _int_or_none(value):
 class NeedEntryForm(Form):
     """One need raised during a visit; all blank means "no need"."""
 
-    category = SelectField(_l("Category"), choices=[("", "—"), *options(NEED_CATEGORY_LABELS)], validate_choice=False)
+    category = SelectField(_l("Category"), choices=[SelectChoice(value="", label="—"), *options(NEED_CATEGORY_LABELS)],
+                           validate_choice=False)
     title = StringField(_l("Need"), filters=[strip], validators=[max_length(120)])
     description = TextAreaField(_l("Details"), filters=[strip], validators=[max_length(4000)])
 
@@ -119,12 +121,12 @@ class NeedStatusForm(FlaskForm):
                                description=_l("Required to close: what was done, by whom, with what result."))
     department_id = SelectField(_l("Referred to"), coerce=_int_or_none, validate_choice=False)
     satisfaction = SelectField(_l("Enterprise's satisfaction"), coerce=_int_or_none, validate_choice=False,
-                               choices=[("", _l("Not asked")), *[(str(i), str(i)) for i in range(5, 0, -1)]])
+                               choices=choices([("", _l("Not asked")), *[(i, i) for i in range(5, 0, -1)]]))
     version = HiddenField()
 
     def set_statuses(self, allowed) -> None:
         """Offer only the transitions allowed from the current status."""
-        self.status.choices = [(s, NEED_STATUS_LABELS[s]) for s in allowed]
+        self.status.choices = choices((s, NEED_STATUS_LABELS[s]) for s in allowed)
 
 
 class FollowUpForm(FlaskForm):

@@ -23,9 +23,11 @@ from crm.policies.models import Policy
 from crm.service import queries
 from crm.service.models import (
     CLOSED_NEED_STATUSES,
+    NEED_CATEGORY_LABELS,
     NEED_DUE_DAYS,
     NEED_STATUS_LABELS,
     NEED_TRANSITIONS,
+    VISIT_MODE_LABELS,
     Assignment,
     Department,
     FollowUp,
@@ -142,6 +144,11 @@ def _policy_titles(policies) -> list[str]:
     return sorted(p.title for p in policies)
 
 
+def _check_mode(mode: str) -> None:
+    if mode not in VISIT_MODE_LABELS:
+        raise ValidationFailed.one("mode", _l("Choose how the visit happened."))
+
+
 def record_visit(enterprise: Enterprise, data: dict, *, actor, needs=(), follow_up: dict | None = None) -> Visit:
     """Log a visit with the needs raised during it and the next follow-up, in one unit of work.
 
@@ -150,6 +157,7 @@ def record_visit(enterprise: Enterprise, data: dict, *, actor, needs=(), follow_
     """
     _refuse_outside(actor, enterprise)
     _check_not_future("visited_on", data["visited_on"])
+    _check_mode(data["mode"])
     policies = _policies(data.get("policy_ids"))
     visit = Visit(enterprise_id=enterprise.id, officer_id=actor.id, visited_on=data["visited_on"],
                   mode=data["mode"], people_met=data.get("people_met", "").strip(),
@@ -178,6 +186,7 @@ def update_visit(visit: Visit, data: dict, *, actor) -> dict:
         raise ValidationFailed.one("", _l("This visit can no longer be changed by you: its author may edit it for "
                                           "%(days)s days, a manager afterwards.", days=queries.VISIT_EDIT_DAYS))
     _check_not_future("visited_on", data["visited_on"])
+    _check_mode(data["mode"])
     policies = _policies(data.get("policy_ids"))
     changes = audit.apply_changes(visit, {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()
                                           if k in ("visited_on", "mode", "people_met", "summary")})
@@ -216,6 +225,7 @@ def _check_due(need_due: date, raised_on: date) -> None:
 def raise_need(enterprise: Enterprise, data: dict, *, actor, visit: Visit | None = None) -> Need:
     """Record a need: category, title, description, raised on (today), due on (by category), owner."""
     _refuse_outside(actor, enterprise)
+    _check_need_text(data)
     raised_on = data.get("raised_on") or clock.today()
     _check_not_future("raised_on", raised_on)
     due_on = data.get("due_on") or default_due_on(data["category"], raised_on)
@@ -231,6 +241,16 @@ def raise_need(enterprise: Enterprise, data: dict, *, actor, visit: Visit | None
     audit.record(db.session, "create", need, actor=actor, enterprise_id=enterprise.id,
                  changes=audit.snapshot(need, NEED_FIELDS), summary=f"{enterprise.name} · {need.title}")
     return need
+
+
+def _check_need_text(data: dict) -> None:
+    errors = {}
+    if data.get("category") not in NEED_CATEGORY_LABELS:
+        errors["category"] = [_l("Choose a category.")]
+    if not (data.get("title") or "").strip():
+        errors["title"] = [_l("Name the need in a few words.")]
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def _check_version(need: Need, version) -> None:
@@ -266,6 +286,7 @@ def update_need(need: Need, data: dict, *, actor, version=None) -> dict:
     """Change a need's category, title, description, due date or owner; returns the changes."""
     _refuse_unless_worker(need, actor)
     _check_version(need, version)
+    _check_need_text(data)
     values = {"category": data["category"], "title": data["title"].strip(),
               "description": (data.get("description") or "").strip(), "due_on": data["due_on"]}
     _check_due(values["due_on"], need.raised_on)
@@ -317,8 +338,8 @@ def change_need_status(need: Need, status: str, *, actor, version=None, resoluti
             values["satisfaction"] = _whole(satisfaction)
             if values["satisfaction"] is None or not 1 <= values["satisfaction"] <= 5:
                 errors["satisfaction"] = [_l("Satisfaction is a score from 1 to 5.")]
-    else:  # reopened or taken up: the closure no longer holds
-        values.update(closed_on=None, satisfaction=None)
+    else:  # reopened or taken up: the closure (and any referral) no longer holds
+        values.update(closed_on=None, satisfaction=None, department_id=None)
         if resolution:
             values["resolution"] = resolution
     if errors:
@@ -337,6 +358,9 @@ def add_follow_up(enterprise: Enterprise, data: dict, *, actor, need: Need | Non
                   source: str = FollowUpSource.MANUAL) -> FollowUp:
     """Plan a follow-up: what to do (action), who (assignee_id, default the actor), by when (due_on)."""
     _refuse_outside(actor, enterprise)
+    if (need is not None and need.enterprise_id != enterprise.id) or (
+            visit is not None and visit.enterprise_id != enterprise.id):
+        raise ValidationFailed.one("", _l("The need or visit belongs to another enterprise."))
     action = (data.get("action") or "").strip()
     if not action:
         raise ValidationFailed.one("action", _l("Say what is to be done."))
@@ -363,6 +387,8 @@ def _refuse_unless_follow_up_worker(follow_up: FollowUp, actor) -> None:
 def update_follow_up(follow_up: FollowUp, data: dict, *, actor) -> dict:
     """Change what, who or by when; returns the changes."""
     _refuse_unless_follow_up_worker(follow_up, actor)
+    if follow_up.done_at is not None:
+        raise ValidationFailed.one("", _l("This follow-up is done; plan a new one instead."))
     values = {"action": (data.get("action") or "").strip(), "due_on": data["due_on"]}
     if not values["action"]:
         raise ValidationFailed.one("action", _l("Say what is to be done."))

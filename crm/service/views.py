@@ -5,10 +5,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from crm.auth.models import User
 from crm.core import clock
 from crm.core.audit import action_label
+from crm.core.forms import choices
 from crm.core.htmx import render_page_or_fragment
 from crm.core.policy import Role, require
 from crm.core.uow import unit_of_work
@@ -171,17 +173,17 @@ def _back(default: str) -> str:
     return target if target and is_safe_next(target) else default
 
 
-def _policy_choices(selected=()) -> list[tuple[int, str]]:
+def _policy_choices(selected=()) -> list:
     """Active policies, plus any already cited by the visit (so editing never drops them silently)."""
     policies = active_policies()
     known = {p.id for p in policies}
     extra = [p for p in selected if p.id not in known]
-    return [(p.id, p.title) for p in [*policies, *extra]]
+    return [SelectChoice(value=p.id, label=p.title) for p in [*policies, *extra]]
 
 
-def _owner_choices(enterprise: Enterprise) -> list[tuple[str, str]]:
-    return [("", _("Default (the enterprise's officer)"))] + [
-        (str(u.id), f"{u.name}（{u.role_label}）") for u in queries.takers_for(enterprise)]
+def _owner_choices(enterprise: Enterprise) -> list:
+    return choices([("", _("Default (the enterprise's officer)"))] + [
+        (u.id, f"{u.name}（{u.role_label}）") for u in queries.takers_for(enterprise)])
 
 
 # --- visits ----------------------------------------------------------------------------------------
@@ -198,9 +200,10 @@ def visit_new():
         enterprise = _enterprise_for_service(chosen, write=True)
     form.policy_ids.choices = _policy_choices()
     own = list(db.session.scalars(queries.my_enterprises(current_user).limit(200)))
-    form.enterprise_id.choices = [("", _("Choose…"))] + [(str(e.id), e.name) for e in own]
+    pairs = [("", _("Choose…"))] + [(e.id, e.name) for e in own]
     if enterprise is not None and enterprise.id not in {e.id for e in own}:
-        form.enterprise_id.choices.append((str(enterprise.id), enterprise.name))
+        pairs.append((enterprise.id, enterprise.name))
+    form.enterprise_id.choices = choices(pairs)
     if request.method == "GET":
         form.visited_on.data = clock.today()
         form.enterprise_id.data = enterprise.id if enterprise else None
@@ -320,7 +323,7 @@ def need_new(enterprise_id: int):
 def _status_form(need: Need, form: NeedStatusForm | None = None) -> NeedStatusForm:
     form = form or NeedStatusForm(formdata=None, version=need.version)
     form.set_statuses(NEED_TRANSITIONS.get(need.status, ()))
-    form.department_id.choices = [("", "—")] + [(str(d.id), d.name) for d in queries.departments()]
+    form.department_id.choices = choices([("", "—")] + [(d.id, d.name) for d in queries.departments()])
     return form
 
 
@@ -422,7 +425,7 @@ def follow_up_new():
     source = FollowUpSource.NEED if need else (source if source == FollowUpSource.READINESS else
                                                FollowUpSource.MANUAL)
     form = FollowUpForm()
-    form.assignee_id.choices = [(str(u.id), f"{u.name}（{u.role_label}）") for u in queries.takers_for(enterprise)]
+    form.assignee_id.choices = choices((u.id, f"{u.name}（{u.role_label}）") for u in queries.takers_for(enterprise))
     if request.method == "GET":
         form.action.data = request.args.get("action", "")[:200]
         form.assignee_id.data = current_user.id
@@ -449,8 +452,8 @@ def follow_up_edit(follow_up_id: int):
     if not queries.can_work_follow_up(current_user, follow_up):
         abort(403)
     form = FollowUpForm(obj=follow_up)
-    form.assignee_id.choices = [(str(u.id), f"{u.name}（{u.role_label}）")
-                                for u in queries.takers_for(follow_up.enterprise)]
+    form.assignee_id.choices = choices((u.id, f"{u.name}（{u.role_label}）")
+                                       for u in queries.takers_for(follow_up.enterprise))
     if form.validate_on_submit():
         with unit_of_work(form) as work:
             services.update_follow_up(follow_up, {"action": form.action.data, "due_on": form.due_on.data,
