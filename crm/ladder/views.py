@@ -163,6 +163,8 @@ def readiness_context(enterprise, tier: str | None = None, whatif_form=None, add
     from crm.ladder.profile import TECH_DOMAINS
     from crm.ladder.tiers import Tier
 
+    from crm.service.queries import can_record
+
     can_edit = enterprise_queries.can_edit_enterprise(current_user, enterprise)
     if tier is None:
         tier = ladder_queries.next_tier_after(enterprise.current_tier) or enterprise.current_tier
@@ -175,6 +177,8 @@ def readiness_context(enterprise, tier: str | None = None, whatif_form=None, add
     judgement_missing = [] if listed else [FIELD_NAMES[f"judgement.{name}"][lang == "en"]
                                            for name in panel.judgement_missing]
     return {"e": enterprise, "panel": panel, "tier": tier, "tiers": list(Tier), "lang": lang, "can_edit": can_edit,
+            # officers turn a gap into a coaching follow-up ("coach on R&D bookkeeping")
+            "can_coach": can_record(current_user, enterprise),
             "missing": missing, "judgement_missing": judgement_missing,
             "ruleset_label": ruleset_version_label(panel.result["ruleset"]), "whatif_units": WHATIF_UNITS,
             # criteria whose requirement is "any of the eight domains": said in words, not listed

@@ -293,3 +293,16 @@ def test_departments_admin(client, login_as, db):
     r = client.post("/admin/departments/new", data={"name": "科技局", "position": "1", "active": "y"})
     assert r.status_code == 422
     assert count(db, Department) == 1
+
+
+def test_a_readiness_gap_offers_a_coaching_follow_up_to_officers_only(client, login_as, world, served, db):
+    factories.figures(world.ent_x, clock.today().year - 1)
+    db.session.commit()
+    url = f"/enterprises/{world.ent_x.id}/readiness?tier=high_tech"
+    login_as(served["officer_x"])
+    page = text(client.get(url))
+    link = re.search(r'class="coach-link" href="([^"]+)"', page)
+    assert link and "source=readiness" in link.group(1)
+    assert client.get(link.group(1).replace("&amp;", "&")).status_code == 200
+    login_as(served["firm"])
+    assert "coach-link" not in text(client.get(url))
