@@ -162,7 +162,6 @@ def readiness_context(enterprise, tier: str | None = None, whatif_form=None, add
     from crm.ladder.forms import WhatIfForm
     from crm.ladder.profile import TECH_DOMAINS
     from crm.ladder.tiers import Tier
-
     from crm.service.queries import can_record
 
     can_edit = enterprise_queries.can_edit_enterprise(current_user, enterprise)

@@ -9,8 +9,8 @@ from sqlalchemy import event, func, select
 
 from crm.core import clock
 from crm.extensions import db as _db
-from crm.service import services
 from crm.policies.models import Policy
+from crm.service import services
 from crm.service.models import Department, FollowUp, Need, Visit
 from tests import factories
 from tests.helpers import text
@@ -109,8 +109,8 @@ def test_need_status_flow_on_the_need_page(client, login_as, world, served, db):
     assert r.status_code == 303
     r = client.post(f"/needs/{need.id}/status", data={"status": "resolved", "version": "2", "resolution": ""})
     assert r.status_code == 422 and db.session.get(Need, need.id).status == "in_progress"
-    r = client.post(f"/needs/{need.id}/status", data={"status": "resolved", "version": "2",
-                                                      "resolution": "已对接宁夏银行，获批贷款300万元", "satisfaction": "5"})
+    r = client.post(f"/needs/{need.id}/status", data={"status": "resolved", "version": "2", "satisfaction": "5",
+                                                      "resolution": "已对接宁夏银行，获批贷款300万元"})
     assert r.status_code == 303
     need = db.session.get(Need, need.id)
     assert (need.status, need.satisfaction, need.closed_on) == ("resolved", 5, clock.today())
