@@ -125,7 +125,7 @@ POST_ROUTES = {
                                                      "officer_x": 422, "officer_y": MISSING,
                                                      "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}),
     "service.follow_up_done": ("/follow-ups/{follow_up}/done", {**_write_x, "manager_city": "allowed",
-                                                                "officer_x": FORBIDDEN}),
+                                                                "manager_other": MISSING, "officer_x": FORBIDDEN}),
     "service.bulk_assign": ("/assignments/bulk", {"admin": "allowed", "manager_city": "allowed",
                                                   "manager_other": "allowed", **{r: FORBIDDEN for r in ROLES[4:]}}),
 }
