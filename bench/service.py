@@ -1,0 +1,398 @@
+"""Service-work benchmark: workbench, needs board, follow-ups, timeline, enterprise page, officers' load.
+
+Usage: .venv/bin/python bench/service.py [--scale 1.0] [--runs 30] [--seed 5] [--database-url URL]
+Scale 1.0: 10,000 enterprises over 25 counties, 60 officers (one current assignment per enterprise),
+100,000 visits over two years, 60,000 needs, 40,000 follow-ups and their audit events. Prints p50/p95/max
+and the SQL queries of one request per scenario, and writes bench/results/service-<db>.json. The database
+is built from the migrations in a scratch SQLite file unless --database-url names another (it is emptied first).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+from crm import create_app  # noqa: E402
+from crm.core.uscc import check_digit  # noqa: E402
+from crm.extensions import db  # noqa: E402
+
+BATCH = 5000
+WORDS = ["瑞丰", "宝塔", "塞上", "贺兰山", "黄河", "沙湖", "六盘", "西夏", "凤城", "朔方", "宁东", "金积"]
+TRADES = [("智能装备", "C3511", "advanced_manufacturing"), ("新材料", "C3985", "new_materials"),
+          ("生物科技", "C2761", "biomedicine"), ("软件技术", "I6513", "electronic_information"),
+          ("光伏科技", "C3825", "new_energy"), ("环保科技", "N7722", "resources_environment")]
+MODES = ["onsite", "onsite", "onsite", "phone", "phone", "video", "event", "walk_in"]
+# Needs by category: finance and talent come up most often.
+CATEGORY_WEIGHTS = {"finance": 20, "talent": 14, "technology": 12, "platform": 6, "commercialisation": 6,
+                    "policy": 14, "certification": 10, "ip": 8, "cooperation": 4, "premises": 3, "other": 3}
+DUE_DAYS = {"policy": 7, "certification": 14, "ip": 30, "finance": 30, "talent": 30, "platform": 60,
+            "technology": 60, "commercialisation": 60, "cooperation": 60, "premises": 90, "other": 30}
+NEED_TITLES = {"finance": "申请科技贷款贴息", "talent": "引进研发骨干", "technology": "工艺难题攻关",
+               "platform": "申报市级研发平台", "commercialisation": "成果转化对接", "policy": "研发费用加计扣除咨询",
+               "certification": "高企认定辅导", "ip": "发明专利布局", "cooperation": "对接高校团队",
+               "premises": "扩建厂房用地", "other": "其他诉求"}
+ACTIONS = ["回访了解进展", "电话确认材料", "协调金融机构对接", "送达政策解读", "组织专家上门"]
+TIERS = ["tech_sme", "tech_sme", "tech_sme", "high_tech", "high_tech", "little_giant", "gazelle"]
+
+
+def _at(day: date, hour: int = 2) -> datetime:
+    """A UTC timestamp on `day` (02:00 UTC is 10:00 in Beijing, so the local date is `day`)."""
+    return datetime(day.year, day.month, day.day, hour, 0, tzinfo=UTC)
+
+
+def _insert(table, rows: list[dict]) -> None:
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(sa.insert(table), rows[start:start + BATCH])
+
+
+def build(app, scale: float, seed: int) -> dict:
+    """Regions, officers, enterprises with assignments, visits, needs, follow-ups and audit events, in bulk."""
+    from flask_migrate import upgrade
+
+    from crm.auth.models import User
+    from crm.core import clock
+    from crm.core.audit import AuditEvent
+    from crm.core.security import hash_password
+    from crm.enterprises.models import Enterprise, Region
+    from crm.ladder.models import Certification, TierEvent
+    from crm.policies.models import Policy
+    from crm.service.models import Assignment, FollowUp, Need, Visit, visit_policies
+
+    n_ent = max(100, round(10_000 * scale))
+    n_officers = max(25, round(60 * scale))
+    n_visits, n_needs, n_follow = round(100_000 * scale), round(60_000 * scale), round(40_000 * scale)
+    rnd = random.Random(seed)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        today = clock.today()
+        now = datetime.now(UTC)
+        # A province, 5 cities, 25 counties (as bench/registry.py).
+        db.session.add(Region(code="640000", name="宁夏回族自治区", level="province", path="/1/", id=1))
+        cities, counties, next_id = [], [], 2
+        for c in range(1, 6):
+            db.session.add(Region(id=next_id, code=f"640{c}00", name=f"市{c}", level="city", parent_id=1,
+                                  path=f"/1/{next_id}/"))
+            city_id, next_id = next_id, next_id + 1
+            cities.append(city_id)
+            for k in range(1, 6):
+                db.session.add(Region(id=next_id, code=f"640{c}{k:02d}", name=f"县{c}{k}", level="county",
+                                      parent_id=city_id, path=f"/1/{city_id}/{next_id}/"))
+                counties.append((next_id, f"640{c}{k:02d}", city_id))
+                next_id += 1
+        db.session.flush()
+        # Users: an admin, one manager per city (manager1 is "the city manager"), officers spread over counties.
+        password = hash_password("x")
+        users = [{"id": 1, "username": "admin", "name": "管理员", "role": "admin", "region_id": None}]
+        users += [{"id": 2 + i, "username": f"manager{i + 1}", "name": f"科长{i + 1}", "role": "manager",
+                   "region_id": city} for i, city in enumerate(cities)]
+        officers_of: dict[int, list[int]] = {county_id: [] for county_id, _, _ in counties}
+        for k in range(n_officers):
+            uid, county_id = 10 + k, counties[k % len(counties)][0]
+            users.append({"id": uid, "username": f"officer{k + 1}", "name": f"专员{k + 1:02d}", "role": "officer",
+                          "region_id": county_id})
+            officers_of[county_id].append(uid)
+        for u in users:
+            db.session.add(User(password_hash=password, **u))
+        db.session.flush()
+        username = {u["id"]: u["username"] for u in users}
+        policies = [{"id": i + 1, "title": f"科技政策{i + 1:02d}号", "issuer": "自治区科技厅",
+                     "document_no": f"宁科发〔2025〕{i + 1}号", "summary": "", "opens_on": None, "closes_on": None,
+                     "active": i % 8 != 0, "created_at": now, "updated_at": now} for i in range(40)]
+        _insert(Policy, policies)
+
+        # Enterprises; a capped Pareto weight makes some enterprises far busier than others.
+        ents, assignments, certs, tier_events = [], [], [], []
+        officer_of, weights, names = {}, [], {}
+        for i in range(n_ent):
+            county_id, code, _city = counties[i % len(counties)]
+            eid = i + 1
+            word, (trade, industry, domain) = rnd.choice(WORDS), rnd.choice(TRADES)
+            body = f"91{code}MA{i:07d}"
+            tier = None
+            if rnd.random() < 0.08:
+                tier = rnd.choice(TIERS)
+                issued = today - timedelta(days=rnd.randint(30, 3 * 365))
+                cid = len(certs) + 1
+                certs.append({"id": cid, "enterprise_id": eid, "tier": tier, "certificate_no": f"GR{eid:08d}",
+                              "issued_on": issued, "expires_on": issued + timedelta(days=3 * 365),
+                              "expiry_overridden": False, "issuer": "", "status": "active",
+                              "status_changed_on": None, "note": "", "created_at": now, "updated_at": now})
+                tier_events.append({"enterprise_id": eid, "certification_id": cid, "tier": tier, "kind": "gained",
+                                    "occurred_on": issued, "actor_id": None, "created_at": _at(issued)})
+            names[eid] = f"宁夏{word}{trade}{i:06d}有限公司"
+            ents.append({
+                "id": eid, "name": names[eid], "uscc": body + check_digit(body), "region_id": county_id,
+                "address": "", "industry_code": industry, "tech_domain": domain,
+                "established_on": date(1998 + i % 27, 1 + i % 12, 1 + i % 28), "is_above_scale": i % 3 == 0,
+                "status": "active", "current_tier": tier, "archived_at": now if i % 100 == 99 else None,
+                "created_at": now, "updated_at": now})
+            officer = rnd.choice(officers_of[county_id])
+            officer_of[eid] = officer
+            starts = today - timedelta(days=rnd.randint(30, 3 * 365))
+            if rnd.random() < 0.2:  # an earlier officer, now ended
+                before = rnd.choice(officers_of[county_id])
+                assignments.append({"enterprise_id": eid, "officer_id": before,
+                                    "starts_on": starts - timedelta(days=rnd.randint(60, 700)), "ends_on": starts,
+                                    "assigned_by_id": 2, "created_at": now})
+            assignments.append({"enterprise_id": eid, "officer_id": officer, "starts_on": starts, "ends_on": None,
+                                "assigned_by_id": 2, "created_at": now})
+            weights.append(min(rnd.paretovariate(1.5), 20.0))
+        _insert(Enterprise, ents)
+        _insert(Assignment, assignments)
+        _insert(Certification, certs)
+        _insert(TierEvent, tier_events)
+        ids = list(range(1, n_ent + 1))
+        cum = list(_cumulative(weights))
+
+        def pick() -> int:
+            return rnd.choices(ids, cum_weights=cum)[0]
+
+        audit: list[dict] = []
+        # Visits over the last two years, mostly by the enterprise's officer; a third cite policies.
+        visits, links, visits_of = [], [], {}
+        for vid in range(1, n_visits + 1):
+            eid = pick()
+            on = today - timedelta(days=rnd.randint(0, 730))
+            officer = officer_of[eid] if rnd.random() < 0.85 else rnd.choice(officers_of[ents[eid - 1]["region_id"]])
+            visits.append({"id": vid, "enterprise_id": eid, "officer_id": officer, "visited_on": on,
+                           "mode": rnd.choice(MODES), "people_met": "总经理、财务负责人",
+                           "summary": f"走访了解研发投入与融资需求（第{vid}次记录）", "created_at": _at(on),
+                           "updated_at": _at(on)})
+            visits_of.setdefault(eid, []).append((vid, on, officer))
+            if rnd.random() < 0.33:
+                for pid in rnd.sample(range(1, 41), rnd.randint(1, 2)):
+                    links.append({"visit_id": vid, "policy_id": pid})
+            audit.append({"at": _at(on, 3), "actor_id": officer, "actor_label": username[officer], "ip": None,
+                          "action": "create", "entity_type": "visits", "entity_id": vid, "enterprise_id": eid,
+                          "summary": f"{names[eid]} · {on.isoformat()}", "changes": {}})
+        _insert(Visit, visits)
+        _insert(visit_policies, links)
+
+        # Needs: ~25% open or in progress (raised in the last half year, so some are overdue), the rest closed.
+        categories, cat_weights = list(CATEGORY_WEIGHTS), list(CATEGORY_WEIGHTS.values())
+        needs, needs_of = [], {}
+        for nid in range(1, n_needs + 1):
+            eid = pick()
+            category = rnd.choices(categories, weights=cat_weights)[0]
+            own_visits = visits_of.get(eid)
+            visit_id = None
+            if own_visits and rnd.random() < 0.6:
+                visit_id, raised, _ = rnd.choice(own_visits)
+            roll = rnd.random()
+            if roll < 0.25:
+                status = "open" if roll < 0.15 else "in_progress"
+                raised = today - timedelta(days=rnd.randint(0, 180))
+                visit_id = None
+            elif visit_id is None:
+                raised = today - timedelta(days=rnd.randint(20, 730))
+            due = raised + timedelta(days=DUE_DAYS[category])
+            owner = officer_of[eid] if rnd.random() < 0.92 else None
+            row = {"id": nid, "enterprise_id": eid, "visit_id": visit_id, "category": category,
+                   "title": NEED_TITLES[category], "description": "", "raised_on": raised, "due_on": due,
+                   "owner_id": owner, "status": "open", "department_id": None, "resolution": "", "closed_on": None,
+                   "satisfaction": None, "created_by_id": officer_of[eid], "updated_by_id": officer_of[eid],
+                   "version": 1, "created_at": _at(raised), "updated_at": _at(raised)}
+            actor = owner or officer_of[eid]
+            if roll >= 0.25:
+                status = rnd.choices(["resolved", "referred", "cannot_resolve"], weights=[70, 20, 10])[0]
+                closed = min(today, raised + timedelta(days=rnd.randint(1, 2 * DUE_DAYS[category])))
+                row.update(status=status, closed_on=closed, version=2, updated_at=_at(closed, 4),
+                           resolution="已协调解决" if status == "resolved" else "已转相关部门办理",
+                           department_id=rnd.randint(1, 10) if status == "referred" else None,
+                           satisfaction=rnd.randint(3, 5) if status == "resolved" else None)
+                old = "in_progress" if rnd.random() < 0.6 else "open"
+                audit.append({"at": _at(closed, 4), "actor_id": actor, "actor_label": username[actor], "ip": None,
+                              "action": "status", "entity_type": "needs", "entity_id": nid, "enterprise_id": eid,
+                              "summary": f"{names[eid]} · {row['title']}", "changes": {"status": [old, status]}})
+            elif status == "in_progress":
+                moved = min(today, raised + timedelta(days=rnd.randint(0, 10)))
+                row.update(status=status, version=2, updated_at=_at(moved, 4))
+                audit.append({"at": _at(moved, 4), "actor_id": actor, "actor_label": username[actor], "ip": None,
+                              "action": "status", "entity_type": "needs", "entity_id": nid, "enterprise_id": eid,
+                              "summary": f"{names[eid]} · {row['title']}", "changes": {"status": ["open", status]}})
+            needs.append(row)
+            needs_of.setdefault(eid, []).append(nid)
+            audit.append({"at": _at(raised, 3), "actor_id": officer_of[eid], "actor_label": username[officer_of[eid]],
+                          "ip": None, "action": "create", "entity_type": "needs", "entity_id": nid,
+                          "enterprise_id": eid, "summary": f"{names[eid]} · {row['title']}", "changes": {}})
+        _insert(Need, needs)
+
+        # Follow-ups: ~20% open (half of them overdue), the rest done around their due date.
+        follow_ups = []
+        for fid in range(1, n_follow + 1):
+            eid = pick()
+            need_id = rnd.choice(needs_of[eid]) if eid in needs_of and rnd.random() < 0.4 else None
+            visit_id = rnd.choice(visits_of[eid])[0] if need_id is None and eid in visits_of and rnd.random() < 0.5 \
+                else None
+            roll = rnd.random()
+            if roll < 0.2:
+                due = today + timedelta(days=rnd.randint(-60, 30) if roll < 0.1 else rnd.randint(0, 30))
+                done_at = None
+            else:
+                due = today - timedelta(days=rnd.randint(1, 720))
+                done_at = _at(due + timedelta(days=rnd.randint(-5, 5)), 6)
+                done_at = min(done_at, now)
+            created = min(_at(due - timedelta(days=rnd.randint(3, 30)), 5), now)
+            assignee = officer_of[eid]
+            follow_ups.append({
+                "id": fid, "enterprise_id": eid, "assignee_id": assignee, "due_on": due, "action": rnd.choice(ACTIONS),
+                "need_id": need_id, "visit_id": visit_id,
+                "source": "need" if need_id else ("visit" if visit_id else "manual"), "done_at": done_at,
+                "done_note": "已完成" if done_at else "", "done_by_id": assignee if done_at else None,
+                "created_by_id": assignee, "created_at": created, "updated_at": done_at or created})
+        _insert(FollowUp, follow_ups)
+        audit.sort(key=lambda e: e["at"])
+        _insert(AuditEvent, audit)
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("ANALYZE"))
+        return {"enterprises": n_ent, "officers": n_officers, "visits": n_visits, "needs": n_needs,
+                "follow_ups": n_follow, "audit_events": len(audit), "certifications": len(certs)}
+
+
+def _cumulative(weights):
+    total = 0.0
+    for w in weights:
+        total += w
+        yield total
+
+
+def pick_subjects(app) -> dict:
+    """The busiest officer, the enterprise with the most records, a deep page of the finance needs."""
+    from crm.auth.models import User
+    from crm.enterprises.models import Enterprise, Region
+    from crm.service.models import OPEN_NEED_STATUSES, FollowUp, Need, Visit
+
+    with app.app_context():
+        load: dict[int, int] = {}
+        for owner, n in db.session.execute(sa.select(Need.owner_id, sa.func.count()).where(
+                Need.status.in_(OPEN_NEED_STATUSES), Need.owner_id.is_not(None)).group_by(Need.owner_id)):
+            load[owner] = load.get(owner, 0) + n
+        for assignee, n in db.session.execute(sa.select(FollowUp.assignee_id, sa.func.count()).where(
+                FollowUp.done_at.is_(None)).group_by(FollowUp.assignee_id)):
+            load[assignee] = load.get(assignee, 0) + n
+        busy_id = max(load, key=lambda k: (load[k], -k))
+        busy = db.session.get(User, busy_id)
+        records: dict[int, int] = {}
+        for model in (Visit, Need, FollowUp):
+            for eid, n in db.session.execute(sa.select(model.enterprise_id, sa.func.count())
+                                             .group_by(model.enterprise_id)):
+                records[eid] = records.get(eid, 0) + n
+        top_id = max(records, key=lambda k: (records[k], -k))
+        top = db.session.get(Enterprise, top_id)
+        city_id = int(top.region.path.strip("/").split("/")[1])
+        city_manager = db.session.scalar(sa.select(User.username).where(User.role == "manager",
+                                                                        User.region_id == city_id))
+        city = sa.select(Region.id).where(Region.path.startswith("/1/2/"))  # manager1's city
+        finance = db.session.scalar(sa.select(sa.func.count()).select_from(Need).join(Need.enterprise).where(
+            Need.category == "finance", Enterprise.archived_at.is_(None), Enterprise.region_id.in_(city))) or 0
+        return {"busy_officer": busy.username, "busy_officer_load": load[busy_id], "top_enterprise": top_id,
+                "top_enterprise_records": records[top_id], "top_enterprise_officer": _officer_of(top_id),
+                "top_enterprise_manager": city_manager, "finance_deep_page": max(1, (finance - 1) // 50)}
+
+
+def _officer_of(enterprise_id: int) -> str:
+    from crm.auth.models import User
+    from crm.service.models import Assignment
+
+    return db.session.scalar(sa.select(User.username).join(Assignment, Assignment.officer_id == User.id).where(
+        Assignment.enterprise_id == enterprise_id, Assignment.ends_on.is_(None)))
+
+
+def measure(app, username: str, url: str, runs: int) -> dict:
+    """Server time of GET url for `username` (ms): p50, p95, max over `runs` after one warm-up; queries of one."""
+    from sqlalchemy import event
+
+    from crm.auth.models import User
+
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        session_id = user.get_id()
+        engine = db.engine
+    client = app.test_client()
+    with client.session_transaction() as s:
+        s["_user_id"] = session_id
+    assert client.get(url).status_code == 200, url
+    counter = {"n": 0}
+
+    def count(*_args):
+        counter["n"] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200, url
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, url
+    times.sort()
+    return {"p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 1),
+            "max_ms": round(times[-1], 1), "queries": counter["n"]}
+
+
+def main() -> None:
+    """Build, measure, print, write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/service.db"
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    started = time.perf_counter()
+    rows = build(app, args.scale, args.seed)
+    build_s = time.perf_counter() - started
+    s = pick_subjects(app)
+    top, busy = s["top_enterprise"], s["busy_officer"]
+    scenarios = [
+        (f"workbench: busiest officer ({busy})", busy, "/workbench"),
+        ("needs board: city manager, no filter", "manager1", "/needs"),
+        ("needs board: city manager, overdue=1", "manager1", "/needs?overdue=1"),
+        (f"needs board: finance, all statuses, page {s['finance_deep_page']}", "manager1",
+         f"/needs?category=finance&status=&page={s['finance_deep_page']}"),
+        ("needs board: admin, no filter", "admin", "/needs"),
+        (f"follow-ups: {busy}, open", busy, "/follow-ups?state=open&assignee=me"),
+        (f"timeline: enterprise {top} ({s['top_enterprise_records']} records)", s["top_enterprise_officer"],
+         f"/enterprises/{top}/timeline"),
+        (f"enterprise page: {top} (its city manager)", s["top_enterprise_manager"], f"/enterprises/{top}"),
+        ("assignments: city manager", "manager1", "/assignments"),
+        ("assignments: admin", "admin", "/assignments"),
+    ]
+    database = url.split(":")[0].split("+")[0]
+    results = {"scale": args.scale, "rows": rows, "database": database, "build_seconds": round(build_s, 1),
+               "subjects": s, "runs": args.runs, "scenarios": {}}
+    print(f"service benchmark: scale {args.scale} on {database} (built in {build_s:.1f} s): "
+          + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in rows.items()))
+    print(f"{'scenario':56} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
+    for name, user, path in scenarios:
+        r = measure(app, user, path, args.runs)
+        results["scenarios"][name] = {"url": path, "user": user, **r}
+        print(f"{name:56} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['max_ms']:8.1f} {r['queries']:8d}")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"service-{database}.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
