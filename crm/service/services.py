@@ -2,7 +2,7 @@
 
 At most one current assignment per enterprise: assigning ends the current one (ends_on =
 today) and starts a new one, so the rows are the history of who served the enterprise when.
-Who may edit an enterprise does not depend on assignments yet (the rest of issue 5).
+An officer edits only the enterprises they serve now (crm.enterprises.queries.can_edit_enterprise).
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.core import audit, clock
+from crm.core.policy import Role
 from crm.core.validation import ValidationFailed
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -62,6 +63,16 @@ def assign_enterprise(enterprise: Enterprise, officer, *, actor) -> Assignment |
     Returns the new assignment, or None when the officer serves the enterprise already.
     """
     _check(enterprise, officer, actor)
+    return _assign(enterprise, officer, actor)
+
+
+def assign_creator(enterprise: Enterprise, officer, *, actor) -> Assignment | None:
+    """Make the officer who registered the enterprise its service officer (None for anyone else)."""
+    # Officers lack assignment.manage, but without this they could not edit what they just registered.
+    if getattr(officer, "role", None) != Role.OFFICER:
+        return None
+    if not queries.may_serve(officer, enterprise):
+        raise ValidationFailed.one("", _l("%(name)s is outside your scope.", name=enterprise.name))
     return _assign(enterprise, officer, actor)
 
 
