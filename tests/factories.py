@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -82,13 +83,15 @@ def certification(enterprise_: Enterprise, tier: str = "high_tech", issued_on: d
 
 
 def user(role: str, *, region: Region | None = None, enterprise: Enterprise | None = None,
-         username: str | None = None, password: str = PASSWORD, **kw) -> User:
-    """A user of a role (bind managers/officers to a region, enterprise users to an enterprise)."""
+         username: str | None = None, password: str = PASSWORD, serves: Iterable[Enterprise] = (), **kw) -> User:
+    """A user of a role (managers/officers in a region, enterprise users of one); an officer serves `serves` now."""
     u = User(username=username or f"{role}{next(_seq)}", name=kw.pop("name", f"{role} user"), role=role,
              region_id=region.id if region else None, enterprise_id=enterprise.id if enterprise else None,
              password_hash=hash_password(password), **kw)
     db.session.add(u)
     db.session.flush()
+    for served in serves:
+        assignment(served, u)
     return u
 
 
@@ -161,6 +164,18 @@ def follow_up(enterprise_: Enterprise, assignee: User, *, need=None, **kw):
     db.session.add(f)
     db.session.flush()
     return f
+
+
+def assignment(enterprise_: Enterprise, officer: User, starts_on: date | None = None,
+               ends_on: date | None = None):
+    """An officer serving an enterprise (current unless `ends_on`), inserted directly: no checks, no audit."""
+    from crm.service.models import Assignment
+
+    a = Assignment(enterprise_id=enterprise_.id, officer_id=officer.id, starts_on=starts_on or date(2024, 1, 1),
+                   ends_on=ends_on)
+    db.session.add(a)
+    db.session.flush()
+    return a
 
 
 @dataclass

@@ -2,6 +2,10 @@
 
 A route missing from ROUTES fails the test, so a new route cannot be forgotten. Forbidden
 writes must change nothing: every write records an audit event, so the trail must not grow.
+
+Officers: "officer_x" serves ent_x (its current assignment); "officer_x_unassigned" is an officer of
+the same county X who does not, so reads ent_x like officer_x but gets 403 on every edit; "officer_y"
+is of another county, for whom ent_x does not exist (404).
 """
 import pytest
 from sqlalchemy import func, select
@@ -10,25 +14,31 @@ from crm.core.audit import AuditEvent
 from crm.enterprises.models import Contact
 from tests import factories
 
-ROLES = ["anon", "admin", "manager_city", "manager_other", "officer_x", "officer_y", "enterprise_own",
-         "enterprise_other"]
+ROLES = ["anon", "admin", "manager_city", "manager_other", "officer_x", "officer_x_unassigned", "officer_y",
+         "enterprise_own", "enterprise_other"]
+MANAGERS = ["manager_city", "manager_other"]
+OFFICERS = ["officer_x", "officer_x_unassigned", "officer_y"]
+ENTERPRISE_USERS = ["enterprise_own", "enterprise_other"]
 OK, REDIRECT, FORBIDDEN, MISSING = 200, 302, 403, 404
 
 # For GET routes: the status each role gets on a record of county X (ent_x and its children).
 # "anon" gets 302 to the sign-in page unless the route is public.
-_registry = {"admin": OK, "manager_city": OK, "manager_other": OK, "officer_x": OK, "officer_y": OK,
-             "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
+_registry = {"admin": OK, **{r: OK for r in MANAGERS + OFFICERS}, **{r: FORBIDDEN for r in ENTERPRISE_USERS}}
+# Editing ent_x: an admin, or the officer who serves it; the unassigned officer of its county may read it (403).
 _edit_x = {"admin": OK, "manager_city": FORBIDDEN, "manager_other": FORBIDDEN, "officer_x": OK,
-           "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
+           "officer_x_unassigned": FORBIDDEN, "officer_y": MISSING, "enterprise_own": FORBIDDEN,
+           "enterprise_other": FORBIDDEN}
+# Reading ent_x: like its page.
+_read_x = {"admin": OK, "manager_city": OK, "manager_other": MISSING, "officer_x": OK, "officer_x_unassigned": OK,
+           "officer_y": MISSING, "enterprise_own": OK, "enterprise_other": MISSING}
 _admin_only = {"admin": OK, **{r: FORBIDDEN for r in ROLES[2:]}}
 _everyone = {r: OK for r in ROLES[1:]}
 # A batch of readiness sheets: its creator ("someone", tested in tests/ladder/test_sheets.py) or an admin.
-_batch_owner = {"admin": OK, **{r: MISSING for r in ROLES[2:6]}, "enterprise_own": FORBIDDEN,
-                "enterprise_other": FORBIDDEN}
+_batch_owner = {"admin": OK, **{r: MISSING for r in MANAGERS + OFFICERS}, **{r: FORBIDDEN for r in ENTERPRISE_USERS}}
 
 # Service work on county X's records: its officers and managers above it; other regions 404, enterprise users 403.
-_service_x = {"admin": OK, "manager_city": OK, "manager_other": MISSING, "officer_x": OK, "officer_y": MISSING,
-              "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
+_service_x = {"admin": OK, "manager_city": OK, "manager_other": MISSING, "officer_x": OK, "officer_x_unassigned": OK,
+              "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
 
 GET_ROUTES = {
     "main.healthz": ("/healthz", {"anon": OK, **_everyone}),
@@ -36,12 +46,9 @@ GET_ROUTES = {
     "auth.account": ("/account", _everyone),
     "main.home": ("/", {r: REDIRECT for r in ROLES[1:]}),
     "enterprises.index": ("/enterprises", _registry),
-    "enterprises.new": ("/enterprises/new", {"admin": OK, "manager_city": FORBIDDEN, "manager_other": FORBIDDEN,
-                                             "officer_x": OK, "officer_y": OK, "enterprise_own": FORBIDDEN,
-                                             "enterprise_other": FORBIDDEN}),
-    "enterprises.detail": ("/enterprises/{ent}", {"admin": OK, "manager_city": OK, "manager_other": MISSING,
-                                                  "officer_x": OK, "officer_y": MISSING, "enterprise_own": OK,
-                                                  "enterprise_other": MISSING}),
+    "enterprises.new": ("/enterprises/new", {"admin": OK, **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS},
+                                             **{r: OK for r in OFFICERS}}),
+    "enterprises.detail": ("/enterprises/{ent}", _read_x),
     "enterprises.edit": ("/enterprises/{ent}/edit", _edit_x),
     "enterprises.contact_form": ("/enterprises/{ent}/contacts/{contact}/edit", _edit_x),
     "enterprises.figures_form": ("/enterprises/{ent}/figures/{figures}/edit", _edit_x),
@@ -50,15 +57,11 @@ GET_ROUTES = {
     "ladder.certification_form": ("/enterprises/{ent}/certifications/{cert}/edit", _edit_x),
     "ladder.readiness_inputs": ("/enterprises/{ent}/readiness/inputs", _edit_x),
     # the readiness panel reads like the enterprise page (its what-if needs the edit rule: test_readiness_panel)
-    "ladder.readiness": ("/enterprises/{ent}/readiness?tier=high_tech", {
-        "admin": OK, "manager_city": OK, "manager_other": MISSING, "officer_x": OK, "officer_y": MISSING,
-        "enterprise_own": OK, "enterprise_other": MISSING}),
+    "ladder.readiness": ("/enterprises/{ent}/readiness?tier=high_tech", _read_x),
     "candidates.index": ("/candidates?tier=high_tech", _registry),
     "candidates.export": ("/candidates/export.xlsx?tier=tech_sme", _registry),
     # readiness sheets: a sheet reads like the enterprise page; a batch is its creator's
-    "ladder.readiness_sheet": ("/enterprises/{ent}/readiness/sheet.pdf?tier=tech_sme", {
-        "admin": OK, "manager_city": OK, "manager_other": MISSING, "officer_x": OK, "officer_y": MISSING,
-        "enterprise_own": OK, "enterprise_other": MISSING}),
+    "ladder.readiness_sheet": ("/enterprises/{ent}/readiness/sheet.pdf?tier=tech_sme", _read_x),
     "candidates.sheet_batch": ("/candidates/sheets/{batch}", _batch_owner),
     "candidates.sheet_batch_download": ("/candidates/sheets/{batch}/download", _batch_owner),
     "admin.users": ("/admin/users", _admin_only),
@@ -72,8 +75,8 @@ GET_ROUTES = {
     "rules.version": ("/admin/rules/little_giant/versions/1", _admin_only),
     "static": ("/static/css/app.css", {"anon": OK, **_everyone}),
     # assignments (包保关系): managers and admins; each manager sees the officers of their own scope
-    "service.load": ("/assignments", {"admin": OK, "manager_city": OK, "manager_other": OK,
-                                      **{r: FORBIDDEN for r in ROLES[4:]}}),
+    "service.load": ("/assignments", {"admin": OK, **{r: OK for r in MANAGERS},
+                                      **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     # service work: officers, managers and admins of the record's region; enterprise users none of it (403).
     "service.workbench": ("/workbench", _registry),
     "service.needs": ("/needs", _registry),
@@ -86,22 +89,24 @@ GET_ROUTES = {
     "service.need_detail": ("/needs/{need}", _service_x),
     "service.timeline": ("/enterprises/{ent}/timeline", _service_x),
     # the visit's author (another officer of X) edits it; officer_x reads it only. Managers of the region may.
-    "service.visit_edit": ("/visits/{visit}/edit", {**_service_x, "officer_x": FORBIDDEN}),
+    "service.visit_edit": ("/visits/{visit}/edit", {**_service_x, "officer_x": FORBIDDEN, "officer_x_unassigned": FORBIDDEN}),
     # a need: its owner, the enterprise's own officer (officer_x), managers of the region, admins
-    "service.need_edit": ("/needs/{need}/edit", _service_x),
+    "service.need_edit": ("/needs/{need}/edit", {**_service_x, "officer_x_unassigned": FORBIDDEN}),
     # a follow-up: its assignee (the visit's author), managers of the region, admins
-    "service.follow_up_edit": ("/follow-ups/{follow_up}/edit", {**_service_x, "officer_x": FORBIDDEN}),
+    "service.follow_up_edit": ("/follow-ups/{follow_up}/edit", {**_service_x, "officer_x": FORBIDDEN, "officer_x_unassigned": FORBIDDEN}),
     "service.departments": ("/admin/departments", _admin_only),
     "service.department_form": ("/admin/departments/{department}/edit", _admin_only),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
-# Managers and enterprise users lack the capability (403 before any lookup); an officer of
-# another county gets 404, as if the record did not exist.
+# Managers and enterprise users lack the capability (403 before any lookup); the officer of county X
+# who does not serve ent_x reads it but may not change it (403); an officer of another county gets
+# 404, as if the record did not exist.
 _write_x = {"admin": "allowed", "manager_city": FORBIDDEN, "manager_other": FORBIDDEN, "officer_x": "allowed",
-            "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
+            "officer_x_unassigned": FORBIDDEN, "officer_y": MISSING, "enterprise_own": FORBIDDEN,
+            "enterprise_other": FORBIDDEN}
 _assign_x = {"admin": "allowed", "manager_city": "allowed", "manager_other": MISSING,
-             **{r: FORBIDDEN for r in ROLES[4:]}}
+             **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}
 POST_ROUTES = {
     "auth.logout": ("/logout", {r: "allowed" for r in ROLES[1:]}),
     "auth.language": ("/language", {"anon": "allowed", **{r: "allowed" for r in ROLES[1:]}}),
@@ -115,19 +120,19 @@ POST_ROUTES = {
     "rules.restore": ("/admin/rules/little_giant/restore", {"admin": "allowed", **{r: FORBIDDEN for r in ROLES[2:]}}),
     # officers, managers and admins start a batch of sheets for the pool in their scope (not audited: a read)
     "candidates.sheet_batch_new": ("/candidates/sheets?tier=tech_sme", {
-        **{r: "allowed" for r in ROLES[1:6]}, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}),
+        **{r: "allowed" for r in ["admin", *MANAGERS, *OFFICERS]}, **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
     # assignments: managers and admins (a manager of another city: 404); officers may not assign. Posted without
     # an officer these answer 303 with a message and write nothing (tests/service/test_assignments.py writes).
     "service.assign": ("/enterprises/{ent}/assignment", _assign_x),
     "service.end": ("/enterprises/{ent}/assignment/end", _assign_x),
     # posted without a status the form is refused (422) and nothing changes, for those who may change the need
     "service.need_status": ("/needs/{need}/status", {"admin": 422, "manager_city": 422, "manager_other": MISSING,
-                                                     "officer_x": 422, "officer_y": MISSING,
+                                                     "officer_x": 422, "officer_x_unassigned": FORBIDDEN, "officer_y": MISSING,
                                                      "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}),
     "service.follow_up_done": ("/follow-ups/{follow_up}/done", {**_write_x, "manager_city": "allowed",
                                                                 "manager_other": MISSING, "officer_x": FORBIDDEN}),
-    "service.bulk_assign": ("/assignments/bulk", {"admin": "allowed", "manager_city": "allowed",
-                                                  "manager_other": "allowed", **{r: FORBIDDEN for r in ROLES[4:]}}),
+    "service.bulk_assign": ("/assignments/bulk", {"admin": "allowed", **{r: "allowed" for r in MANAGERS},
+                                                  **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
 }
 
 
@@ -143,7 +148,15 @@ def local_ruleset_version():
 
 
 @pytest.fixture
-def ids(world, db):
+def officer_x(world, db):
+    """The officer of county X who serves ent_x (made once: the matrix signs in again and again)."""
+    officer = factories.user("officer", region=world.county_x, username="officer_x", serves=[world.ent_x])
+    db.session.commit()
+    return officer
+
+
+@pytest.fixture
+def ids(world, officer_x, db):
     contact = Contact(enterprise_id=world.ent_x.id, name="张伟")
     db.session.add(contact)
     figures = factories.figures(world.ent_x, 2024)
@@ -165,13 +178,17 @@ def ids(world, db):
             "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id}
 
 
-def _sign_in(login_as, world, role):
+def _sign_in(login_as, world, officer_x, role):
     if role == "anon":
+        return
+    if role == "officer_x":
+        login_as(officer_x)
         return
     spec = {
         "admin": ("admin", {}), "manager_city": ("manager", {"region": world.city}),
         "manager_other": ("manager", {"region": world.other_city}),
-        "officer_x": ("officer", {"region": world.county_x}), "officer_y": ("officer", {"region": world.county_y}),
+        "officer_x_unassigned": ("officer", {"region": world.county_x}),
+        "officer_y": ("officer", {"region": world.county_y}),
         "enterprise_own": ("enterprise", {"enterprise": world.ent_x}),
         "enterprise_other": ("enterprise", {"enterprise": world.ent_y}),
     }[role]
@@ -192,8 +209,8 @@ def test_every_route_is_in_the_table(app):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_get_matrix(client, login_as, world, ids, role):
-    _sign_in(login_as, world, role)
+def test_get_matrix(client, login_as, world, officer_x, ids, role):
+    _sign_in(login_as, world, officer_x, role)
     wrong = []
     for endpoint, (url, expected) in GET_ROUTES.items():
         want = expected.get(role, REDIRECT)
@@ -204,10 +221,10 @@ def test_get_matrix(client, login_as, world, ids, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, ids, role, db):
+def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, officer_x, ids, role, db):
     wrong = []
     for endpoint, (url, expected) in POST_ROUTES.items():
-        _sign_in(login_as, world, role)  # logout in the table ends the session: sign in again each time
+        _sign_in(login_as, world, officer_x, role)  # logout in the table ends the session: sign in again each time
         want = expected.get(role, REDIRECT)
         before = db.session.scalar(select(func.count()).select_from(AuditEvent))
         got = client.post(url.format(**ids), data={"lang": "zh_CN"}).status_code
@@ -222,9 +239,9 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, id
     assert wrong == []
 
 
-@pytest.mark.parametrize("role", ["manager_city", "officer_y", "enterprise_own"])
-def test_forbidden_form_posts_change_nothing(client, login_as, world, ids, role, db):
-    _sign_in(login_as, world, role)
+@pytest.mark.parametrize("role", ["manager_city", "officer_x_unassigned", "officer_y", "enterprise_own"])
+def test_forbidden_form_posts_change_nothing(client, login_as, world, officer_x, ids, role, db):
+    _sign_in(login_as, world, officer_x, role)
     before = db.session.scalar(select(func.count()).select_from(AuditEvent))
     eid = ids["ent"]
     posts = {
@@ -244,8 +261,8 @@ def test_forbidden_form_posts_change_nothing(client, login_as, world, ids, role,
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_api_matrix(client, login_as, world, role):
-    _sign_in(login_as, world, role)
+def test_api_matrix(client, login_as, world, officer_x, role):
+    _sign_in(login_as, world, officer_x, role)
     profile = {"assessment_date": "2025-06-30", "figures": []}
     for endpoint, (url, expected) in API_ROUTES.items():
         response = client.post(url, json=profile)

@@ -20,8 +20,8 @@ CONTACT = {"name": "王芳", "title": "总经理", "phone": "13900001111", "emai
 
 @pytest.fixture
 def officer(login_as, world):
-    """An officer of county X, signed in on the test client."""
-    return login_as("officer", region=world.county_x, username="li.officer")
+    """An officer of county X serving ent_x and ent_park, signed in on the test client."""
+    return login_as("officer", region=world.county_x, username="li.officer", serves=[world.ent_x, world.ent_park])
 
 
 def _events(**where) -> list[AuditEvent]:
@@ -86,6 +86,11 @@ def test_registering_an_enterprise_is_recorded(client, officer, world):
         "tech_domain": [None, "electronic_information"], "established_on": [None, "2019-04-01"],
         "is_above_scale": [None, False], "status": [None, "active"],
     }
+    # the officer who registers it serves it from now on, and that is recorded too
+    assignment = _only_event(entity_type="assignments")
+    _assert_by(assignment, officer, action="create", entity="assignments", entity_id=assignment.entity_id,
+               enterprise_id=enterprise.id)
+    assert assignment.changes["officer_id"] == [None, officer.id]
 
 
 def test_editing_an_enterprise_records_old_and_new(client, officer, world):

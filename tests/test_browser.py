@@ -52,7 +52,7 @@ def live_server(app):
 
 
 def test_officer_corrects_a_figure(page: Page, live_server, world, db):
-    officer = factories.user("officer", region=world.county_x, username="lixm", name="李晓梅")
+    officer = factories.user("officer", region=world.county_x, username="lixm", name="李晓梅", serves=[world.ent_x])
     factories.figures(world.ent_x, 2024, employees=85, tech_staff=14)
     db.session.commit()
 
@@ -97,7 +97,7 @@ def test_officer_reads_readiness_and_tries_a_whatif(page: Page, live_server, wor
     """Read an enterprise's readiness, switch tier with htmx, make it pass in a what-if, reset."""
     from tests.ladder.test_readiness_panel import GAP, Y, near_high_tech, ui
 
-    officer = factories.user("officer", region=world.county_x, username="wangq", name="王强")
+    officer = factories.user("officer", region=world.county_x, username="wangq", name="王强", serves=[world.ent_x])
     near_high_tech(world.ent_x)  # high-tech: everything met but R&D, 150 万元 short over three years
     db.session.commit()
     problems = []

@@ -36,7 +36,7 @@ def test_sign_in_needs_the_token_from_the_form(client, world, csrf_on):
 
 
 def test_a_token_from_the_page_works(client, login_as, world, csrf_on, db):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     page = client.get(f"/enterprises/{world.ent_x.id}").get_data(as_text=True)
     response = client.post(f"/enterprises/{world.ent_x.id}/archive", data={"csrf_token": _token(page)})
     assert response.status_code == 303

@@ -351,3 +351,21 @@ def test_most_active_enterprises_are_assigned_to_their_county_officer(app, loade
     output = _load(app).output
     assert re.search(rf"^assignments: 0 created, {len(assignments)} existing$", output, re.M)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == len(assignments)
+
+
+def test_the_demo_officers_edit_the_enterprises_they_serve(app, loaded, db):
+    from crm.core.policy import Role
+    from crm.enterprises.queries import can_edit_enterprise
+
+    enterprises = db.session.scalars(sa.select(Enterprise)).all()
+    users = {u.username: u for u in db.session.scalars(sa.select(User))}
+    officer = users["officer"]
+    editable = [e for e in enterprises if can_edit_enterprise(officer, e)]
+    assert editable and all(e.region.path.startswith(officer.region.path) for e in editable)
+    # the demo story: the `officer` account coaches the `enterprise` account's showcase enterprise
+    assert can_edit_enterprise(officer, db.session.get(Enterprise, users["enterprise"].enterprise_id))
+    # ...and reads, but does not edit, the enterprises of the district nobody assigned to them
+    assert any(not can_edit_enterprise(officer, e) for e in enterprises if e.region_id == officer.region_id)
+    for user in users.values():
+        if user.role == Role.OFFICER:
+            assert any(can_edit_enterprise(user, e) for e in enterprises), user.username

@@ -22,12 +22,14 @@ def count(db, model):
 
 
 @pytest.mark.parametrize("who,status", [
-    ("officer_x", 200), ("officer_y", 404), ("manager_city", 200), ("manager_other_city", 404),
-    ("admin", 200), ("enterprise_own", 200), ("enterprise_other", 404),
+    ("officer_x", 200), ("officer_x_unassigned", 200), ("officer_y", 404), ("manager_city", 200),
+    ("manager_other_city", 404), ("admin", 200), ("enterprise_own", 200), ("enterprise_other", 404),
 ])
 def test_who_reads_an_enterprise_page(client, login_as, world, who, status):
     users = {
-        "officer_x": ("officer", {"region": world.county_x}), "officer_y": ("officer", {"region": world.county_y}),
+        "officer_x": ("officer", {"region": world.county_x, "serves": [world.ent_x]}),
+        "officer_x_unassigned": ("officer", {"region": world.county_x}),
+        "officer_y": ("officer", {"region": world.county_y}),
         "manager_city": ("manager", {"region": world.city}),
         "manager_other_city": ("manager", {"region": world.other_city}), "admin": ("admin", {}),
         "enterprise_own": ("enterprise", {"enterprise": world.ent_x}),
@@ -44,11 +46,14 @@ def test_missing_enterprise_is_404(client, login_as, world):
 
 
 @pytest.mark.parametrize("who,status", [
-    ("officer_x", 200), ("officer_y", 404), ("manager_city", 403), ("admin", 200), ("enterprise_own", 403),
+    ("officer_x", 200), ("officer_x_unassigned", 403), ("officer_y", 404), ("manager_city", 403), ("admin", 200),
+    ("enterprise_own", 403),
 ])
 def test_who_may_edit(client, login_as, world, who, status):
     users = {
-        "officer_x": ("officer", {"region": world.county_x}), "officer_y": ("officer", {"region": world.county_y}),
+        "officer_x": ("officer", {"region": world.county_x, "serves": [world.ent_x]}),
+        "officer_x_unassigned": ("officer", {"region": world.county_x}),
+        "officer_y": ("officer", {"region": world.county_y}),
         "manager_city": ("manager", {"region": world.city}), "admin": ("admin", {}),
         "enterprise_own": ("enterprise", {"enterprise": world.ent_x}),
     }
@@ -65,15 +70,16 @@ def test_who_may_edit(client, login_as, world, who, status):
         assert count(client.application.extensions["sqlalchemy"], AnnualFigures) == before
 
 
-def test_read_only_users_see_no_edit_buttons(client, login_as, world):
-    login_as("manager", region=world.city)
+@pytest.mark.parametrize("who", ["manager", "officer"])
+def test_read_only_users_see_no_edit_buttons(client, login_as, world, who):
+    login_as(who, region=world.city if who == "manager" else world.county_x)  # the officer serves nothing
     page = text(client.get(f"/enterprises/{world.ent_x.id}"))
     assert f"/enterprises/{world.ent_x.id}/edit" not in page
     assert f"/enterprises/{world.ent_x.id}/figures/new" not in page
 
 
 def test_officer_cannot_move_an_enterprise_out_of_their_region(client, login_as, world, db):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     data = {"name": "兴庆智能装备有限公司", "uscc": world.ent_x.uscc, "region_id": str(world.county_z.id),
             "industry_code": "C3511", "status": "active"}
     response = client.post(f"/enterprises/{world.ent_x.id}/edit", data=data)
@@ -162,7 +168,7 @@ def test_errors_in_english_for_english_users(client, login_as, world, db):
 
 
 def test_figures_are_saved_as_decimal(client, login_as, world, db):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     response = client.post(f"/enterprises/{world.ent_x.id}/figures/new", data=GOOD_FIGURES)
     assert response.status_code == 303
     f = db.session.scalar(select(AnnualFigures).where(AnnualFigures.enterprise_id == world.ent_x.id))
@@ -185,7 +191,7 @@ def test_figures_are_saved_as_decimal(client, login_as, world, db):
     ({"year": "24"}, "year", ("Enter a four-digit year, e.g. 2024.", {})),
 ])
 def test_figures_validation(client, login_as, world, db, changes, field, message):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     response = client.post(f"/enterprises/{world.ent_x.id}/figures/new", data={**GOOD_FIGURES, **changes})
     assert response.status_code == 422
     page = text(response)
@@ -196,14 +202,14 @@ def test_figures_validation(client, login_as, world, db, changes, field, message
 
 
 def test_net_assets_may_be_negative(client, login_as, world, db):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     response = client.post(f"/enterprises/{world.ent_x.id}/figures/new", data={**GOOD_FIGURES, "net_assets": "-20"})
     assert response.status_code == 303
 
 
 def test_one_row_per_year(client, login_as, world, db):
     factories.figures(world.ent_x, 2024)
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     response = client.post(f"/enterprises/{world.ent_x.id}/figures/new", data=GOOD_FIGURES)
     assert response.status_code == 422
     assert zh("Figures for %(year)s already exist; edit that year instead.", year=2024) in text(response)
@@ -212,7 +218,7 @@ def test_one_row_per_year(client, login_as, world, db):
 def test_editing_verified_figures_unverifies_them(client, login_as, world, db):
     f = factories.figures(world.ent_x, 2024)
     db.session.commit()
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     assert client.post(f"/enterprises/{world.ent_x.id}/figures/{f.id}/verify").status_code == 303
     db.session.refresh(f)
     assert f.verified and f.verified_at is not None
@@ -225,7 +231,7 @@ def test_editing_verified_figures_unverifies_them(client, login_as, world, db):
 def test_figures_of_another_enterprise_cannot_be_reached_through_this_one(client, login_as, world, db):
     f = factories.figures(world.ent_park, 2024)
     db.session.commit()
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     assert client.get(f"/enterprises/{world.ent_x.id}/figures/{f.id}/edit").status_code == 404
 
 
@@ -233,7 +239,7 @@ def test_figures_of_another_enterprise_cannot_be_reached_through_this_one(client
 
 
 def test_ip_add_validate_remove(client, login_as, world, db):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     url = f"/enterprises/{world.ent_x.id}/ip/new"
     data = {"kind": "software_copyright", "title": "智能装备控制系统V1.0", "number": "2023SR0123456",
             "granted_on": "2023-05-06", "is_valid": "y"}
@@ -252,7 +258,7 @@ def test_ip_add_validate_remove(client, login_as, world, db):
 
 
 def test_contacts_one_primary(client, login_as, world, db):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     url = f"/enterprises/{world.ent_x.id}/contacts/new"
     assert client.post(url, data={"name": "张伟", "phone": "139", "is_primary": "y"}).status_code == 303
     assert client.post(url, data={"name": "王芳", "is_primary": "y"}).status_code == 303
@@ -268,7 +274,7 @@ def test_contacts_one_primary(client, login_as, world, db):
 
 
 def test_archive_and_restore(client, login_as, world, db):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     assert client.post(f"/enterprises/{world.ent_x.id}/archive").status_code == 303
     db.session.refresh(world.ent_x)
     assert world.ent_x.archived_at is not None

@@ -31,7 +31,7 @@ def test_a_lost_uniqueness_race_becomes_a_field_error(app, world, db):
     ("3200,5", False, None), ("1e5", False, None), ("NaN", False, None), ("12,34", False, None),
 ])
 def test_amount_formats(client, login_as, world, db, raw, ok, stored):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     response = client.post(f"/enterprises/{world.ent_x.id}/figures/new", data={**FIGURES, "revenue": raw})
     assert response.status_code == (303 if ok else 422)
     if ok:
@@ -42,7 +42,7 @@ def test_amount_formats(client, login_as, world, db, raw, ok, stored):
 
 @pytest.mark.parametrize("field,raw", [("employees", "²"), ("year", "２０２４x"), ("employees", "٣")])
 def test_non_ascii_digits_get_a_clear_message(client, login_as, world, raw, field):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     response = client.post(f"/enterprises/{world.ent_x.id}/figures/new", data={**FIGURES, field: raw})
     assert response.status_code == 422
     assert "invalid literal" not in text(response)
@@ -97,7 +97,7 @@ def test_htmx_request_after_the_session_ended_redirects_the_whole_page(client):
 def test_a_new_primary_contact_demotes_the_old_one_on_the_record(client, login_as, world, db):
     db.session.add(Contact(enterprise_id=world.ent_x.id, name="张伟", is_primary=True))
     db.session.commit()
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     client.post(f"/enterprises/{world.ent_x.id}/contacts/new", data={"name": "王芳", "is_primary": "y"})
     demoted = db.session.scalar(select(AuditEvent).where(AuditEvent.summary == "张伟"))
     assert demoted.changes == {"is_primary": [True, False]}

@@ -1,8 +1,8 @@
 """Reads on the registry, always through the access policy's record rules.
 
 Record rules (DESIGN §1): an admin sees everything; a manager or officer sees their region's
-subtree; an enterprise user sees exactly their own enterprise. Assignments (crm.service) do not
-narrow editing yet: an officer edits every enterprise of their region (issue 5 narrows it to their own).
+subtree; an enterprise user sees exactly their own enterprise. An officer edits only the enterprises
+they serve now (their current assignment, crm.service) within that subtree; an admin edits every one.
 """
 from __future__ import annotations
 
@@ -92,12 +92,19 @@ def can_view_enterprise(user, enterprise: Enterprise) -> bool:
 
 
 def can_edit_enterprise(user, enterprise: Enterprise) -> bool:
-    """Whether `user` may change this enterprise, its contacts, figures and IP."""
+    """Whether `user` may change this enterprise: an admin any, an officer the ones they serve now in their region."""
+    # crm.service imports this module, so its model is imported here, when the rule runs.
+    from crm.service.models import Assignment
+
     if not can(user, "enterprise.edit"):
         return False
     if user.role == Role.ADMIN:
         return True
-    return user.role == Role.OFFICER and enterprise.region_id in subtree_ids(user.region_id)
+    if user.role != Role.OFFICER or enterprise.region_id not in subtree_ids(user.region_id):
+        return False
+    return db.session.scalar(select(Assignment.id).where(
+        Assignment.enterprise_id == enterprise.id, Assignment.officer_id == user.id,
+        Assignment.ends_on.is_(None)).limit(1)) is not None
 
 
 def can_create_in_region(user, region_id: int | None) -> bool:

@@ -107,7 +107,9 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @require("enterprise.create")
 def new():
-    """Register an enterprise in a region of the user's scope."""
+    """Register an enterprise in a region of the user's scope; an officer who registers it serves it."""
+    from crm.service.services import assign_creator
+
     form = EnterpriseForm()
     scope = current_user.region_id if current_user.role != Role.ADMIN else None
     form.region_id.choices = dict(queries.region_choices(within=scope))
@@ -116,6 +118,7 @@ def new():
             abort(403)
         with unit_of_work(form) as work:
             enterprise = services.create_enterprise(_enterprise_data(form), actor=current_user)
+            assign_creator(enterprise, current_user, actor=current_user)
         if work.ok:
             flash(_("%(name)s has been registered.", name=enterprise.name), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)

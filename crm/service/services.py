@@ -2,6 +2,7 @@
 
 At most one current assignment per enterprise: assigning ends the current one (ends_on =
 today) and starts a new one, so the rows are the history of who served the enterprise when.
+An officer edits only the enterprises they serve now (crm.enterprises.queries.can_edit_enterprise).
 A need carries an optimistic version: a change based on an older version is refused.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.auth.models import User
 from crm.core import audit, clock
 from crm.core.db import utcnow
+from crm.core.policy import Role
 from crm.core.validation import ValidationFailed
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -83,6 +85,16 @@ def assign_enterprise(enterprise: Enterprise, officer, *, actor) -> Assignment |
     Returns the new assignment, or None when the officer serves the enterprise already.
     """
     _check(enterprise, officer, actor)
+    return _assign(enterprise, officer, actor)
+
+
+def assign_creator(enterprise: Enterprise, officer, *, actor) -> Assignment | None:
+    """Make the officer who registered the enterprise its service officer (None for anyone else)."""
+    # Officers lack assignment.manage, but without this they could not edit what they just registered.
+    if getattr(officer, "role", None) != Role.OFFICER:
+        return None
+    if not queries.may_serve(officer, enterprise):
+        raise ValidationFailed.one("", _l("%(name)s is outside your scope.", name=enterprise.name))
     return _assign(enterprise, officer, actor)
 
 

@@ -30,7 +30,7 @@ def _form(**kw):
 
 
 def test_officer_records_a_certification(client, login_as, world, db):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     response = client.post(f"/enterprises/{world.ent_x.id}/certifications/new", data=_form())
     assert response.status_code == 303
     cert = db.session.scalar(select(Certification))
@@ -45,7 +45,7 @@ def test_officer_records_a_certification(client, login_as, world, db):
 
 
 def test_expiry_can_be_overridden(client, login_as, world, db):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     client.post(f"/enterprises/{world.ent_x.id}/certifications/new", data=_form(expires_on="2027-12-31"))
     cert = db.session.scalar(select(Certification))
     assert cert.expires_on == date(2027, 12, 31) and cert.expiry_overridden
@@ -58,7 +58,7 @@ def test_expiry_can_be_overridden(client, login_as, world, db):
     ({"issued_on": ""}, ("This field is required.", {})),
 ])
 def test_certification_validation(client, login_as, world, db, changes, message):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     response = client.post(f"/enterprises/{world.ent_x.id}/certifications/new", data=_form(**changes))
     assert response.status_code == 422
     assert zh(message[0], **message[1]) in text(response)
@@ -69,7 +69,7 @@ def test_duplicate_number_and_overlap_are_refused(client, login_as, world, db):
     factories.certification(world.ent_y, "high_tech", issued_on=date(2024, 12, 2), certificate_no="GR202364000123")
     factories.certification(world.ent_x, "high_tech", issued_on=date(2023, 1, 5), certificate_no="GR202364000001")
     db.session.commit()
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     dup = client.post(f"/enterprises/{world.ent_x.id}/certifications/new", data=_form())
     assert zh("A certification of this tier with this number is already recorded.") in text(dup)
     overlap = client.post(f"/enterprises/{world.ent_x.id}/certifications/new",
@@ -93,7 +93,7 @@ def test_current_tier_is_the_highest_valid(world, db):
 def test_revoke_through_the_page(client, login_as, world, db):
     cert = factories.certification(world.ent_x, "high_tech")
     db.session.commit()
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     assert client.post(f"/enterprises/{world.ent_x.id}/certifications/{cert.id}/revoke").status_code == 303
     db.session.refresh(cert)
     db.session.refresh(world.ent_x)
@@ -131,7 +131,7 @@ def test_days_left_are_shown(client, login_as, world, db):
 
 
 def test_readiness_inputs_form(client, login_as, world, db):
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     url = f"/enterprises/{world.ent_x.id}/readiness/inputs"
     assert client.get(url).status_code == 200
     bad = client.post(url, data={"management": "21", "ip_advancement": "7.25"})

@@ -158,7 +158,7 @@ def test_missing_data_links_to_where_it_is_entered_for_an_editor(client, login_a
     latest = factories.db.session.scalar(select(AnnualFigures).where(AnnualFigures.year == Y))
     latest.total_assets = None
     factories.db.session.commit()
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     eid = world.ent_x.id
 
     page = _panel(client, world.ent_x, tier="high_tech")
@@ -191,7 +191,7 @@ def _score(page: str) -> str:
 
 def test_the_score_range_narrows_once_the_judgement_items_are_entered(client, login_as, world, db):
     near_high_tech(world.ent_x, inputs=False)
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     page = _panel(client, world.ent_x, tier="high_tech")
     assert _score(page) == "32–80"
     assert ui("(needs %(op)s %(threshold)s)", op=">", threshold="70") in page
@@ -215,7 +215,7 @@ def test_a_failing_score_names_the_judgement_items_not_entered(client, login_as,
     for row in db.session.scalars(select(AnnualFigures)):
         row.conversions = 0  # 7–50 points: short of 70 whatever the judgement items will be
     db.session.commit()
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     page = _panel(client, world.ent_x, tier="high_tech")
     assert _score(page) == "7–50" and "criterion-fail" in _row(page, "ht_innovation_score")
     named = re.search(r'<p class="small mb-1 score-judgement">(.*?)</p>', page, re.S).group(1)
@@ -267,7 +267,7 @@ def _snapshot(db) -> dict:
 
 def test_a_whatif_that_adds_exactly_the_gap_turns_the_verdict_and_saves_nothing(client, login_as, world, db):
     near_high_tech(world.ent_x)
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     before = _snapshot(db)
     events = db.session.scalar(select(func.count()).select_from(AuditEvent))
 
@@ -300,7 +300,7 @@ def test_whatif_staff_revenue_and_ip(client, login_as, world, db):
     latest = db.session.scalar(select(AnnualFigures).where(AnnualFigures.year == Y))
     latest.tech_staff = 5  # 5 / 85 < 10%: 4 more makes 9 / 89 ≥ 10%, 3 more 8 / 88 does not
     db.session.commit()
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     page = _panel(client, world.ent_x, tier="high_tech")
     assert "需再增加 4 名科技人员" in _row(page, "ht_tech_staff")
     assert "criterion-fail" in _row(_panel(client, world.ent_x, tier="high_tech", whatif="1", tech_staff="3"),
@@ -360,7 +360,7 @@ def test_apply_additions_grows_the_companion_figures_and_leaves_unknowns_unknown
 ])
 def test_invalid_whatif_input_shows_the_error_next_to_the_field(client, login_as, world, field, value, message):
     near_high_tech(world.ent_x)
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     params = {"tier": "high_tech", "whatif": "1", "rd_expense": "150", field: value}
     response = client.get(f"/enterprises/{world.ent_x.id}/readiness", query_string=params, headers=HX)
     assert response.status_code == 200  # htmx swaps only 2xx answers: the errors must come with a 200
@@ -383,7 +383,7 @@ def test_invalid_whatif_input_shows_the_error_next_to_the_field(client, login_as
 
 def test_editors_see_the_whatif_form_managers_do_not_and_may_not_use_it(client, login_as, world, db):
     near_high_tech(world.ent_x)
-    login_as("officer", region=world.county_x)
+    login_as("officer", region=world.county_x, serves=[world.ent_x])
     page = text(client.get(f"/enterprises/{world.ent_x.id}"))
     assert 'name="whatif" value="1"' in page and 'id="whatif-rd_expense"' in page
 

@@ -134,14 +134,6 @@ def test_officer_cannot_assign(client, login_as, world, people, db):
     assert "/assignment\"" not in page  # no assign form for an officer
 
 
-def test_officer_still_edits_every_enterprise_of_the_region(client, login_as, world, people, db):
-    """Assignments do not narrow editing yet (the rest of issue 5 does)."""
-    services.assign_enterprise(world.ent_x, people["officer_x2"], actor=people["manager"])
-    db.session.commit()
-    login_as(people["officer_x"])
-    assert client.get(f"/enterprises/{world.ent_x.id}/edit").status_code == 200
-
-
 def test_enterprise_page_shows_the_current_officer(client, login_as, world, people, db):
     services.assign_enterprise(world.ent_x, people["officer_x"], actor=people["manager"])
     db.session.commit()
