@@ -70,6 +70,11 @@ GET_ROUTES = {
     # assignments (包保关系): managers and admins; each manager sees the officers of their own scope
     "service.load": ("/assignments", {"admin": OK, "manager_city": OK, "manager_other": OK,
                                       **{r: FORBIDDEN for r in ROLES[4:]}}),
+    # the policy list (政策库): every bureau user reads it; managers and admins keep it (it has no region)
+    "policies.index": ("/policies", _registry),
+    "policies.new": ("/policies/new", _policies_manage := {"admin": OK, "manager_city": OK, "manager_other": OK,
+                                                           **{r: FORBIDDEN for r in ROLES[4:]}}),
+    "policies.edit": ("/policies/{policy}/edit", _policies_manage),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -99,6 +104,11 @@ POST_ROUTES = {
     "service.end": ("/enterprises/{ent}/assignment/end", _assign_x),
     "service.bulk_assign": ("/assignments/bulk", {"admin": "allowed", "manager_city": "allowed",
                                                   "manager_other": "allowed", **{r: FORBIDDEN for r in ROLES[4:]}}),
+    # the policy list: managers and admins (deactivate first, so that reactivating changes something too)
+    "policies.deactivate": ("/policies/{policy}/deactivate", _manage_policies := {
+        "admin": "allowed", "manager_city": "allowed", "manager_other": "allowed",
+        **{r: FORBIDDEN for r in ROLES[4:]}}),
+    "policies.reactivate": ("/policies/{policy}/reactivate", _manage_policies),
 }
 
 
@@ -124,8 +134,11 @@ def ids(world, db):
     db.session.add(local_ruleset_version())
     db.session.commit()
     batch = factories.sheet_batch(someone, [world.ent_y])
+    policy = factories.policy()
+    db.session.commit()
     return {"ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
-            "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id}
+            "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
+            "policy": policy.id}
 
 
 def _sign_in(login_as, world, role):
@@ -177,7 +190,7 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, id
         after = db.session.scalar(select(func.count()).select_from(AuditEvent))
         if want == "allowed":
             # allowed: the write happens and answers 303 (see-other); writes to records are audited
-            audited = endpoint.startswith(("enterprises.", "ladder.", "rules."))
+            audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies."))
             if got != 303 or (audited and after == before):
                 wrong.append(f"{endpoint}: allowed, got {got} (+{after - before} events)")
         elif got != want or after != before:
@@ -199,6 +212,9 @@ def test_forbidden_form_posts_change_nothing(client, login_as, world, ids, role,
         "/admin/users/new": {"username": "x", "name": "x", "role": "admin", "password": "Abcdefg1"},
         "/admin/regions/new": {"code": "640199", "name": "x", "level": "county", "parent_id": world.city.id},
     }
+    if role != "manager_city":  # managers keep the policy list
+        posts.update({f"/policies/{ids['policy']}/edit": {"title": "改名", "active": "y"},
+                      "/policies/new": {"title": "新政策"}})
     for url, data in posts.items():
         assert client.post(url, data=data).status_code in (FORBIDDEN, MISSING), url
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
