@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, scoped_session
 
 from crm.auth.models import User
 from crm.core import clock
@@ -182,12 +182,16 @@ class _Story:
         """The rows of `kind` the current step added (in order)."""
         return [obj for obj in self.added if isinstance(obj, kind)]
 
+    def _target(self):
+        # The session itself, not the scoped_session: a hook on that would date every session's rows.
+        return self.session() if isinstance(self.session, scoped_session) else self.session
+
     def __enter__(self) -> _Story:
-        event.listen(self.session, "transient_to_pending", self._added)
+        event.listen(self._target(), "transient_to_pending", self._added)
         return self
 
     def __exit__(self, *exc) -> None:
-        event.remove(self.session, "transient_to_pending", self._added)
+        event.remove(self._target(), "transient_to_pending", self._added)
 
 
 def _fill(template: str, rng: random.Random, **fixed) -> str:
