@@ -13,6 +13,7 @@ from crm.core.uscc import check_digit
 from crm.enterprises.models import AnnualFigures, Enterprise, IntellectualProperty, Region
 from crm.extensions import db
 from crm.ladder.models import Certification
+from crm.policies.models import Policy
 
 PASSWORD = "Passw0rd-test"
 _seq = itertools.count(1)
@@ -82,6 +83,18 @@ def certification(enterprise_: Enterprise, tier: str = "high_tech", issued_on: d
     return services.record_certification(enterprise_, data, actor="test")
 
 
+def policy(title: str | None = None, **kw) -> Policy:
+    """An active policy of the catalogue with an application window around 2026."""
+    values = dict(title=title or f"测试政策{next(_seq):04d}", issuer="宁夏回族自治区科学技术厅",
+                  document_no=f"宁科发〔2026〕{next(_seq)}号", summary="对符合条件的企业给予支持。",
+                  opens_on=date(2026, 1, 1), closes_on=date(2026, 12, 31), active=True)
+    values.update(kw)
+    p = Policy(**values)
+    db.session.add(p)
+    db.session.flush()
+    return p
+
+
 def user(role: str, *, region: Region | None = None, enterprise: Enterprise | None = None,
          username: str | None = None, password: str = PASSWORD, serves: Iterable[Enterprise] = (), **kw) -> User:
     """A user of a role (managers/officers in a region, enterprise users of one); an officer serves `serves` now."""
@@ -93,16 +106,6 @@ def user(role: str, *, region: Region | None = None, enterprise: Enterprise | No
     for served in serves:
         assignment(served, u)
     return u
-
-
-def policy(title: str = "高新技术企业认定奖补", **kw):
-    """A policy of the catalogue."""
-    from crm.policies.models import Policy
-
-    p = Policy(title=title, **{"issuer": "市科技局", **kw})
-    db.session.add(p)
-    db.session.flush()
-    return p
 
 
 def department(name: str | None = None, **kw):

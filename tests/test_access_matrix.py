@@ -89,13 +89,20 @@ GET_ROUTES = {
     "service.need_detail": ("/needs/{need}", _service_x),
     "service.timeline": ("/enterprises/{ent}/timeline", _service_x),
     # the visit's author (another officer of X) edits it; officer_x reads it only. Managers of the region may.
-    "service.visit_edit": ("/visits/{visit}/edit", {**_service_x, "officer_x": FORBIDDEN, "officer_x_unassigned": FORBIDDEN}),
+    "service.visit_edit": ("/visits/{visit}/edit", {**_service_x, "officer_x": FORBIDDEN,
+                                                    "officer_x_unassigned": FORBIDDEN}),
     # a need: its owner, the enterprise's own officer (officer_x), managers of the region, admins
     "service.need_edit": ("/needs/{need}/edit", {**_service_x, "officer_x_unassigned": FORBIDDEN}),
     # a follow-up: its assignee (the visit's author), managers of the region, admins
-    "service.follow_up_edit": ("/follow-ups/{follow_up}/edit", {**_service_x, "officer_x": FORBIDDEN, "officer_x_unassigned": FORBIDDEN}),
+    "service.follow_up_edit": ("/follow-ups/{follow_up}/edit", {**_service_x, "officer_x": FORBIDDEN,
+                                                                "officer_x_unassigned": FORBIDDEN}),
     "service.departments": ("/admin/departments", _admin_only),
     "service.department_form": ("/admin/departments/{department}/edit", _admin_only),
+    # the policy list (政策库): every bureau user reads it; managers and admins keep it (it has no region)
+    "policies.index": ("/policies", _registry),
+    "policies.new": ("/policies/new", _policies_manage := {"admin": OK, **{r: OK for r in MANAGERS},
+                                                           **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
+    "policies.edit": ("/policies/{policy}/edit", _policies_manage),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -127,12 +134,17 @@ POST_ROUTES = {
     "service.end": ("/enterprises/{ent}/assignment/end", _assign_x),
     # posted without a status the form is refused (422) and nothing changes, for those who may change the need
     "service.need_status": ("/needs/{need}/status", {"admin": 422, "manager_city": 422, "manager_other": MISSING,
-                                                     "officer_x": 422, "officer_x_unassigned": FORBIDDEN, "officer_y": MISSING,
+                                                     "officer_x": 422, "officer_x_unassigned": FORBIDDEN,
+                                                     "officer_y": MISSING,
                                                      "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}),
     "service.follow_up_done": ("/follow-ups/{follow_up}/done", {**_write_x, "manager_city": "allowed",
                                                                 "manager_other": MISSING, "officer_x": FORBIDDEN}),
     "service.bulk_assign": ("/assignments/bulk", {"admin": "allowed", **{r: "allowed" for r in MANAGERS},
                                                   **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
+    # the policy list: managers and admins (deactivate first, so that reactivating changes something too)
+    "policies.deactivate": ("/policies/{policy}/deactivate", _manage_policies := {
+        "admin": "allowed", **{r: "allowed" for r in MANAGERS}, **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
+    "policies.reactivate": ("/policies/{policy}/reactivate", _manage_policies),
 }
 
 
@@ -172,10 +184,12 @@ def ids(world, officer_x, db):
     visit = factories.visit(world.ent_x, author)
     need = factories.need(world.ent_x, owner=author, visit=visit)
     follow_up = factories.follow_up(world.ent_x, author, need=need)
+    policy = factories.policy()
     db.session.commit()
     return {"ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
-            "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id}
+            "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id,
+            "policy": policy.id}
 
 
 def _sign_in(login_as, world, officer_x, role):
@@ -231,7 +245,7 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, of
         after = db.session.scalar(select(func.count()).select_from(AuditEvent))
         if want == "allowed":
             # allowed: the write happens and answers 303 (see-other); writes to records are audited
-            audited = endpoint.startswith(("enterprises.", "ladder.", "rules."))
+            audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies."))
             if got != 303 or (audited and after == before):
                 wrong.append(f"{endpoint}: allowed, got {got} (+{after - before} events)")
         elif got != want or after != before:
@@ -253,6 +267,9 @@ def test_forbidden_form_posts_change_nothing(client, login_as, world, officer_x,
         "/admin/users/new": {"username": "x", "name": "x", "role": "admin", "password": "Abcdefg1"},
         "/admin/regions/new": {"code": "640199", "name": "x", "level": "county", "parent_id": world.city.id},
     }
+    if role != "manager_city":  # managers keep the policy list
+        posts.update({f"/policies/{ids['policy']}/edit": {"title": "改名", "active": "y"},
+                      "/policies/new": {"title": "新政策"}})
     for url, data in posts.items():
         assert client.post(url, data=data).status_code in (FORBIDDEN, MISSING), url
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before

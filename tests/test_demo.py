@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -106,9 +106,14 @@ def test_region_paths_follow_the_tree(loaded, db):
             assert region.path == f"{region.parent.path}{region.id}/"
 
 
-def test_one_audit_event_for_the_load(loaded, db):
+def test_one_audit_event_for_the_load_besides_the_service_work(loaded, db):
+    """The load itself is one event; visits, needs, follow-ups and policies are written and audited by services."""
     events = db.session.scalars(sa.select(AuditEvent)).all()
-    assert [e.action for e in events] == ["demo_load"]
+    assert [e.action for e in events if e.action == "demo_load"] == ["demo_load"]
+    others = [e for e in events if e.action != "demo_load"]
+    assert others and {e.entity_type for e in others} == {"policies", "visits", "needs", "follow_ups"}
+    officers = {u.id for u in db.session.scalars(sa.select(User).where(User.role == "officer"))}
+    assert all(e.actor_id in officers for e in others if e.entity_type != "policies")
 
 
 def test_second_run_creates_nothing(app, loaded, db):
@@ -302,7 +307,7 @@ def test_second_ladder_run_creates_nothing(app, ladder_loaded, db):
     assert dict(db.session.execute(sa.select(Enterprise.id, Enterprise.current_tier)).all()) == tiers
     for label in ("certifications", "tier events", "readiness inputs"):
         assert re.search(rf"^{label}: 0 created, [1-9]\d* existing$", output, re.M), label
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 1
+    assert _counts(db)["audit_events"] == before["audit_events"]
 
 
 def test_an_earlier_load_without_the_ladder_is_completed(app, ladder_loaded, db):
@@ -369,3 +374,125 @@ def test_the_demo_officers_edit_the_enterprises_they_serve(app, loaded, db):
     for user in users.values():
         if user.role == Role.OFFICER:
             assert any(can_edit_enterprise(user, e) for e in enterprises), user.username
+
+
+# --- service work: departments, policies, visits, needs, follow-ups --------------------------
+
+
+@pytest.fixture
+def full(app, db):
+    """The output of one default `demo load` (300 enterprises), as `make run` does it."""
+    return _load(app, 300).output
+
+
+def _open_follow_ups(db, officer_id: int, today: date) -> dict[str, int]:
+    from crm.service.models import FollowUp
+
+    rows = db.session.scalars(sa.select(FollowUp).where(FollowUp.assignee_id == officer_id,
+                                                        FollowUp.done_at.is_(None))).all()
+    return {"today": sum(f.due_on == today for f in rows), "overdue": sum(f.due_on < today for f in rows),
+            "week": sum(today < f.due_on <= today + timedelta(days=7) for f in rows)}
+
+
+def test_service_work_of_the_default_load(app, full, db):
+    from crm.service.models import (
+        FollowUp,
+        Need,
+        NeedCategory,
+        NeedStatus,
+        Visit,
+        VisitMode,
+        visit_policies,
+    )
+
+    today = clock.today()
+    counts = _counts(db)
+    assert 600 <= counts["visits"] <= 900 and 250 <= counts["needs"] <= 380 and 200 <= counts["follow_ups"] <= 320
+    for label in ("visits", "needs", "follow-ups"):
+        assert re.search(rf"^{label}: [1-9]\d* created, 0 existing$", full, re.M), label
+    visits = db.session.scalars(sa.select(Visit)).all()
+    assert {v.mode for v in visits} == {m.value for m in VisitMode}
+    assert all(today - timedelta(days=366) <= v.visited_on <= today for v in visits)
+    assert all(v.summary and v.people_met for v in visits)
+    assert len({v.summary for v in visits}) > 0.9 * len(visits)  # built from parts, hardly ever the same
+    assert counts["visit_policies"] > counts["visits"] / 2
+    # the officers who serve more enterprises visit more
+    per_officer = dict(db.session.execute(sa.select(User.username, sa.func.count(Visit.id))
+                                          .join(Visit, Visit.officer_id == User.id).group_by(User.username)).all())
+    assert per_officer["officer"] > 2 * per_officer["officer_yuanzhou"]
+
+    needs = db.session.scalars(sa.select(Need)).all()
+    assert {n.category for n in needs} == {c.value for c in NeedCategory}
+    assert {n.status for n in needs} == {s.value for s in NeedStatus}
+    resolved = [n for n in needs if n.status == NeedStatus.RESOLVED]
+    assert len(resolved) > len(needs) / 2
+    assert all(n.resolution and 3 <= n.satisfaction <= 5 and n.raised_on <= n.closed_on <= today for n in resolved)
+    assert all(n.department is not None for n in needs if n.status == NeedStatus.REFERRED)
+    assert all(n.raised_on <= today and n.owner is not None for n in needs)
+    assert any(n.is_overdue(today) for n in needs)
+    assert all(n.visit_id is None or n.visit.visited_on == n.raised_on for n in needs)
+
+    follow_ups = db.session.scalars(sa.select(FollowUp)).all()
+    done = [f for f in follow_ups if f.is_done]
+    assert len(done) > len(follow_ups) / 2 and any(f.done_note for f in done)
+    assert all(clock.local_date(f.done_at) <= today for f in done)
+    assert any(f.is_overdue(today) for f in follow_ups)
+    # the history is dated in the story, not on the day of the load
+    assert min(v.created_at for v in visits) < datetime.now(UTC) - timedelta(days=200)
+    cited = db.session.execute(sa.select(visit_policies.c.policy_id).distinct()).scalars().all()
+    assert len(cited) >= 10
+
+
+def test_every_officer_has_a_desk_to_work_on(app, full, db):
+    from crm.service.models import OPEN_NEED_STATUSES, Assignment, Need, Visit
+
+    today = clock.today()
+    officers = db.session.scalars(sa.select(User).where(User.role == "officer")).all()
+    assert {o.username for o in officers} >= {"officer", "officer_xingqing"}
+    for officer in officers:
+        desk = _open_follow_ups(db, officer.id, today)
+        assert desk["today"] >= 2 and desk["overdue"] >= 2 and desk["week"] >= 2, (officer.username, desk)
+        open_needs = db.session.scalar(sa.select(sa.func.count()).select_from(Need).where(
+            Need.owner_id == officer.id, Need.status.in_(OPEN_NEED_STATUSES)))
+        assert open_needs >= 3, officer.username
+    officer = next(o for o in officers if o.username == "officer")
+    last_visits = db.session.execute(
+        sa.select(Assignment.enterprise_id, sa.func.max(Visit.visited_on))
+        .outerjoin(Visit, Visit.enterprise_id == Assignment.enterprise_id)
+        .where(Assignment.officer_id == officer.id, Assignment.ends_on.is_(None))
+        .group_by(Assignment.enterprise_id)).all()
+    stale = [e for e, last in last_visits if last is None or last < today - timedelta(days=90)]
+    assert 0 < len(stale) < len(last_visits) / 2
+
+
+def test_service_work_is_loaded_once(app, loaded, db):
+    from crm.service.models import Department
+
+    before = _counts(db)
+    output = _load(app).output
+    assert _counts(db) == before
+    for label in ("departments", "policies", "visits", "needs", "follow-ups"):
+        assert re.search(rf"^{label}: 0 created, [1-9]\d* existing$", output, re.M), label
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Department)) == 10
+
+
+def test_departments_are_restored_without_duplicates(app, db):
+    from crm.service.models import Department
+
+    db.session.add(Department(name="税务局", position=7))
+    db.session.commit()
+    output = _load(app).output
+    names = db.session.scalars(sa.select(Department.name)).all()
+    assert len(names) == len(set(names)) == 10
+    assert "departments: 9 created, 1 existing" in output
+
+
+def test_policies_have_windows_around_today(loaded, db):
+    from crm.policies.models import Policy, WindowState
+
+    policies = db.session.scalars(sa.select(Policy)).all()
+    assert 8 <= len(policies) <= 12 and all(p.issuer and p.document_no and p.summary for p in policies)
+    states = {p.window_state(clock.today()) for p in policies}
+    assert states == {WindowState.OPEN, WindowState.CLOSED, WindowState.NOT_YET_OPEN}
+    assert any(not p.active for p in policies)
+    assert any("2023年第7号" in p.document_no for p in policies)

@@ -34,14 +34,16 @@ class LoadReport:
     registry: RegistryTallies = field(default_factory=RegistryTallies)
     ladder: LadderTallies = field(default_factory=LadderTallies)
     assignments: Tally = field(default_factory=Tally)
+    service: service.ServiceTallies = field(default_factory=service.ServiceTallies)
 
     def lines(self) -> list[tuple[str, Tally]]:
         """(label, tally) per table."""
-        r, lad = self.registry, self.ladder
+        r, lad, s = self.registry, self.ladder, self.service
         return [("regions", self.regions), ("users", self.users), ("enterprises", r.enterprises),
                 ("contacts", r.contacts), ("annual figures", r.figures), ("IP items", r.ip),
                 ("certifications", lad.certifications), ("tier events", lad.events),
-                ("readiness inputs", lad.inputs), ("assignments", self.assignments)]
+                ("readiness inputs", lad.inputs), ("assignments", self.assignments), ("departments", s.departments),
+                ("policies", s.policies), ("visits", s.visits), ("needs", s.needs), ("follow-ups", s.follow_ups)]
 
     @property
     def created(self) -> int:
@@ -65,6 +67,9 @@ def load_demo(count: int) -> LoadReport:
     accounts.load_enterprise_user(session, showcase, ids[showcase.uscc], password_hash, report.users)
     ladder.load_ladder(session, ladder.build_ladder(specs, showcase), ids, clock.today(), report.ladder)
     service.load_assignments(session, staff, list(ids.values()), clock.today(), report.assignments)
+    departments = service.load_departments(session, report.service.departments)
+    policies = service.load_policies(session, clock.today(), report.service.policies)
+    service.load_service_work(session, list(ids.values()), policies, departments, clock.today(), report.service)
     if report.changed:  # a run that finds everything in place leaves no trace
         summary = "demo data loaded: " + ", ".join(f"{label} {t.created}" for label, t in report.lines())
         changes = {label: [None, t.created] for label, t in report.lines() if t.created}

@@ -2,13 +2,29 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm.core.audit import ENTITY_LABELS
+from crm.core.audit import ACTION_LABELS, ENTITY_LABELS
 from crm.core.db import Base, TimestampMixin
+
+
+class WindowState(StrEnum):
+    """Where today lies against a policy's application window (an open bound never closes)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    NOT_YET_OPEN = "not_yet_open"
+
+
+WINDOW_STATE_LABELS = {
+    WindowState.OPEN: _l("Open now"),
+    WindowState.CLOSED: _l("Closed"),
+    WindowState.NOT_YET_OPEN: _l("Not yet open"),
+}
 
 
 class Policy(TimestampMixin, Base):
@@ -28,5 +44,14 @@ class Policy(TimestampMixin, Base):
     # Inactive policies stay on the visits that cite them but are no longer offered in the visit form.
     active: Mapped[bool] = mapped_column(default=True)
 
+    def window_state(self, today: date) -> WindowState:
+        """Whether applications are open on `today`, closed, or not yet open."""
+        if self.opens_on is not None and today < self.opens_on:
+            return WindowState.NOT_YET_OPEN
+        if self.closes_on is not None and today > self.closes_on:
+            return WindowState.CLOSED
+        return WindowState.OPEN
+
 
 ENTITY_LABELS.update({"policies": _l("Policy")})
+ACTION_LABELS.update({"deactivate": _l("Deactivated"), "reactivate": _l("Reactivated")})

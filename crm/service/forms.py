@@ -73,7 +73,7 @@ class VisitForm(FlaskForm):
                       validators=[required()])
     people_met = StringField(_l("People met"), filters=[strip], validators=[max_length(200)],
                              description=_l("Names and titles, e.g. 张总（总经理）、李工（研发负责人）"))
-    summary = TextAreaField(_l("Summary"), filters=[strip], validators=[required(), max_length(4000)])
+    summary = TextAreaField(_l("Visit summary"), filters=[strip], validators=[required(), max_length(4000)])
     policy_ids = MultiCheckboxField(_l("Policies explained"), coerce=int, validate_choice=False)
     needs = FieldList(FormField(NeedEntryForm), min_entries=NEED_SLOTS, max_entries=NEED_SLOTS)
     follow_up_on = DateField(_l("Next follow-up"), validators=[optional()])
@@ -96,7 +96,7 @@ class VisitEditForm(FlaskForm):
     visited_on = DateField(_l("Date"), validators=[required()])
     mode = RadioField(_l("Mode"), choices=options(VISIT_MODE_LABELS), validators=[required()])
     people_met = StringField(_l("People met"), filters=[strip], validators=[max_length(200)])
-    summary = TextAreaField(_l("Summary"), filters=[strip], validators=[required(), max_length(4000)])
+    summary = TextAreaField(_l("Visit summary"), filters=[strip], validators=[required(), max_length(4000)])
     policy_ids = MultiCheckboxField(_l("Policies explained"), coerce=int, validate_choice=False)
 
 
