@@ -228,6 +228,11 @@ class Need(TimestampMixin, Base):
         sa.Index("ix_needs_owner_status_due", "owner_id", "status", "due_on"),
         sa.Index("ix_needs_status_due", "status", "due_on"),
         sa.Index("ix_needs_enterprise", "enterprise_id", "raised_on"),
+        # the needs board counts category × status per enterprise in scope from this index alone
+        sa.Index("ix_needs_enterprise_board", "enterprise_id", "category", "status"),
+        # open needs by due date (the list's default order), without sorting every open need
+        sa.Index("ix_needs_open_due", "due_on", "id", sqlite_where=sa.text("status IN ('open', 'in_progress')"),
+                 postgresql_where=sa.text("status IN ('open', 'in_progress')")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

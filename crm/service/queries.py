@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, and_, false, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from crm.auth.models import User
 from crm.core import clock
@@ -66,7 +66,7 @@ def filter_by_officer(stmt: Select, officer: str) -> Select:
 
 def officers_in_scope(user) -> Select:
     """Active officers whose region lies in `user`'s scope (an admin's: all), by name."""
-    stmt = select(User).where(User.role == Role.OFFICER, User.active.is_(True))
+    stmt = select(User).options(joinedload(User.region)).where(User.role == Role.OFFICER, User.active.is_(True))
     if user is None or not user.is_authenticated:
         return stmt.where(false())
     if user.role != Role.ADMIN:
@@ -326,10 +326,26 @@ def _need_filters(user, f: NeedFilter, *, with_status: bool = True, with_categor
 
 def needs_query(user, f: NeedFilter) -> Select:
     """Needs in `user`'s scope matching the filter, overdue first then by due date, with what the list shows."""
-    stmt = (select(Need).join(Need.enterprise)
-            .options(joinedload(Need.enterprise), joinedload(Need.owner), joinedload(Need.department))
-            .where(*_need_filters(user, f)))
-    return scope_enterprises(stmt, user).order_by(Need.status.not_in(OPEN_NEED_STATUSES), Need.due_on, Need.id)
+    stmt = scope_enterprises(select(Need).join(Need.enterprise)
+                             .options(joinedload(Need.enterprise), joinedload(Need.owner), joinedload(Need.department))
+                             .where(*_need_filters(user, f)), user)
+    if f.status == "open" or f.overdue:  # all open: by due date alone, which ix_needs_open_due answers
+        return stmt.order_by(Need.due_on, Need.id)
+    return stmt.order_by(Need.status.not_in(OPEN_NEED_STATUSES), Need.due_on, Need.id)
+
+
+def needs_total(f: NeedFilter, board: dict[tuple[str, str], int]) -> int:
+    """How many needs the list holds, from the board's counts (the same filters plus status and category)."""
+    if f.status == "open":
+        statuses = set(OPEN_NEED_STATUSES)
+    elif f.status == "closed":
+        statuses = set(CLOSED_NEED_STATUSES)
+    elif f.status:
+        statuses = {f.status}
+    else:
+        statuses = set(NEED_STATUS_LABELS)
+    return sum(n for (category, status), n in board.items()
+               if status in statuses and (not f.category or category == f.category))
 
 
 def needs_board(user, f: NeedFilter) -> dict[tuple[str, str], int]:
@@ -526,15 +542,17 @@ def workbench(user, *, stale_days: int, expiry_days: int = 180) -> Workbench:
         select(func.count(), func.count().filter(Need.due_on < today))
         .where(Need.owner_id == user.id, Need.status.in_(OPEN_NEED_STATUSES))).one()
 
-    last_visit = (select(Visit.enterprise_id, func.max(Visit.visited_on).label("last"))
-                  .group_by(Visit.enterprise_id).subquery())
     mine = my_enterprises(user).subquery()
-    stale_stmt = (select(Enterprise, last_visit.c.last).join(mine, mine.c.id == Enterprise.id)
-                  .outerjoin(last_visit, last_visit.c.enterprise_id == Enterprise.id)
-                  .where(or_(last_visit.c.last.is_(None), last_visit.c.last < today - timedelta(days=stale_days))))
-    stale = [(e, last) for e, last in db.session.execute(
-        stale_stmt.order_by(last_visit.c.last.is_not(None), last_visit.c.last, Enterprise.name)
-        .limit(WORKBENCH_LIMIT))]
+    # Each of the officer's enterprises' last visit, read off ix_visits_enterprise_date (a correlated max),
+    # not a GROUP BY over the whole visits table.
+    last = (select(func.max(Visit.visited_on)).where(Visit.enterprise_id == Enterprise.id)
+            .correlate(Enterprise).scalar_subquery().label("last"))
+    inner = my_enterprises(user).add_columns(last).order_by(None).subquery()
+    served = aliased(Enterprise, inner)
+    stale_stmt = select(served, inner.c.last).where(
+        or_(inner.c.last.is_(None), inner.c.last < today - timedelta(days=stale_days)))
+    stale = [(e, last_on) for e, last_on in db.session.execute(
+        stale_stmt.order_by(inner.c.last.is_not(None), inner.c.last, inner.c.name).limit(WORKBENCH_LIMIT))]
     stale_total = db.session.scalar(select(func.count()).select_from(stale_stmt.subquery()))
     enterprises_total = db.session.scalar(select(func.count()).select_from(mine))
 

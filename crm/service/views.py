@@ -290,8 +290,10 @@ def read_need_filter(args=None) -> queries.NeedFilter:
 def needs():
     """The needs board: counts by category and status, and the matching needs, overdue first, 50 a page."""
     f = read_need_filter()
-    page = paginate(queries.needs_query(current_user, f))
     board = queries.needs_board(current_user, f)
+    # the board has counted these needs already: no second COUNT over the same rows
+    page = paginate(queries.needs_query(current_user, f), count=False)
+    page.total = queries.needs_total(f, board)
     scope = current_user.region_id if current_user.role != Role.ADMIN else None
     return render_page_or_fragment(
         "service/needs.html", "service/_needs_results.html", page=page, f=f, board=board, today=clock.today(),

@@ -102,6 +102,8 @@ def upgrade():
         batch_op.create_index('ix_needs_owner_status_due', ['owner_id', 'status', 'due_on'], unique=False)
         batch_op.create_index('ix_needs_status_due', ['status', 'due_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_visit_id'), ['visit_id'], unique=False)
+        batch_op.create_index('ix_needs_enterprise_board', ['enterprise_id', 'category', 'status'], unique=False)
+        batch_op.create_index('ix_needs_open_due', ['due_on', 'id'], unique=False, sqlite_where=sa.text("status IN ('open', 'in_progress')"), postgresql_where=sa.text("status IN ('open', 'in_progress')"))
 
     op.create_table('visit_policies',
     sa.Column('visit_id', sa.Integer(), nullable=False),
@@ -159,6 +161,8 @@ def downgrade():
     op.drop_table('follow_ups')
     op.drop_table('visit_policies')
     with op.batch_alter_table('needs', schema=None) as batch_op:
+        batch_op.drop_index('ix_needs_open_due', sqlite_where=sa.text("status IN ('open', 'in_progress')"), postgresql_where=sa.text("status IN ('open', 'in_progress')"))
+        batch_op.drop_index('ix_needs_enterprise_board')
         batch_op.drop_index(batch_op.f('ix_needs_visit_id'))
         batch_op.drop_index('ix_needs_status_due')
         batch_op.drop_index('ix_needs_owner_status_due')

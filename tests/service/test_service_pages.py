@@ -306,3 +306,21 @@ def test_a_readiness_gap_offers_a_coaching_follow_up_to_officers_only(client, lo
     assert client.get(link.group(1).replace("&amp;", "&")).status_code == 200
     login_as(served["firm"])
     assert "coach-link" not in text(client.get(url))
+
+
+@pytest.mark.parametrize("status", ["open", "closed", "", "in_progress", "referred"])
+@pytest.mark.parametrize("category", ["", "talent"])
+def test_the_lists_total_comes_from_the_board_and_matches_the_rows(world, served, db, status, category):
+    from crm.service import queries
+
+    for i, (cat, st) in enumerate([("talent", "open"), ("talent", "in_progress"), ("finance", "referred"),
+                                   ("talent", "resolved"), ("ip", "open"), ("talent", "cannot_resolve")]):
+        factories.need(world.ent_x if i % 2 else world.ent_park, owner=served["officer_x"], category=cat, status=st,
+                       raised_on=clock.today() - timedelta(days=30), due_on=clock.today() - timedelta(days=i - 2))
+    db.session.commit()
+    for overdue in (False, True):
+        f = queries.NeedFilter(status=status, category=category, overdue=overdue)
+        rows = db.session.scalars(queries.needs_query(served["manager"], f)).unique().all()
+        assert queries.needs_total(f, queries.needs_board(served["manager"], f)) == len(rows)
+        if f.status == "open" or overdue:
+            assert [n.due_on for n in rows] == sorted(n.due_on for n in rows)
