@@ -36,14 +36,14 @@ def test_officers_day_on_a_phone(page: Page, live_server, world, db):  # noqa: F
     page.locator("#log-visit").click()
     expect(page.get_by_role("heading", name="记录走访")).to_be_visible()
     page.locator("#enterprise_id").select_option(label="兴庆智能装备有限公司")
-    assert page.get_by_label("日期").input_value() == clock.today().isoformat()  # today by default
+    assert page.get_by_label("日期", exact=True).input_value() == clock.today().isoformat()  # today by default
     page.locator("label", has_text=re.compile("^电话$")).click()
     page.get_by_label("接待人员").fill("张总（总经理）")
     page.get_by_label("走访情况").fill("电话了解一季度研发投入，宣讲研发费用加计扣除政策。")
     page.get_by_label("研发费用加计扣除").check()
     page.locator("#needs-0-category").select_option(label="资金/金融")
     page.locator("#needs-0-title").fill("申请科技贷款500万元")
-    page.get_by_label("下次跟进").fill(clock.today().isoformat())
+    page.get_by_label("跟进日期").fill(clock.today().isoformat())
     page.get_by_label("跟进事项").fill("回访贷款申请材料")
     page.get_by_role("button", name="保存走访").click()
 

@@ -76,7 +76,7 @@ class VisitForm(FlaskForm):
     summary = TextAreaField(_l("Visit summary"), filters=[strip], validators=[required(), max_length(4000)])
     policy_ids = MultiCheckboxField(_l("Policies explained"), coerce=int, validate_choice=False)
     needs = FieldList(FormField(NeedEntryForm), min_entries=NEED_SLOTS, max_entries=NEED_SLOTS)
-    follow_up_on = DateField(_l("Next follow-up"), validators=[optional()])
+    follow_up_on = DateField(_l("Follow-up date"), validators=[optional()])
     follow_up_action = StringField(_l("What to do then"), filters=[strip], validators=[max_length(200)])
 
     def validate_enterprise_id(self, field):

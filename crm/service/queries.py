@@ -266,6 +266,14 @@ def visit_history(visit: Visit) -> list:
         AuditEvent.entity_type == "visits", AuditEvent.entity_id == visit.id).order_by(AuditEvent.at.desc())))
 
 
+def actor_names(events) -> dict[int, str]:
+    """{user id: name} of the people behind audit events (one query), to show names rather than usernames."""
+    ids = {e.actor_id for e in events if e.actor_id}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
 def need_history(need: Need) -> list:
     """The audit events of a need (raised, edited, status changes), oldest first."""
     return list(db.session.scalars(select(AuditEvent).where(
@@ -452,13 +460,15 @@ def timeline(enterprise: Enterprise, kinds: set[str] | None = None) -> list[Time
         out += [TimelineEntry("need", on, at, "need_raised", title=title, detail={"category": category},
                               link=("service.need_detail", {"need_id": nid}))
                 for nid, on, at, title, category in rows]
-        events = db.session.scalars(select(AuditEvent).where(
+        events = list(db.session.scalars(select(AuditEvent).where(
             AuditEvent.enterprise_id == eid, AuditEvent.entity_type == "needs", AuditEvent.action.in_(("status",
                                                                                                       "update")))
-            .order_by(AuditEvent.at.desc()).limit(limit))
+            .order_by(AuditEvent.at.desc()).limit(limit)))
+        names = actor_names(events)
         out += [TimelineEntry("need", local_date(ev.at), ev.at, "need_status" if ev.action == "status" else
                               "need_changed", title=ev.summary.split(" · ", 1)[-1], detail=ev.changes or {},
-                              actor=ev.actor_label, link=("service.need_detail", {"need_id": ev.entity_id}))
+                              actor=names.get(ev.actor_id, ev.actor_label),
+                              link=("service.need_detail", {"need_id": ev.entity_id}))
                 for ev in events]
     if "follow_up" in kinds:
         rows = db.session.execute(
@@ -489,11 +499,13 @@ def timeline(enterprise: Enterprise, kinds: set[str] | None = None) -> list[Time
             if ends is not None:
                 out.append(TimelineEntry("assignment", ends, None, "assignment_end", actor=name))
     if "figures" in kinds:
-        events = db.session.scalars(select(AuditEvent).where(
+        events = list(db.session.scalars(select(AuditEvent).where(
             AuditEvent.enterprise_id == eid, AuditEvent.entity_type == "annual_figures")
-            .order_by(AuditEvent.at.desc()).limit(limit))
+            .order_by(AuditEvent.at.desc()).limit(limit)))
+        names = actor_names(events)
         out += [TimelineEntry("figures", local_date(ev.at), ev.at, "figures", title=ev.summary,
-                              detail={"action": ev.action, "fields": sorted(ev.changes or {})}, actor=ev.actor_label)
+                              detail={"action": ev.action, "fields": sorted(ev.changes or {})},
+                              actor=names.get(ev.actor_id, ev.actor_label))
                 for ev in events]
     out.sort(key=_sort_key, reverse=True)
     return out

@@ -236,9 +236,10 @@ def visit_enterprise_options():
 def visit_detail(visit_id: int):
     """One visit: what was said, the policies explained, the needs raised and follow-ups planned from it."""
     visit = _load(Visit, visit_id)
+    history = queries.visit_history(visit)
     return render_template("service/visit.html", visit=visit, can_edit=queries.can_edit_visit(current_user, visit),
-                           deadline=queries.visit_edit_deadline(visit), history=queries.visit_history(visit),
-                           action_label=action_label)
+                           deadline=queries.visit_edit_deadline(visit), history=history,
+                           names=queries.actor_names(history), action_label=action_label)
 
 
 @bp.route("/visits/<int:visit_id>/edit", methods=["GET", "POST"], endpoint="visit_edit")
@@ -340,7 +341,8 @@ def need_detail(need_id: int):
 def _render_need(need: Need, status_form: NeedStatusForm, status: int = 200):
     return render_template(
         "service/need.html", need=need, status_form=status_form, can_work=queries.can_work_need(current_user, need),
-        history=queries.need_history(need), action_label=action_label, today=clock.today(),
+        history=(history := queries.need_history(need)), names=queries.actor_names(history),
+        action_label=action_label, today=clock.today(),
         statuses=NEED_STATUS_LABELS, follow_ups=list(db.session.scalars(
             select(FollowUp).where(FollowUp.need_id == need.id).order_by(FollowUp.due_on, FollowUp.id))),
     ), status
