@@ -53,6 +53,18 @@ class Config:
     SHEET_BATCH_DIR = os.environ.get("SHEET_BATCH_DIR")
     # The workbench lists an officer's enterprises not visited for this many days.
     SERVICE_STALE_DAYS = int(os.environ.get("SERVICE_STALE_DAYS", 90))
+    # Managers are told of a need in their region overdue by more than this many days.
+    NEED_ESCALATION_DAYS = int(os.environ.get("NEED_ESCALATION_DAYS", 14))
+    # E-mail of notifications: off unless MAIL_SERVER is set (the inbox works either way).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "miaopu@localhost")
+    # The app's address as users reach it, for links in e-mails (e.g. http://miaopu.kjj.intranet).
+    SERVER_URL = os.environ.get("SERVER_URL", "")
 
 
 class DevelopmentConfig(Config):

@@ -98,6 +98,8 @@ def import_models() -> None:
     import crm.core.audit  # noqa: F401
     import crm.enterprises.models  # noqa: F401
     import crm.ladder.models  # noqa: F401
+    import crm.notify.models  # noqa: F401
+    import crm.pipeline.models  # noqa: F401
     import crm.policies.models  # noqa: F401
     import crm.service.models  # noqa: F401
 
@@ -126,11 +128,12 @@ def register_blueprints(app: Flask) -> None:
     from crm.ladder.views import bp as ladder_bp
     from crm.ladder.views import candidates_bp, rules_bp
     from crm.main import bp as main_bp
+    from crm.notify.views import bp as notify_bp
     from crm.policies.views import bp as policies_bp
     from crm.service.views import bp as service_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
-                      api_bp, service_bp, policies_bp):
+                      api_bp, service_bp, policies_bp, notify_bp):
         app.register_blueprint(blueprint)
 
 
@@ -140,6 +143,7 @@ def register_jinja(app: Flask) -> None:
     from crm.enterprises import queries as enterprise_queries
     from crm.ladder.models import TIER_EVENT_LABELS
     from crm.ladder.tiers import tier_label
+    from crm.notify import queries as notify_queries
     from crm.service import queries as service_queries
 
     i18n.register_jinja(app)
@@ -153,6 +157,7 @@ def register_jinja(app: Flask) -> None:
         can_work_follow_up=lambda fu: service_queries.can_work_follow_up(_current_user(), fu),
         tier_label=tier_label,
         tier_event_label=lambda kind: TIER_EVENT_LABELS.get(kind, kind),
+        unread_notifications=lambda: notify_queries.unread_count(_current_user()),
     )
 
 
@@ -167,7 +172,11 @@ def register_cli(app: Flask) -> None:
     from crm.auth.cli import users_cli
     from crm.demo.cli import demo_cli
     from crm.ladder.cli import ladder_cli, readiness_cli
+    from crm.notify.cli import scheduler_cli
+    from crm.pipeline.cli import pipeline_cli
 
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(pipeline_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(readiness_cli)

@@ -229,3 +229,23 @@ def sheet_batch(user: User, enterprises: list[Enterprise], tier: str = "high_tec
         zf.writestr("index.csv", "")
     return batch
 
+
+
+def notification(user: User, kind: str = "need_overdue", **kw):
+    """An unread notification for `user` (a unique dedupe key unless given)."""
+    from crm.notify.models import Notification
+
+    values = dict(params={"title": "申请科技贷款", "enterprise": "兴庆智能装备有限公司", "due_on": "2026-11-01"},
+                  link="/needs", dedupe_key=f"test:{next(_seq)}")
+    values.update(kw)
+    n = Notification(user_id=user.id, kind=kind, **values)
+    db.session.add(n)
+    db.session.flush()
+    return n
+
+
+def utc(day: date, hour: int = 4):
+    """A UTC timestamp on `day` (04:00 UTC is noon in Asia/Shanghai, the same date)."""
+    from datetime import datetime, timezone
+
+    return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)

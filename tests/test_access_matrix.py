@@ -98,6 +98,10 @@ GET_ROUTES = {
                                                                 "officer_x_unassigned": FORBIDDEN}),
     "service.departments": ("/admin/departments", _admin_only),
     "service.department_form": ("/admin/departments/{department}/edit", _admin_only),
+    # notifications: everyone their own inbox; the scheduler's jobs: admins
+    "notify.inbox": ("/notifications", _everyone),
+    "notify.jobs": ("/admin/jobs", _admin_only),
+    "notify.job_runs": ("/admin/jobs/ladder.expire_certifications", _admin_only),
     # the policy list (政策库): every bureau user reads it; managers and admins keep it (it has no region)
     "policies.index": ("/policies", _registry),
     "policies.new": ("/policies/new", _policies_manage := {"admin": OK, **{r: OK for r in MANAGERS},
@@ -141,6 +145,12 @@ POST_ROUTES = {
                                                                 "manager_other": MISSING, "officer_x": FORBIDDEN}),
     "service.bulk_assign": ("/assignments/bulk", {"admin": "allowed", **{r: "allowed" for r in MANAGERS},
                                                   **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
+    # a notification is its addressee's (officer_x's): anyone else, 404
+    "notify.open": ("/notifications/{notification}/open", {**{r: MISSING for r in ROLES[1:]}, "officer_x": "allowed"}),
+    "notify.read_all": ("/notifications/read-all", {r: "allowed" for r in ROLES[1:]}),
+    "notify.email_preference": ("/notifications/email", {r: "allowed" for r in ROLES[1:]}),
+    "notify.run_job": ("/admin/jobs/ladder.expire_certifications/run", {"admin": "allowed",
+                                                                         **{r: FORBIDDEN for r in ROLES[2:]}}),
     # the policy list: managers and admins (deactivate first, so that reactivating changes something too)
     "policies.deactivate": ("/policies/{policy}/deactivate", _manage_policies := {
         "admin": "allowed", **{r: "allowed" for r in MANAGERS}, **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
@@ -185,11 +195,12 @@ def ids(world, officer_x, db):
     need = factories.need(world.ent_x, owner=author, visit=visit)
     follow_up = factories.follow_up(world.ent_x, author, need=need)
     policy = factories.policy()
+    notification = factories.notification(officer_x)
     db.session.commit()
     return {"ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
             "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id,
-            "policy": policy.id}
+            "policy": policy.id, "notification": notification.id}
 
 
 def _sign_in(login_as, world, officer_x, role):

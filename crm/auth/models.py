@@ -40,6 +40,8 @@ class User(UserMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(sa.String(8))
+    # notifications by e-mail as well as in the inbox (when the server has SMTP settings)
+    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Part of the session id: changing it (password change, deactivation) ends all sessions.
     session_nonce: Mapped[str] = mapped_column(sa.String(32), default=new_session_nonce)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -51,6 +51,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     # the policy catalogue (政策库) and the departments needs are referred to (转办)
     "policies.manage": frozenset({_A, _M}),
     "departments.manage": frozenset({_A}),
+    # the scheduler's jobs: their schedules, history, and running one by hand
+    "jobs.manage": frozenset({_A}),
     # administration
     "users.manage": frozenset({_A}),
     "regions.manage": frozenset({_A}),

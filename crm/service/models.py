@@ -151,6 +151,7 @@ class FollowUpSource(StrEnum):
     VISIT = "visit"
     NEED = "need"
     READINESS = "readiness"
+    EXPIRY = "expiry"
 
 
 FOLLOW_UP_SOURCE_LABELS = {
@@ -158,6 +159,7 @@ FOLLOW_UP_SOURCE_LABELS = {
     FollowUpSource.VISIT: _l("From a visit"),
     FollowUpSource.NEED: _l("From a need"),
     FollowUpSource.READINESS: _l("From a readiness gap"),
+    FollowUpSource.EXPIRY: _l("Before a certificate expires"),
 }
 
 

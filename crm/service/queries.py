@@ -609,3 +609,18 @@ def service_summary(enterprise: Enterprise, *, limit: int = 5) -> dict:
         "visits": list(db.session.scalars(visits.limit(limit)).unique()),
         "visits_total": count(visits),
     }
+
+
+# --- who is told (the scheduler's jobs) --------------------------------------------------------------
+
+def enterprise_users(enterprise: Enterprise) -> list[User]:
+    """The enterprise's active user accounts (its contact people who sign in)."""
+    return list(db.session.scalars(select(User).where(
+        User.role == Role.ENTERPRISE, User.enterprise_id == enterprise.id, User.active.is_(True)).order_by(User.id)))
+
+
+def managers_over(enterprise: Enterprise) -> list[User]:
+    """Active managers whose region holds the enterprise (its county's, its city's, the province's)."""
+    ancestors = [int(i) for i in enterprise.region.path.strip("/").split("/") if i]
+    return list(db.session.scalars(select(User).where(
+        User.role == Role.MANAGER, User.active.is_(True), User.region_id.in_(ancestors)).order_by(User.id)))

@@ -356,12 +356,26 @@ def change_need_status(need: Need, status: str, *, actor, version=None, resoluti
             values["resolution"] = resolution
     if errors:
         raise ValidationFailed(errors)
+    old_status = need.status
     changes = audit.apply_changes(need, values)
     need.updated_by_id = getattr(actor, "id", None)
     _flush_need(need)
     audit.record(db.session, "status", need, actor=actor, enterprise_id=need.enterprise_id, changes=changes,
                  summary=f"{need.enterprise.name} · {need.title}")
+    _tell_the_enterprise(need, old_status)
     return changes
+
+
+def _tell_the_enterprise(need: Need, old_status: str) -> None:
+    """The enterprise user who raised the need hears of each status change (once per version)."""
+    from crm.notify.services import notify, path_for
+
+    raiser = db.session.get(User, need.created_by_id) if need.created_by_id else None
+    if raiser is None or raiser.role != Role.ENTERPRISE or raiser.enterprise_id != need.enterprise_id:
+        return
+    notify(raiser, "need_status", {"title": need.title, "old": old_status, "new": need.status},
+           link=path_for("enterprises.detail", enterprise_id=need.enterprise_id),
+           dedupe_key=f"need_status:{need.id}:{need.version}")
 
 
 # --- follow-ups --------------------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""What each kind of notification says, worded when it is read or mailed, in the reader's language."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from crm.ladder.tiers import tier_label
+from crm.service.models import NEED_STATUS_LABELS
+
+# kind → (title, body); bodies are %-formatted with the notification's params (after `_prepare`).
+MESSAGES = {
+    "follow_up_digest": (
+        _l("Follow-ups to do"),
+        _l("%(overdue)s overdue, %(today)s due today, %(tomorrow)s due tomorrow: %(actions)s")),
+    "need_overdue": (
+        _l("A need is past its due date"),
+        _l("“%(title)s” of %(enterprise)s was due on %(due_on)s.")),
+    "need_escalation": (
+        _l("A need is overdue by %(days)s days"),
+        _l("“%(title)s” of %(enterprise)s was due on %(due_on)s; owner: %(owner)s.")),
+    "cert_expiry": (
+        _l("A certificate expires in %(days)s days"),
+        _l("%(enterprise)s: %(tier)s certificate %(certificate_no)s expires on %(expires_on)s.")),
+    "recert_follow_up": (
+        _l("Prepare the re-certification"),
+        _l("%(enterprise)s: its high-tech certificate expires on %(expires_on)s; a follow-up to prepare the "
+           "re-certification has been planned for you.")),
+    "weekly_summary": (
+        _l("Weekly summary of %(region)s"),
+        _l("%(start)s to %(end)s: %(visits)s visits, %(needs_opened)s needs raised, %(needs_closed)s closed, "
+           "%(overdue)s overdue now; certifications gained %(gained)s, lost %(lost)s.")),
+    "need_status": (
+        _l("Your request has a new status"),
+        _l("“%(title)s”: %(old)s → %(new)s.")),
+}
+
+
+def _prepare(params: dict) -> dict:
+    """Turn stored codes (tier, statuses) into words of the current language."""
+    out = dict(params)
+    if "tier" in out:
+        out["tier"] = tier_label(out["tier"])
+    for key in ("old", "new"):
+        if key in out:
+            out[key] = NEED_STATUS_LABELS.get(out[key], out[key])
+    if isinstance(out.get("actions"), list):
+        out["actions"] = "；".join(out["actions"]) if out["actions"] else "—"
+    return out
+
+
+def render(kind: str, params: dict) -> tuple[str, str]:
+    """(title, body) of a notification in the current locale; unknown kinds show their code."""
+    title, body = MESSAGES.get(kind, (kind, ""))
+    values = _prepare(params or {})
+    try:
+        return str(title) % values if "%(" in str(title) else str(title), str(body) % values if body else ""
+    except (KeyError, TypeError, ValueError):  # a message changed since the row was written: say what we can
+        return str(title).split("%(")[0].strip(), ""

@@ -1,0 +1,1 @@
+"""The pipeline: monthly snapshots of the ladder by tier, region and officer (dashboards and targets build on them)."""
