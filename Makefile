@@ -9,11 +9,13 @@ SYSTEM_PACKAGES := chromium fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 
 .PHONY: run test bench install install-dev translations extract system-deps check-migrations clean
 
-run: install translations  ## venv, install, migrate, demo data, serve on SQLite
+run: install translations  ## venv, install, migrate, demo data, serve on SQLite with the scheduler beside
 	@mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) demo load
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@# the scheduler's runner is its own process beside the web server; stopping `make run` stops both
+	@$(FLASK) scheduler run & runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-dev translations system-deps  ## the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
 	TEST_DATABASE_URL= $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -496,3 +496,23 @@ def test_policies_have_windows_around_today(loaded, db):
     assert states == {WindowState.OPEN, WindowState.CLOSED, WindowState.NOT_YET_OPEN}
     assert any(not p.active for p in policies)
     assert any("2023年第7号" in p.document_no for p in policies)
+
+
+def test_demo_has_notifications_read_and_unread_job_history_and_snapshots(app, full, db):
+    from crm.notify.models import JobRun, Notification
+    from crm.pipeline.models import TierSnapshot
+
+    runs = db.session.scalars(sa.select(JobRun)).all()
+    assert runs and all(r.outcome == "ok" for r in runs)
+    notes = db.session.scalars(sa.select(Notification)).all()
+    read = [n for n in notes if n.read_at is not None]
+    assert notes and 0 < len(read) < len(notes)
+    users = {u.username: u for u in db.session.scalars(sa.select(User))}
+    assert any(n.user_id == users["officer"].id and n.read_at is None for n in notes)
+    assert any(n.user_id == users["manager"].id for n in notes)
+    assert len({s.month_end for s in db.session.scalars(sa.select(TierSnapshot))}) == 24
+    assert re.search(r"^notifications: [1-9]\d* created$", full, re.M)
+    # a second load runs no job again and writes no notification
+    before = len(notes)
+    assert re.search(r"^notifications: 0 created$", _load(app, 300).output, re.M)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == before

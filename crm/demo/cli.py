@@ -102,6 +102,10 @@ def load(count: int):
     for label, tally in report.lines():
         completed = f", {tally.updated} completed" if tally.updated else ""
         click.echo(f"{label}: {tally.created} created, {tally.existing} existing{completed}")
+    from crm.demo.notify import load_notifications
+
+    for label, n in load_notifications(clock.today()).items():
+        click.echo(f"{label}: {n} created")
     click.echo("")
     click.echo(f"Demo accounts (password: {accounts.DEMO_PASSWORD}):")
     for user in accounts.featured_accounts(db.session):
