@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -16,7 +17,7 @@ EXPIRY_WARNINGS = (180, 90, 30)
 
 def expire_certifications(today: date) -> str:
     """Mark certifications past their expiry as expired (their tier events and current tiers follow)."""
-    return f"{expire_due_certifications(today, actor='scheduler')} certifications expired"
+    return _("%(n)s certifications expired", n=expire_due_certifications(today, actor="scheduler"))
 
 
 def threshold_for(days_left: int) -> int | None:
@@ -54,5 +55,5 @@ def expiry_warnings(today: date) -> str:
             if notify(user, "cert_expiry", params, link=link,
                       dedupe_key=f"cert_expiry:{cert.id}:{threshold}:{user.id}") is not None:
                 sent += 1
-    return f"{sent} expiry warnings"
+    return _("%(n)s expiry warnings", n=sent)
 

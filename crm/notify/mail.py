@@ -13,6 +13,7 @@ from email.message import EmailMessage
 
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from crm.auth.models import User
@@ -89,4 +90,4 @@ def deliver_pending() -> str | None:
     db.session.commit()
     if not claimed:
         return None
-    return f"{sent} e-mails sent, {failed} failed"
+    return _("%(sent)s e-mails sent, %(failed)s failed", sent=sent, failed=failed)

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from crm.core import clock
 from crm.core.db import utcnow
+from crm.core.i18n import BABEL_LOCALES, DEFAULT_LANGUAGE
 from crm.extensions import db
 from crm.notify.models import JobLock, JobRun
 from crm.notify.queries import done_slot
@@ -159,7 +161,9 @@ def run(job: Job, slot: datetime, *, holder: str | None = None, manual: bool = F
         db.session.commit()
         run_id = record.id
         try:
-            detail = job.func(JobContext(slot=slot, today=clock.local_date(slot)))
+            # what jobs write down (run details, planned follow-ups) is in the bureau's language
+            with force_locale(BABEL_LOCALES[DEFAULT_LANGUAGE]):
+                detail = job.func(JobContext(slot=slot, today=clock.local_date(slot)))
             db.session.commit()
             outcome = "ok"
         except Exception as exc:  # noqa: BLE001 - any failure: undo the job's writes, keep the reason

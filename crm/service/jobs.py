@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -41,7 +42,7 @@ def follow_up_digest(today: date) -> str:
         if notify(users.get(user_id), "follow_up_digest", params, link=path_for("service.workbench"),
                   dedupe_key=f"follow_up_digest:{user_id}:{today.isoformat()}") is not None:
             sent += 1
-    return f"{sent} digests"
+    return _("%(n)s digests", n=sent)
 
 
 def overdue_needs(today: date) -> str:
@@ -66,7 +67,7 @@ def overdue_needs(today: date) -> str:
                           {**params, "days": days, "owner": need.owner.name if need.owner else "—"}, link=link,
                           dedupe_key=f"need_escalation:{need.id}:{need.due_on.isoformat()}:{manager.id}"):
                     managers += 1
-    return f"{owners} owners and {managers} managers told"
+    return _("%(owners)s owners and %(managers)s managers told", owners=owners, managers=managers)
 
 
 def recertification_follow_ups(today: date) -> str:
@@ -93,15 +94,12 @@ def recertification_follow_ups(today: date) -> str:
             "due_on": min(today + timedelta(days=30), cert.expires_on)}, actor="scheduler",
             source=FollowUpSource.EXPIRY)
         planned += 1
-    return f"{planned} re-certification follow-ups"
+    return _("%(n)s re-certification follow-ups", n=planned)
 
 
 def _recert_action():
-    from flask_babel import force_locale
-    from flask_babel import gettext as _
-
-    with force_locale("zh_Hans_CN"):  # stored text: written once, in the bureau's language
-        return _("Prepare the high-tech re-certification (certificate expiring)")
+    # stored text, written once: in the language the runner works in (the bureau's, see scheduler.run)
+    return _("Prepare the high-tech re-certification (certificate expiring)")
 
 
 def weekly_summary(today: date) -> str:
@@ -109,7 +107,7 @@ def weekly_summary(today: date) -> str:
     from crm.ladder.models import TierEvent, TierEventKind
 
     start, end = today - timedelta(days=7), today - timedelta(days=1)
-    iso_year, iso_week, _ = today.isocalendar()
+    iso_year, iso_week, _weekday = today.isocalendar()
     sent = 0
     for manager in db.session.scalars(select(User).where(User.role == Role.MANAGER, User.active.is_(True),
                                                          User.region_id.is_not(None))):
@@ -140,4 +138,4 @@ def weekly_summary(today: date) -> str:
         if notify(manager, "weekly_summary", params, link=path_for("service.needs"),
                   dedupe_key=f"weekly_summary:{manager.id}:{iso_year}-W{iso_week:02d}") is not None:
             sent += 1
-    return f"{sent} weekly summaries"
+    return _("%(n)s weekly summaries", n=sent)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from crm.notify import mail
@@ -77,7 +78,8 @@ def test_email_in_the_readers_language_once_and_only_if_wanted(app, officer, wor
         notify(user, "need_overdue", {"title": "申请科技贷款", "enterprise": "兴庆智能装备", "due_on": "2026-11-01"},
                link="/needs/1", dedupe_key=f"t:{user.id}")
     db.session.commit()
-    assert mail.deliver_pending() == "2 e-mails sent, 0 failed"
+    with force_locale("en"):
+        assert mail.deliver_pending() == "2 e-mails sent, 0 failed"
     assert mail.deliver_pending() is None  # nothing twice
     by_address = {m["To"]: m for m in app.extensions["mail_outbox"]}
     assert set(by_address) == {"lixm@kjj.example", "wang@kjj.example"}
@@ -92,7 +94,8 @@ def test_a_failed_send_is_recorded_and_not_retried(app, officer, db, monkeypatch
 
     notify(officer, "need_overdue", {"title": "t", "enterprise": "e", "due_on": "d"}, dedupe_key="fail:1")
     db.session.commit()
-    assert mail.deliver_pending() == "0 e-mails sent, 1 failed"
+    with force_locale("en"):
+        assert mail.deliver_pending() == "0 e-mails sent, 1 failed"
     note = db.session.scalar(select(Notification))
     assert note.emailed_at is not None and note.email_error
     assert mail.deliver_pending() is None

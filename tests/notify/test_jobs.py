@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from crm.notify.models import Notification
@@ -29,6 +30,12 @@ def people(world, db):
     return p
 
 
+def _en(job, day):
+    """What a job says it did, in English (jobs word it in the current language)."""
+    with force_locale("en"):
+        return str(job(day))
+
+
 def _notes(db, user=None, kind=None) -> list[Notification]:
     stmt = select(Notification).order_by(Notification.id)
     if user is not None:
@@ -46,19 +53,19 @@ def test_follow_up_digest_once_a_day_per_person(world, people, db):
     factories.follow_up(world.ent_x, me, due_on=DAY - timedelta(days=1), action="已完成",
                         done_at=factories.utc(DAY))
     db.session.commit()
-    assert service_jobs.follow_up_digest(DAY) == "1 digests"
+    assert _en(service_jobs.follow_up_digest, DAY) == "1 digests"
     (note,) = _notes(db, me)
     assert note.params["overdue"] == 1 and note.params["today"] == 1 and note.params["tomorrow"] == 1
     assert note.params["actions"] == ["逾期一", "今天的", "明天的"]
-    assert service_jobs.follow_up_digest(DAY) == "0 digests"  # same day again: nothing
-    assert service_jobs.follow_up_digest(DAY + timedelta(days=1)) == "1 digests"  # the next day: a new one
+    assert _en(service_jobs.follow_up_digest, DAY) == "0 digests"  # same day again: nothing
+    assert _en(service_jobs.follow_up_digest, DAY + timedelta(days=1)) == "1 digests"  # the next day: a new one
     assert len(_notes(db, me)) == 2
 
 
 def test_no_digest_for_someone_with_nothing_due_soon(world, people, db):
     factories.follow_up(world.ent_x, people["officer"], due_on=DAY + timedelta(days=2))
     db.session.commit()
-    assert service_jobs.follow_up_digest(DAY) == "0 digests"
+    assert _en(service_jobs.follow_up_digest, DAY) == "0 digests"
 
 
 def test_overdue_need_tells_its_owner_once_then_escalates_to_the_regions_managers(world, people, db, app):
@@ -94,7 +101,7 @@ def test_closed_needs_are_never_overdue(world, people, db):
     factories.need(world.ent_x, owner=people["officer"], raised_on=DAY - timedelta(days=40),
                    due_on=DAY - timedelta(days=30), status="resolved", resolution="ok", closed_on=DAY)
     db.session.commit()
-    assert service_jobs.overdue_needs(DAY) == "0 owners and 0 managers told"
+    assert _en(service_jobs.overdue_needs, DAY) == "0 owners and 0 managers told"
 
 
 @pytest.mark.parametrize("days_left, thresholds", [(181, []), (180, [180]), (150, [180]), (90, [180, 90]),
@@ -134,9 +141,9 @@ def test_recertification_follow_up_is_planned_once_for_high_tech_only(world, peo
     no_officer = factories.certification(world.ent_y, "high_tech", issued_on=DAY - timedelta(days=900))
     no_officer.expires_on = DAY + timedelta(days=100)
     db.session.commit()
-    assert service_jobs.recertification_follow_ups(DAY - timedelta(days=1)) == "0 re-certification follow-ups"
-    assert service_jobs.recertification_follow_ups(DAY) == "1 re-certification follow-ups"
-    assert service_jobs.recertification_follow_ups(DAY + timedelta(days=1)) == "0 re-certification follow-ups"
+    assert _en(service_jobs.recertification_follow_ups, DAY - timedelta(days=1)) == "0 re-certification follow-ups"
+    assert _en(service_jobs.recertification_follow_ups, DAY) == "1 re-certification follow-ups"
+    assert _en(service_jobs.recertification_follow_ups, DAY + timedelta(days=1)) == "0 re-certification follow-ups"
     (fu,) = db.session.scalars(select(FollowUp)).all()
     assert (fu.enterprise_id, fu.assignee_id, fu.source) == (world.ent_x.id, people["officer"].id, "expiry")
     assert fu.due_on == DAY + timedelta(days=30)
@@ -150,8 +157,8 @@ def test_weekly_summary_once_a_week_with_the_regions_numbers(world, people, db):
     factories.need(world.ent_x, raised_on=monday - timedelta(days=2))
     factories.need(world.ent_x, raised_on=monday - timedelta(days=20), due_on=monday - timedelta(days=10))
     db.session.commit()
-    assert service_jobs.weekly_summary(monday) == "3 weekly summaries"
-    assert service_jobs.weekly_summary(monday + timedelta(days=2)) == "0 weekly summaries"  # same ISO week
+    assert _en(service_jobs.weekly_summary, monday) == "3 weekly summaries"
+    assert _en(service_jobs.weekly_summary, monday + timedelta(days=2)) == "0 weekly summaries"  # same ISO week
     city = _notes(db, people["manager_city"], "weekly_summary")[0].params
     assert (city["visits"], city["needs_opened"], city["overdue"]) == (1, 1, 1)
     other = _notes(db, people["manager_other"], "weekly_summary")[0].params
