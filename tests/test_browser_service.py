@@ -118,3 +118,26 @@ def test_manager_reads_the_needs_board_on_a_desktop(browser, live_server, world,
     expect(page.locator("#needs-list")).to_contain_text("逾期")
     assert "overdue=1" in page.url
     context.close()
+
+
+def test_the_bell_leads_to_the_inbox_and_reading_clears_it(browser, live_server, world, db):  # noqa: F811
+    officer = factories.user("officer", region=world.county_x, username="lixm2", name="李晓梅")
+    need = factories.need(world.ent_x, owner=officer, title="申请科技贷款")
+    factories.notification(officer, params={"title": "申请科技贷款", "enterprise": world.ent_x.name,
+                                            "due_on": "2026-11-01"}, link=f"/needs/{need.id}")
+    factories.notification(officer, kind="follow_up_digest",
+                           params={"overdue": 1, "today": 0, "tomorrow": 2, "actions": ["回访"]}, link="/workbench")
+    db.session.commit()
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("用户名").fill(officer.username)
+    page.get_by_label("密码").fill(factories.PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#bell-count")).to_have_text("2")
+    page.locator("#bell").click()
+    expect(page.get_by_role("heading", name=re.compile("通知"))).to_be_visible()
+    page.get_by_role("button", name=re.compile("需求已超过办理期限")).click()
+    expect(page.get_by_role("heading", name="申请科技贷款")).to_be_visible()  # the need it is about
+    expect(page.locator("#bell-count")).to_have_text("1")
+    context.close()
