@@ -54,7 +54,7 @@ def upgrade():
     sa.CheckConstraint("tier IN ('tech_sme', 'little_giant', 'high_tech', 'gazelle', 'demonstration')", name=op.f('ck_tier_snapshots_tier_known')),
     sa.ForeignKeyConstraint(['region_id'], ['regions.id'], name=op.f('fk_tier_snapshots_region_id_regions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tier_snapshots')),
-    sa.UniqueConstraint('month_end', 'region_id', 'tier', 'officer_id', name='one_row_per_cell')
+    sa.UniqueConstraint('month_end', 'region_id', 'tier', 'officer_id', name='uq_tier_snapshots_one_row_per_cell')
     )
     with op.batch_alter_table('tier_snapshots', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tier_snapshots_month_end'), ['month_end'], unique=False)
