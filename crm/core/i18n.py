@@ -74,14 +74,36 @@ def fmt_date(value: date | None) -> str:
     return "—" if value is None else value.isoformat()
 
 
+def fmt_month(value: date | None) -> str:
+    """A month as YYYY-MM."""
+    return "—" if value is None else f"{value.year}-{value.month:02d}"
+
+
+def fmt_number(value) -> str:
+    """A count or amount: whole numbers without decimals, others with up to two; separators; — for none."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    if value == value.to_integral_value():
+        return f"{int(value):,}"
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}".rstrip("0").rstrip(".")
+
+
+def fmt_percent(value) -> str:
+    """A value already in percent (62.5 → "62.5%"); — for none."""
+    return "—" if value is None else f"{fmt_number(value)}%"
+
+
 def register_jinja(app) -> None:
     """Make the filters and language helpers available in templates."""
     app.jinja_env.filters.update(
-        money=fmt_money, ratio=fmt_ratio, int=fmt_int, datetime=fmt_datetime, date=fmt_date
+        money=fmt_money, ratio=fmt_ratio, int=fmt_int, datetime=fmt_datetime, date=fmt_date, month=fmt_month,
+        num=fmt_number, pct=fmt_percent,
     )
     from crm.core.audit import action_label, entity_label
 
     app.jinja_env.globals.update(
-        action_label=action_label, entity_label=entity_label, LANGUAGES=LANGUAGES, current_language=current_language, html_lang=html_lang,
+        action_label=action_label, entity_label=entity_label, LANGUAGES=LANGUAGES,
+        current_language=current_language, html_lang=html_lang,
         get_locale=get_locale,
     )

@@ -102,5 +102,20 @@ class IndicatorValue(TimestampMixin, Base):
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
+# The indicator table's rows (建设指标体系): the first five are counted from the ladder, the rest entered.
+INDICATOR_LABELS = {
+    "demonstration_count": _l("Innovation demonstration enterprises"),
+    "gazelle_count": _l("Gazelle enterprises"),
+    "high_tech_count": _l("National high-tech enterprises"),
+    "little_giant_count": _l("Tech little giants"),
+    "tech_sme_count": _l("Tech-based SMEs (registered)"),
+    "rd_intensity": _l("R&D spending as a share of GDP (%)"),
+    "rd_expense_total": _l("R&D spending of society (100M CNY)"),
+    "tech_contracts": _l("Technology contract turnover (100M CNY)"),
+    "invention_patents_per_10k": _l("Invention patents per 10,000 people"),
+    "platforms": _l("Provincial and national innovation platforms"),
+    "hightech_revenue_share": _l("High-tech enterprises' share of industrial revenue (%)"),
+}
+
 register_unique("uq_targets_one_per_metric", "value", _l("This target exists already; change it instead."))
 ENTITY_LABELS.update({"targets": _l("Target"), "indicator_values": _l("Indicator value")})

@@ -1,21 +1,410 @@
-"""Reads of the pipeline's snapshots (the dashboards of the pipeline issue build on these)."""
+"""Reads of the pipeline: the dashboard's aggregates, target progress with traffic lights, forecasts, the
+indicator table. Every aggregate is a GROUP BY over the scope (a constant number of queries); regions are
+folded into their sub-regions in Python (a region tree has hundreds of rows, not thousands)."""
 from __future__ import annotations
 
-from datetime import date
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, distinct, func, or_, select
 
-from crm.enterprises.queries import subtree_ids
+from crm.core.policy import Role
+from crm.enterprises.models import Enterprise, EnterpriseStatus, Region
+from crm.enterprises.queries import all_regions, subtree_ids
 from crm.extensions import db
-from crm.pipeline.models import TierSnapshot
+from crm.ladder.models import Certification, CertificationStatus, TierEvent, TierEventKind
+from crm.ladder.tiers import Tier
+from crm.pipeline.models import (
+    METRIC_PACE,
+    PERCENT_METRICS,
+    TIERED_METRICS,
+    IndicatorValue,
+    Metric,
+    Target,
+    TierSnapshot,
+)
+from crm.service.models import CLOSED_NEED_STATUSES, Need, Visit
+
+TIERS = [t.value for t in Tier]
 
 
-def trend(region_id: int | None, tier: str, since: date) -> list[tuple[date, int, int, int]]:
-    """(month end, valid, gained, lost) for a tier in a region subtree (None: everywhere), oldest first."""
-    stmt = (select(TierSnapshot.month_end, func.sum(TierSnapshot.valid), func.sum(TierSnapshot.gained),
-                   func.sum(TierSnapshot.lost))
-            .where(TierSnapshot.tier == tier, TierSnapshot.month_end >= since)
-            .group_by(TierSnapshot.month_end).order_by(TierSnapshot.month_end))
+# --- scope -------------------------------------------------------------------------------------------
+
+def scope_region(user, requested: int | None = None) -> Region | None:
+    """The region a page shows: a manager's own or one below it; an admin's choice (None: every region)."""
+    if user.role == Role.ADMIN:
+        return db.session.get(Region, requested) if requested else None
+    if user.role != Role.MANAGER or user.region_id is None:
+        return None
+    if requested and requested in subtree_ids(user.region_id):
+        return db.session.get(Region, requested)
+    return db.session.get(Region, user.region_id)
+
+
+def children_of(region: Region | None) -> list[Region]:
+    """The sub-regions a page breaks its numbers down by (the top regions when `region` is None)."""
+    parent_id = region.id if region else None
+    return [r for r in all_regions() if r.parent_id == parent_id]
+
+
+def _region_ids(region: Region | None) -> list[int] | None:
+    return subtree_ids(region.id) if region else None
+
+
+def _in(column, region: Region | None):
+    """A filter on a region column for the region's subtree (no filter for None: everywhere)."""
+    ids = _region_ids(region)
+    return column.in_(ids) if ids is not None else True
+
+
+def _fold(counts: dict, region: Region | None, key_of=lambda k: k) -> dict[int, Counter]:
+    """Fold counts keyed by (leaf region id, …) into {child region id: Counter(rest of key)}."""
+    children = children_of(region)
+    owner = {}
+    for child in children:
+        for rid in subtree_ids(child.id):
+            owner[rid] = child.id
+    if region is not None:
+        owner.setdefault(region.id, region.id)  # enterprises registered on the region itself
+    out: dict[int, Counter] = defaultdict(Counter)
+    for key, n in counts.items():
+        region_id, rest = key[0], key[1:]
+        if region_id in owner:
+            out[owner[region_id]][rest if len(rest) > 1 else (rest[0] if rest else None)] += n
+    return out
+
+
+# --- the dashboard -------------------------------------------------------------------------------------
+
+def _operating(region: Region | None):
+    return and_(Enterprise.archived_at.is_(None), Enterprise.status == EnterpriseStatus.ACTIVE,
+                _in(Enterprise.region_id, region))
+
+
+def tier_counts_by_region(region: Region | None) -> dict[tuple[int, str | None], int]:
+    """{(leaf region id, current tier or None): operating enterprises} (one query)."""
+    rows = db.session.execute(select(Enterprise.region_id, Enterprise.current_tier, func.count())
+                              .where(_operating(region)).group_by(Enterprise.region_id, Enterprise.current_tier))
+    return {(r, t): n for r, t, n in rows}
+
+
+def funnel(counts: dict) -> list[tuple[str | None, int]]:
+    """Enterprises by current tier, candidates (no tier) first, then the ladder upwards."""
+    by_tier = Counter()
+    for (_, tier), n in counts.items():
+        by_tier[tier] += n
+    return [(None, by_tier[None])] + [(t, by_tier[t]) for t in TIERS]
+
+
+def by_subregion(counts: dict, region: Region | None) -> list[tuple[Region, Counter]]:
+    """Per sub-region: Counter(current tier or None → enterprises)."""
+    folded = _fold(counts, region)
+    rows = [(child, folded.get(child.id, Counter())) for child in children_of(region)]
+    if region is not None and folded.get(region.id):
+        rows.insert(0, (region, folded[region.id]))
+    return rows
+
+
+def movement(region: Region | None, year: int) -> dict[str, Counter]:
+    """{tier: Counter(gained=…, lost=…)} of this year's tier events in the region (one query)."""
+    rows = db.session.execute(
+        select(TierEvent.tier, TierEvent.kind, func.count()).select_from(TierEvent)
+        .join(Enterprise, Enterprise.id == TierEvent.enterprise_id)
+        .where(_in(Enterprise.region_id, region), TierEvent.occurred_on >= date(year, 1, 1),
+               TierEvent.occurred_on <= date(year, 12, 31)).group_by(TierEvent.tier, TierEvent.kind))
+    out = {t: Counter() for t in TIERS}
+    for tier, kind, n in rows:
+        if kind == TierEventKind.GAINED:
+            out[tier]["gained"] += n
+        elif kind in (TierEventKind.EXPIRED, TierEventKind.REVOKED):
+            out[tier]["lost"] += n
+    return out
+
+
+def monthly_trend(region: Region | None, since: date) -> tuple[list[date], dict[str, list[int]]]:
+    """(month ends, {tier: valid count per month}) from the monthly snapshots (one query)."""
+    rows = db.session.execute(
+        select(TierSnapshot.month_end, TierSnapshot.tier, func.sum(TierSnapshot.valid))
+        .where(TierSnapshot.month_end >= since, _in(TierSnapshot.region_id, region))
+        .group_by(TierSnapshot.month_end, TierSnapshot.tier).order_by(TierSnapshot.month_end))
+    values: dict[str, dict[date, int]] = defaultdict(dict)
+    for month_end, tier, n in rows:
+        values[tier][month_end] = int(n or 0)
+    months = sorted({m for per_tier in values.values() for m in per_tier})
+    return months, {t: [values[t].get(m, 0) for m in months] for t in TIERS}
+
+
+def expiring_by_month(region: Region | None, today: date, months: int = 6) -> list[tuple[date, Counter]]:
+    """Valid certifications expiring in each of the next `months` months, by tier (one query)."""
+    until = _add_months(today.replace(day=1), months) - timedelta(days=1)
+    rows = db.session.execute(
+        select(Certification.expires_on, Certification.tier)
+        .select_from(Certification).join(Enterprise, Enterprise.id == Certification.enterprise_id)
+        .where(Certification.status == CertificationStatus.ACTIVE, Certification.expires_on >= today,
+               Certification.expires_on <= until, _in(Enterprise.region_id, region),
+               Enterprise.archived_at.is_(None)))
+    buckets: dict[date, Counter] = {_add_months(today.replace(day=1), i): Counter() for i in range(months)}
+    for expires_on, tier in rows:
+        buckets[expires_on.replace(day=1)][tier] += 1
+    return list(buckets.items())
+
+
+def expiring_query(region: Region | None, today: date, months: int = 6, tier: str = ""):
+    """The certifications behind expiring_by_month, soonest first (for the drill-down list)."""
+    from sqlalchemy.orm import joinedload
+
+    until = _add_months(today.replace(day=1), months) - timedelta(days=1)
+    stmt = (select(Certification).join(Enterprise, Enterprise.id == Certification.enterprise_id)
+            .options(joinedload(Certification.enterprise).joinedload(Enterprise.region))
+            .where(Certification.status == CertificationStatus.ACTIVE, Certification.expires_on >= today,
+                   Certification.expires_on <= until, _in(Enterprise.region_id, region),
+                   Enterprise.archived_at.is_(None)))
+    if tier:
+        stmt = stmt.where(Certification.tier == tier)
+    return stmt.order_by(Certification.expires_on, Certification.id)
+
+
+def _add_months(day: date, n: int) -> date:
+    month = day.month - 1 + n
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+# --- targets and their lights ------------------------------------------------------------------------------
+
+@dataclass
+class Progress:
+    """A target read against the data: actual, expected by now (pace), the light and how it was judged."""
+
+    metric: str
+    tier: str
+    target: Decimal | None
+    actual: Decimal
+    expected: Decimal | None
+    light: str  # green, yellow, red, or "" when there is no target
+    own: bool = True  # False when the target is the sum of the sub-regions' targets
+    start: Decimal | None = None
+
+
+def year_fraction(year: int, today: date) -> Decimal:
+    """How much of `year` has passed on `today` (0 before it starts, 1 after it ends), by days."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    if today < first:
+        return Decimal(0)
+    if today >= last:
+        return Decimal(1)
+    return Decimal((today - first).days + 1) / Decimal((last - first).days + 1)
+
+
+def judge(metric: str, target: Decimal | None, actual: Decimal, start: Decimal | None, fraction: Decimal,
+          margin: Decimal) -> tuple[str, Decimal | None]:
+    """(light, expected by now): green on pace, yellow behind by up to `margin` of the expected value, red beyond.
+
+    Counts of the year are expected to grow from zero in step with the calendar; a stock from where the
+    year started towards the target; a rate is held to its target at any time.
+    """
+    if target is None:
+        return "", None
+    pace = METRIC_PACE[metric]
+    if pace == "rate":
+        expected = target
+    elif pace == "stock":
+        base = start if start is not None else actual
+        expected = base + (target - base) * fraction if target > base else target
+    else:
+        expected = target * fraction
+    expected = expected.quantize(Decimal("0.01"))
+    if actual >= expected:
+        return "green", expected
+    if actual >= expected * (1 - margin):
+        return "yellow", expected
+    return "red", expected
+
+
+def _actuals(region: Region | None, year: int, today: date) -> dict[str, dict]:
+    """Per metric {(leaf region id, tier or ""): value}, and the stock at the year's start (one query each)."""
+    first, last = date(year, 1, 1), min(date(year, 12, 31), today)
+    start = date(year, 1, 1) - timedelta(days=1)
+    where_region = _in(Enterprise.region_id, region)
+    out: dict[str, dict] = {}
+    out[Metric.NEW_CERTS] = {(r, t): n for r, t, n in db.session.execute(
+        select(Enterprise.region_id, TierEvent.tier, func.count())
+        .select_from(TierEvent).join(Enterprise, Enterprise.id == TierEvent.enterprise_id)
+        .where(where_region, TierEvent.kind == TierEventKind.GAINED, TierEvent.occurred_on.between(first, last))
+        .group_by(Enterprise.region_id, TierEvent.tier))}
+
+    def valid_on(day: date):
+        return db.session.execute(
+            select(Enterprise.region_id, Certification.tier, func.count(distinct(Certification.enterprise_id)))
+            .select_from(Certification).join(Enterprise, Enterprise.id == Certification.enterprise_id)
+            .where(where_region, Enterprise.archived_at.is_(None), Certification.issued_on <= day,
+                   or_(Certification.expires_on.is_(None), Certification.expires_on >= day),
+                   or_(Certification.status == CertificationStatus.ACTIVE, Certification.status_changed_on > day))
+            .group_by(Enterprise.region_id, Certification.tier))
+
+    out[Metric.VALID_COUNT] = {(r, t): n for r, t, n in valid_on(last)}
+    out["valid_start"] = {(r, t): n for r, t, n in valid_on(start)}
+    out[Metric.VISITS] = {(r, ""): n for r, n in db.session.execute(
+        select(Enterprise.region_id, func.count()).select_from(Visit)
+        .join(Enterprise, Enterprise.id == Visit.enterprise_id)
+        .where(where_region, Visit.visited_on.between(first, last)).group_by(Enterprise.region_id))}
+    raised = db.session.execute(
+        select(Enterprise.region_id, func.count(), func.count().filter(Need.status.in_(CLOSED_NEED_STATUSES)))
+        .select_from(Need).join(Enterprise, Enterprise.id == Need.enterprise_id)
+        .where(where_region, Need.raised_on.between(first, last)).group_by(Enterprise.region_id)).all()
+    out["needs_raised"] = {(r, ""): n for r, n, _ in raised}
+    out["needs_closed"] = {(r, ""): c for r, _, c in raised}
+    out["visited"] = {(r, ""): n for r, n in db.session.execute(
+        select(Enterprise.region_id, func.count(distinct(Visit.enterprise_id)))
+        .select_from(Visit).join(Enterprise, Enterprise.id == Visit.enterprise_id)
+        .where(where_region, Enterprise.archived_at.is_(None), Visit.visited_on.between(first, last))
+        .group_by(Enterprise.region_id))}
+    out["operating"] = {(r, ""): n for r, n in db.session.execute(
+        select(Enterprise.region_id, func.count()).where(_operating(region)).group_by(Enterprise.region_id))}
+    return out
+
+
+def _sum_for(values: dict, region_ids: set[int], tier: str = "") -> int:
+    return sum(n for (r, t), n in values.items() if r in region_ids and t == tier)
+
+
+def metric_value(actuals: dict, metric: str, tier: str, region_ids: set[int]) -> tuple[Decimal, Decimal | None]:
+    """(actual, value at the year's start for stocks) of a metric over a set of leaf regions."""
+    if metric == Metric.RESOLUTION_RATE:
+        raised = _sum_for(actuals["needs_raised"], region_ids)
+        closed = _sum_for(actuals["needs_closed"], region_ids)
+        return (Decimal(closed * 100) / raised).quantize(Decimal("0.1")) if raised else Decimal(0), None
+    if metric == Metric.COVERAGE:
+        operating = _sum_for(actuals["operating"], region_ids)
+        visited = _sum_for(actuals["visited"], region_ids)
+        return (Decimal(visited * 100) / operating).quantize(Decimal("0.1")) if operating else Decimal(0), None
+    actual = Decimal(_sum_for(actuals[metric], region_ids, tier))
+    start = Decimal(_sum_for(actuals["valid_start"], region_ids, tier)) if metric == Metric.VALID_COUNT else None
+    return actual, start
+
+
+def targets_of(year: int, region_ids: list[int] | None) -> dict[tuple[int, str, str], Decimal]:
+    """{(region id, metric, tier): value} of the year's targets (one query)."""
+    stmt = select(Target.region_id, Target.metric, Target.tier, Target.value).where(Target.year == year)
+    if region_ids is not None:
+        stmt = stmt.where(Target.region_id.in_(region_ids))
+    return {(r, m, t): v for r, m, t, v in db.session.execute(stmt)}
+
+
+def effective_target(targets: dict, region_id: int, metric: str, tier: str) -> tuple[Decimal | None, bool]:
+    """(target, own?) for a region: its own, else the sum of its children's (counts only; rates do not add)."""
+    own = targets.get((region_id, metric, tier))
+    if own is not None:
+        return own, True
+    if metric in PERCENT_METRICS:
+        return None, True
+    children = [r for r in all_regions() if r.parent_id == region_id]
+    parts = [effective_target(targets, c.id, metric, tier)[0] for c in children]
+    parts = [p for p in parts if p is not None]
+    return (sum(parts, Decimal(0)), False) if parts else (None, True)
+
+
+@dataclass
+class TargetBoard:
+    """The targets page: for the region and each sub-region, a Progress per metric and tier."""
+
+    year: int
+    fraction: Decimal
+    metrics: list[tuple[str, str]] = field(default_factory=list)  # (metric, tier) rows
+    regions: list[Region | None] = field(default_factory=list)
+    cells: dict = field(default_factory=dict)  # (region id or None, metric, tier) → Progress
+
+
+def target_board(region: Region | None, year: int, today: date, margin: Decimal) -> TargetBoard:
+    """Progress of every target of the year for the region and its sub-regions (a fixed number of queries)."""
+    ids = _region_ids(region)
+    actuals = _actuals(region, year, today)
+    targets = targets_of(year, ids)
+    fraction = year_fraction(year, today)
+    board = TargetBoard(year, fraction)
+    board.metrics = ([(m, t) for m in TIERED_METRICS for t in TIERS]
+                     + [(m, "") for m in (Metric.VISITS, Metric.RESOLUTION_RATE, Metric.COVERAGE)])
+    regions = [region] + children_of(region)
+    board.regions = regions
+    every = {r.id for r in all_regions()}
+    for r in regions:
+        leaves = set(subtree_ids(r.id)) if r else every
+        for metric, tier in board.metrics:
+            actual, start = metric_value(actuals, metric, tier, leaves)
+            if r is None:
+                top = [c for c in all_regions() if c.parent_id is None]
+                parts = [effective_target(targets, c.id, metric, tier)[0] for c in top]
+                parts = [p for p in parts if p is not None]
+                target, own = ((sum(parts, Decimal(0)), False) if parts and metric not in PERCENT_METRICS
+                               else (None, True))
+            else:
+                target, own = effective_target(targets, r.id, metric, tier)
+            light, expected = judge(metric, target, actual, start, fraction, margin)
+            board.cells[(r.id if r else None, metric, tier)] = Progress(metric, tier, target, actual, expected,
+                                                                        light, own, start)
+    return board
+
+
+# --- forecast ------------------------------------------------------------------------------------------------
+
+def forecast(user, region: Region | None, tiers: list[str]) -> dict[str, Counter]:
+    """{tier: Counter(ready=…, close=…)} from the ladder's ranking of the candidate pool in the region.
+
+    "close": data still missing (incomplete) or exactly one criterion failing.
+    """
+    from crm.ladder.queries import candidate_pool
+
+    out = {}
+    for tier in tiers:
+        counts = Counter()
+        for c in candidate_pool(user, tier, region_id=region.id if region else None):
+            if c.verdict == "ready":
+                counts["ready"] += 1
+            elif c.verdict == "incomplete" or c.failing == 1:
+                counts["close"] += 1
+        out[tier] = counts
+    return out
+
+
+# --- the indicator table (建设指标体系) -------------------------------------------------------------------------
+
+# Rows of the indicator table: the enterprise counts are computed from the ladder; the rest are entered.
+COMPUTED_INDICATORS = [f"{t}_count" for t in reversed(TIERS)]
+ENTERED_INDICATORS = ["rd_intensity", "rd_expense_total", "tech_contracts", "invention_patents_per_10k",
+                      "platforms", "hightech_revenue_share"]
+
+
+def indicator_table(region: Region | None, year: int, today: date) -> dict[str, list[Decimal | None]]:
+    """{indicator: [last year, this year, target next year, target the year after]} for the region."""
+    ids = _region_ids(region)
+    region_id = region.id if region else None
+    table: dict[str, list] = {}
+    last_year_end = date(year - 1, 12, 31)
+    current = _actuals(region, year, today)[Metric.VALID_COUNT]
+    every = set(ids) if ids is not None else {r.id for r in all_regions()}
+    previous = db.session.execute(
+        select(Certification.tier, func.count(distinct(Certification.enterprise_id)))
+        .select_from(Certification).join(Enterprise, Enterprise.id == Certification.enterprise_id)
+        .where(_in(Enterprise.region_id, region), Certification.issued_on <= last_year_end,
+               or_(Certification.expires_on.is_(None), Certification.expires_on >= last_year_end),
+               or_(Certification.status == CertificationStatus.ACTIVE,
+                   Certification.status_changed_on > last_year_end))
+        .group_by(Certification.tier))
+    previous = dict(previous.all())
+    next_targets = targets_of(year + 1, ids)
+    after_targets = targets_of(year + 2, ids)
+    for tier in reversed(TIERS):
+        row = [Decimal(previous.get(tier, 0)), Decimal(_sum_for(current, every, tier)), None, None]
+        if region_id is not None:
+            row[2] = effective_target(next_targets, region_id, Metric.VALID_COUNT, tier)[0]
+            row[3] = effective_target(after_targets, region_id, Metric.VALID_COUNT, tier)[0]
+        table[f"{tier}_count"] = row
+    entered = {}
     if region_id is not None:
-        stmt = stmt.where(TierSnapshot.region_id.in_(subtree_ids(region_id)))
-    return [(m, int(v or 0), int(g or 0), int(lo or 0)) for m, v, g, lo in db.session.execute(stmt)]
+        entered = {(y, c): v for y, c, v in db.session.execute(
+            select(IndicatorValue.year, IndicatorValue.code, IndicatorValue.value).where(
+                IndicatorValue.region_id == region_id, IndicatorValue.year.between(year - 1, year + 2)))}
+    for code in ENTERED_INDICATORS:
+        table[code] = [entered.get((y, code)) for y in (year - 1, year, year + 1, year + 2)]
+    return table

@@ -1,17 +1,32 @@
-"""Writes of the pipeline: the monthly snapshot of the ladder (recomputed whole, so running it twice is harmless)."""
+"""Writes of the pipeline: the monthly snapshot (recomputed whole: running it twice is harmless), targets and
+the indicator table's entered values (validated, flushed, audited; callers commit)."""
 from __future__ import annotations
 
 import calendar
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, insert, or_, select
 
+from crm.core import audit
 from crm.core.db import utcnow
+from crm.core.policy import Role, can
+from crm.core.validation import ValidationFailed
 from crm.enterprises.models import Enterprise
+from crm.enterprises.queries import subtree_ids
 from crm.extensions import db
 from crm.ladder.models import Certification, CertificationStatus, TierEvent, TierEventKind
-from crm.pipeline.models import TierSnapshot
+from crm.pipeline.models import (
+    METRIC_LABELS,
+    PERCENT_METRICS,
+    TIERED_METRICS,
+    IndicatorValue,
+    Target,
+    TierSnapshot,
+)
+from crm.pipeline.queries import ENTERED_INDICATORS
 from crm.service.models import Assignment
 
 
@@ -77,3 +92,92 @@ def backfill(since: date, until: date) -> list[tuple[date, int]]:
         done.append((end, compute_snapshot(end)))
         end = month_end(date.fromordinal(end.toordinal() + 1))
     return done
+
+
+# --- targets and entered indicators -------------------------------------------------------------------------
+
+def can_manage_targets(user, region) -> bool:
+    """Whether `user` may set targets for `region`: an admin anywhere, a manager in their region subtree."""
+    if region is None or not can(user, "targets.manage"):
+        return False
+    return user.role == Role.ADMIN or (user.region_id is not None and region.id in subtree_ids(user.region_id))
+
+
+def save_targets(region, year: int, values: dict, *, actor) -> dict:
+    """Set, change or clear (None) the year's targets of a region: {(metric, tier): value}; all or nothing.
+
+    Returns {(metric, tier): [old, new]} of what changed; each change is audited.
+    """
+    if not isinstance(actor, str) and not can_manage_targets(actor, region):
+        raise ValidationFailed.one("", _l("You cannot set targets for this region."))
+    errors = {}
+    for (metric, tier), value in values.items():
+        if metric not in METRIC_LABELS or (metric in TIERED_METRICS) != bool(tier):
+            errors[f"{metric}-{tier}"] = [_l("Unknown target.")]
+        elif value is not None and metric in PERCENT_METRICS and value > Decimal(100):
+            errors[f"{metric}-{tier}"] = [_l("A share is at most 100%.")]
+    if errors:
+        raise ValidationFailed(errors)
+    existing = {(t.metric, t.tier): t for t in db.session.scalars(
+        select(Target).where(Target.year == year, Target.region_id == region.id))}
+    changed = {}
+    for key, value in values.items():
+        target = existing.get(key)
+        old = target.value if target is not None else None
+        if old == value or (old is not None and value is not None and Decimal(old) == Decimal(value)):
+            continue
+        if value is None:
+            db.session.delete(target)
+            db.session.flush()
+            audit.record(db.session, "delete", target, actor=actor,
+                         changes={"value": [str(old), None]}, summary=f"{region.name} {year} {key[0]} {key[1]}")
+        elif target is None:
+            target = Target(year=year, region_id=region.id, metric=key[0], tier=key[1], value=value,
+                            updated_by_id=getattr(actor, "id", None))
+            db.session.add(target)
+            db.session.flush()
+            audit.record(db.session, "create", target, actor=actor, changes={"value": [None, str(value)]},
+                         summary=f"{region.name} {year} {key[0]} {key[1]}")
+        else:
+            target.value, target.updated_by_id = value, getattr(actor, "id", None)
+            db.session.flush()
+            audit.record(db.session, "update", target, actor=actor, changes={"value": [str(old), str(value)]},
+                         summary=f"{region.name} {year} {key[0]} {key[1]}")
+        changed[key] = [old, value]
+    return changed
+
+
+def save_indicators(region, values: dict, *, actor) -> dict:
+    """Set or clear the entered indicator values of a region: {(year, code): value or None}; audited."""
+    if not isinstance(actor, str) and not can_manage_targets(actor, region):
+        raise ValidationFailed.one("", _l("You cannot change this region's indicators."))
+    if any(code not in ENTERED_INDICATORS for _, code in values):
+        raise ValidationFailed.one("", _l("Unknown indicator."))
+    existing = {(v.year, v.code): v for v in db.session.scalars(
+        select(IndicatorValue).where(IndicatorValue.region_id == region.id,
+                                     IndicatorValue.year.in_({y for y, _ in values})))}
+    changed = {}
+    for (year, code), value in values.items():
+        row = existing.get((year, code))
+        old = row.value if row is not None else None
+        if old == value:
+            continue
+        if value is None:
+            db.session.delete(row)
+            db.session.flush()
+            audit.record(db.session, "delete", row, actor=actor, changes={code: [str(old), None]},
+                         summary=f"{region.name} {year}")
+        elif row is None:
+            row = IndicatorValue(year=year, region_id=region.id, code=code, value=value,
+                                 updated_by_id=getattr(actor, "id", None))
+            db.session.add(row)
+            db.session.flush()
+            audit.record(db.session, "create", row, actor=actor, changes={code: [None, str(value)]},
+                         summary=f"{region.name} {year}")
+        else:
+            row.value = value
+            db.session.flush()
+            audit.record(db.session, "update", row, actor=actor, changes={code: [str(old), str(value)]},
+                         summary=f"{region.name} {year}")
+        changed[(year, code)] = [old, value]
+    return changed
