@@ -40,6 +40,10 @@ _batch_owner = {"admin": OK, **{r: MISSING for r in MANAGERS + OFFICERS}, **{r: 
 _service_x = {"admin": OK, "manager_city": OK, "manager_other": MISSING, "officer_x": OK, "officer_x_unassigned": OK,
               "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
 
+# The pipeline of county X: admins, managers above it; another city's manager 404; officers, enterprises 403.
+_pipeline_x = {"admin": OK, "manager_city": OK, "manager_other": MISSING,
+               **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}
+
 GET_ROUTES = {
     "main.healthz": ("/healthz", {"anon": OK, **_everyone}),
     "auth.login": ("/login", {"anon": OK, **{r: REDIRECT for r in ROLES[1:]}}),
@@ -98,6 +102,16 @@ GET_ROUTES = {
                                                                 "officer_x_unassigned": FORBIDDEN}),
     "service.departments": ("/admin/departments", _admin_only),
     "service.department_form": ("/admin/departments/{department}/edit", _admin_only),
+    # the pipeline: managers (their region and below; another city's region is 404) and admins
+    "pipeline.dashboard": ("/pipeline?region={region}", _pipeline_x),
+    "pipeline.regions_export": ("/pipeline/regions.xlsx?region={region}", _pipeline_x),
+    "pipeline.expiring": ("/pipeline/expiring?region={region}", _pipeline_x),
+    "pipeline.targets": ("/pipeline/targets?region={region}", _pipeline_x),
+    "pipeline.targets_export": ("/pipeline/targets.xlsx?region={region}", _pipeline_x),
+    "pipeline.targets_edit": ("/pipeline/targets/edit?region={region}", _pipeline_x),
+    "pipeline.indicators": ("/pipeline/indicators?region={region}", _pipeline_x),
+    "pipeline.indicators_export": ("/pipeline/indicators.xlsx?region={region}", _pipeline_x),
+    "pipeline.indicators_edit": ("/pipeline/indicators/edit?region={region}", _pipeline_x),
     # notifications: everyone their own inbox; the scheduler's jobs: admins
     "notify.inbox": ("/notifications", _everyone),
     "notify.jobs": ("/admin/jobs", _admin_only),

@@ -103,9 +103,13 @@ def load(count: int):
         completed = f", {tally.updated} completed" if tally.updated else ""
         click.echo(f"{label}: {tally.created} created, {tally.existing} existing{completed}")
     from crm.demo.notify import load_notifications
+    from crm.demo.pipeline import load_targets
 
     for label, n in load_notifications(clock.today()).items():
         click.echo(f"{label}: {n} created")
+    for label, n in load_targets(clock.today()).items():
+        click.echo(f"{label}: {n} created")
+    db.session.commit()
     click.echo("")
     click.echo(f"Demo accounts (password: {accounts.DEMO_PASSWORD}):")
     for user in accounts.featured_accounts(db.session):
