@@ -27,7 +27,8 @@ MESSAGES = {
     "weekly_summary": (
         _l("Weekly summary of %(region)s"),
         _l("%(start)s to %(end)s: %(visits)s visits, %(needs_opened)s needs raised, %(needs_closed)s closed, "
-           "%(overdue)s overdue now; certifications gained %(gained)s, lost %(lost)s.")),
+           "%(overdue)s overdue now; certifications gained %(gained)s, lost %(lost)s; %(behind)s targets behind "
+           "pace.")),
     "need_status": (
         _l("Your request has a new status"),
         _l("“%(title)s”: %(old)s → %(new)s.")),
@@ -37,6 +38,7 @@ MESSAGES = {
 def _prepare(params: dict) -> dict:
     """Turn stored codes (tier, statuses) into words of the current language."""
     out = dict(params)
+    out.setdefault("behind", 0)  # summaries written before targets existed
     if "tier" in out:
         out["tier"] = tier_label(out["tier"])
     for key in ("old", "new"):

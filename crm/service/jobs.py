@@ -104,7 +104,12 @@ def _recert_action():
 
 def weekly_summary(today: date) -> str:
     """Each manager: last week's visits, needs raised and closed, overdue needs, certifications gained and lost."""
+    from decimal import Decimal
+
     from crm.ladder.models import TierEvent, TierEventKind
+    from crm.pipeline.queries import target_board
+
+    margin = Decimal(str(current_app.config["PIPELINE_YELLOW_MARGIN"]))
 
     start, end = today - timedelta(days=7), today - timedelta(days=1)
     iso_year, iso_week, _weekday = today.isocalendar()
@@ -135,6 +140,9 @@ def weekly_summary(today: date) -> str:
                 TierEvent.kind.in_((TierEventKind.EXPIRED, TierEventKind.REVOKED)),
                 TierEvent.occurred_on.between(start, end))),
         }
+        board = target_board(manager.region, today.year, today, margin)
+        params["behind"] = sum(1 for (region_id, _m, _t), cell in board.cells.items()
+                               if region_id == manager.region_id and cell.light in ("red", "yellow"))
         if notify(manager, "weekly_summary", params, link=path_for("service.needs"),
                   dedupe_key=f"weekly_summary:{manager.id}:{iso_year}-W{iso_week:02d}") is not None:
             sent += 1

@@ -161,8 +161,27 @@ def test_weekly_summary_once_a_week_with_the_regions_numbers(world, people, db):
     assert _en(service_jobs.weekly_summary, monday + timedelta(days=2)) == "0 weekly summaries"  # same ISO week
     city = _notes(db, people["manager_city"], "weekly_summary")[0].params
     assert (city["visits"], city["needs_opened"], city["overdue"]) == (1, 1, 1)
+    assert city["behind"] == 0  # no target yet
     other = _notes(db, people["manager_other"], "weekly_summary")[0].params
     assert (other["visits"], other["needs_opened"]) == (1, 0)
+
+
+def test_weekly_summary_counts_the_targets_behind_pace(world, people, db):
+    from decimal import Decimal
+
+    from crm.pipeline.models import Target
+
+    monday = date(2026, 11, 23)
+    db.session.add_all([Target(year=2026, region_id=world.city.id, metric="visits", tier="", value=Decimal(100)),
+                        Target(year=2026, region_id=world.city.id, metric="coverage", tier="", value=Decimal(0))])
+    db.session.commit()
+    service_jobs.weekly_summary(monday)
+    city = _notes(db, people["manager_city"], "weekly_summary")[0]
+    assert city.params["behind"] == 1  # no visits against 100 is red; a 0% coverage target is met
+    with force_locale("en"):
+        from crm.notify.messages import render
+
+        assert "1 targets behind pace" in render(city.kind, city.params)[1]
 
 
 def test_the_enterprise_hears_when_its_own_need_changes_status(world, people, db):
