@@ -51,6 +51,10 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     # the policy catalogue (政策库) and the departments needs are referred to (转办)
     "policies.manage": frozenset({_A, _M}),
     "departments.manage": frozenset({_A}),
+    # Excel/CSV imports (crm.io): officers within their scope row by row, admins everywhere
+    "io.import": frozenset({_A, _O}),
+    # the JSON API's tokens (crm.api): an admin issues and revokes them for any user
+    "api_tokens.manage": frozenset({_A}),
     # administration
     "users.manage": frozenset({_A}),
     "regions.manage": frozenset({_A}),
