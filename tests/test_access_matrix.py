@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from crm.core.audit import AuditEvent
 from crm.enterprises.models import Contact
+from crm.io.models import ImportJob
 from tests import factories
 
 ROLES = ["anon", "admin", "manager_city", "manager_other", "officer_x", "officer_x_unassigned", "officer_y",
@@ -103,6 +104,15 @@ GET_ROUTES = {
     "policies.new": ("/policies/new", _policies_manage := {"admin": OK, **{r: OK for r in MANAGERS},
                                                            **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     "policies.edit": ("/policies/{policy}/edit", _policies_manage),
+    # imports: officers (within their scope, row by row) and admins; a job is its creator's ("someone") or an admin's
+    "io.imports": ("/imports", _importers := {"admin": OK, **{r: OK for r in OFFICERS},
+                                              **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}),
+    "io.template": ("/imports/templates/figures.xlsx", _importers),
+    "io.job": ("/imports/{import_job}", _import_owner := {"admin": OK, **{r: MISSING for r in OFFICERS},
+                                                          **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}),
+    "io.rejects": ("/imports/{import_job}/rejects.xlsx", _import_owner),
+    # exports: any list the user can see, scoped like its page
+    "io.export": ("/exports/enterprises.xlsx", _registry),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -145,6 +155,13 @@ POST_ROUTES = {
     "policies.deactivate": ("/policies/{policy}/deactivate", _manage_policies := {
         "admin": "allowed", **{r: "allowed" for r in MANAGERS}, **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     "policies.reactivate": ("/policies/{policy}/reactivate", _manage_policies),
+    # an upload without a file is refused (422) and nothing is written, for those who may import
+    "io.upload": ("/imports", {"admin": 422, **{r: 422 for r in OFFICERS},
+                               **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}),
+    # the matrix's job is finished: confirming or cancelling it again answers 303 and writes nothing
+    "io.confirm": ("/imports/{import_job}/confirm", _import_write := {
+        "admin": "allowed", **{r: MISSING for r in OFFICERS}, **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}),
+    "io.cancel": ("/imports/{import_job}/cancel", _import_write),
 }
 
 
@@ -185,8 +202,11 @@ def ids(world, officer_x, db):
     need = factories.need(world.ent_x, owner=author, visit=visit)
     follow_up = factories.follow_up(world.ent_x, author, need=need)
     policy = factories.policy()
+    import_job = ImportJob(kind="enterprises", filename="x.xlsx", file_format="xlsx", status="done",
+                           created_by_id=someone.id, rejects=[], changes=[], ignored_columns=[])
+    db.session.add(import_job)
     db.session.commit()
-    return {"ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
+    return {"import_job": import_job.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
             "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id,
             "policy": policy.id}

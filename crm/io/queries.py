@@ -111,7 +111,7 @@ def _registry_rows(user, f: RegistryFilter):
     stmt = stmt.options(joinedload(Enterprise.region))
 
     def rows():
-        for e in db.session.execute(stmt.execution_options(yield_per=YIELD)).unique().scalars():
+        for e in db.session.execute(stmt.execution_options(yield_per=YIELD)).scalars():
             code, region_name, park = regions.get(e.region_id, ("", "", None))
             values = {"name": e.name, "uscc": e.uscc, "region_code": code, "park": park,
                       "established_on": e.established_on, "industry_code": e.industry_code,
@@ -169,7 +169,7 @@ def _need_rows(user, f):
                _("Closed on"), _("Satisfaction")]
 
     def rows():
-        for n in db.session.execute(stmt.execution_options(yield_per=YIELD)).unique().scalars():
+        for n in db.session.execute(stmt.execution_options(yield_per=YIELD)).scalars():
             yield [n.enterprise.name, n.enterprise.uscc, str(NEED_CATEGORY_LABELS.get(n.category, n.category)),
                    n.title, n.description or None, str(n.status_label), n.raised_on, n.due_on,
                    n.owner.name if n.owner else None, n.department.name if n.department else None,
@@ -218,7 +218,7 @@ def _visit_rows(user, f: VisitFilter):
                _("People met"), _("Summary"), _("Policies explained")]
 
     def rows():
-        for v in db.session.execute(stmt.execution_options(yield_per=YIELD)).unique().scalars():
+        for v in db.session.execute(stmt.execution_options(yield_per=YIELD)).scalars():
             yield [v.visited_on, v.enterprise.name, v.enterprise.uscc, v.officer.name, str(v.mode_label),
                    v.people_met or None, v.summary or None, "；".join(p.title for p in v.policies) or None]
 
