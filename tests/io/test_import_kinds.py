@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from crm.enterprises.models import AnnualFigures, IntellectualProperty
+from crm.enterprises.models import AnnualFigures
 from crm.extensions import db
 from crm.io import queries
 from crm.io.documents import example_uscc, template_bytes
@@ -45,7 +45,7 @@ def test_figures_with_thousands_separators_and_per_row_errors(world, tmp_path):
         4: ("营业收入（万元）", "Enter a number, e.g. 1234.5."),
         5: ("科技人员", "Tech staff cannot exceed employees."),
         6: ("营业收入（万元）", "At most two decimal places (amounts are in 10k CNY)."),
-        7: ("年度", "The year must be between 1980 and %d." % date.today().year),
+        7: ("年度", f"The year must be between 1980 and {date.today().year}."),
         8: ("职工总数", "Enter a whole number of people, e.g. 85."),
         9: ("统一社会信用代码", "No enterprise with this unified social credit code in your scope; import or "
                         "register the enterprise first."),
@@ -88,13 +88,6 @@ def test_ip_and_certifications(world, tmp_path):
     assert cert.expires_on == date(2027, 11, 19) and not cert.expiry_overridden
     db.session.refresh(e)
     assert e.current_tier == "high_tech"
-
-
-def _export_then_import(tmp_path, kind, user):
-    path = tmp_path / f"{kind}.xlsx"
-    with force_locale("zh_Hans_CN"):
-        n = queries.write_export(kind, user, {}, path)
-    return n, run(tmp_path, kind, path.read_bytes(), name=f"{kind}-again.xlsx")
 
 
 @pytest.mark.parametrize("kind", ["enterprises", "figures", "ip", "certifications"])

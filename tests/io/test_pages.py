@@ -223,7 +223,7 @@ def test_job_view_shows_a_stalled_job_as_stopped(world, db):
 
 def test_registry_export_keeps_the_page_filters_and_scope(client, world, login_as, db):
     login_as("manager", region=world.city)
-    response = client.get("/exports/enterprises.xlsx?region=%d" % world.county_x.id)
+    response = client.get(f"/exports/enterprises.xlsx?region={world.county_x.id}")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     ws = load_workbook(io.BytesIO(response.data)).active
     names = [r[0] for r in ws.iter_rows(min_row=2, values_only=True)]
