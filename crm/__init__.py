@@ -120,6 +120,7 @@ def _render_item(type_, obj, autogen_context):
 def register_blueprints(app: Flask) -> None:
     """Mount every feature's blueprint."""
     from crm.api.views import bp as api_bp
+    from crm.api.views import tokens_bp
     from crm.auth.views import admin_bp
     from crm.auth.views import bp as auth_bp
     from crm.enterprises.views import bp as enterprises_bp
@@ -132,7 +133,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.service.views import bp as service_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
-                      api_bp, service_bp, policies_bp, io_bp):
+                      api_bp, service_bp, policies_bp, io_bp, tokens_bp):
         app.register_blueprint(blueprint)
 
 

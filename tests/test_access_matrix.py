@@ -111,6 +111,7 @@ GET_ROUTES = {
     "io.job": ("/imports/{import_job}", _import_owner := {"admin": OK, **{r: MISSING for r in OFFICERS},
                                                           **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}),
     "io.rejects": ("/imports/{import_job}/rejects.xlsx", _import_owner),
+    "api_tokens.index": ("/admin/api-tokens", _admin_only),
     # exports: any list the user can see, scoped like its page
     "io.export": ("/exports/enterprises.xlsx", _registry),
 }
@@ -162,6 +163,10 @@ POST_ROUTES = {
     "io.confirm": ("/imports/{import_job}/confirm", _import_write := {
         "admin": "allowed", **{r: MISSING for r in OFFICERS}, **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}),
     "io.cancel": ("/imports/{import_job}/cancel", _import_write),
+    # issuing a token without naming its owner is refused (422), nothing written; revoking: admins (audited)
+    "api_tokens.create": ("/admin/api-tokens", {"admin": 422, **{r: FORBIDDEN for r in ROLES[2:]}}),
+    "api_tokens.revoke": ("/admin/api-tokens/{token}/revoke", {"admin": "allowed",
+                                                               **{r: FORBIDDEN for r in ROLES[2:]}}),
 }
 
 
@@ -206,7 +211,11 @@ def ids(world, officer_x, db):
                            created_by_id=someone.id, rejects=[], changes=[], ignored_columns=[])
     db.session.add(import_job)
     db.session.commit()
-    return {"import_job": import_job.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
+    from crm.auth.services import create_api_token
+
+    token, _plain = create_api_token(someone, "matrix", actor="test")
+    db.session.commit()
+    return {"import_job": import_job.id, "token": token.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
             "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id,
             "policy": policy.id}
@@ -233,12 +242,29 @@ def _sign_in(login_as, world, officer_x, role):
 # (it reads nothing from the database but the rule sets in force).
 API_ROUTES = {
     "api.readiness_check": ("/api/v1/readiness/check?tier=tech_sme", {"anon": 401, **{r: OK for r in ROLES[1:]}}),
+    # raising a need by the API: like the need form (posted empty here: 422 for those who may, nothing written)
+    "api.need_create": ("/api/v1/needs", {"anon": 401, "admin": 422, "manager_city": 422, "manager_other": 404,
+                                          "officer_x": 422, "officer_x_unassigned": 422, "officer_y": 404,
+                                          "enterprise_own": 403, "enterprise_other": 403}),
+}
+# Reads of the API, scoped by the caller's role and region like the pages (a record outside the scope: 404).
+_api_read_x = {"anon": 401, **{r: (OK if v == OK else MISSING) for r, v in _read_x.items()}}
+_api_service = {"anon": 401, **{r: OK for r in ["admin", *MANAGERS, *OFFICERS]},
+                **{r: FORBIDDEN for r in ENTERPRISE_USERS}}
+API_GET_ROUTES = {
+    "api.enterprises": ("/api/v1/enterprises", {"anon": 401, **{r: OK for r in ROLES[1:]}}),
+    "api.enterprise": ("/api/v1/enterprises/{uscc}", _api_read_x),
+    "api.enterprise_figures": ("/api/v1/enterprises/{uscc}/figures", _api_read_x),
+    "api.enterprise_certifications": ("/api/v1/enterprises/{uscc}/certifications", _api_read_x),
+    "api.needs": ("/api/v1/needs", _api_service),
+    "api.visits": ("/api/v1/visits", _api_service),
+    "api.openapi": ("/api/v1/openapi.json", {"anon": OK, **{r: OK for r in ROLES[1:]}}),
 }
 
 
 def test_every_route_is_in_the_table(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    missing = endpoints - set(GET_ROUTES) - set(POST_ROUTES) - set(API_ROUTES)
+    missing = endpoints - set(GET_ROUTES) - set(POST_ROUTES) - set(API_ROUTES) - set(API_GET_ROUTES)
     assert missing == set(), f"add these routes to the access matrix: {sorted(missing)}"
 
 
@@ -265,7 +291,7 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, of
         after = db.session.scalar(select(func.count()).select_from(AuditEvent))
         if want == "allowed":
             # allowed: the write happens and answers 303 (see-other); writes to records are audited
-            audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies."))
+            audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies.", "api_tokens."))
             if got != 303 or (audited and after == before):
                 wrong.append(f"{endpoint}: allowed, got {got} (+{after - before} events)")
         elif got != want or after != before:
@@ -302,6 +328,11 @@ def test_api_matrix(client, login_as, world, officer_x, role):
     _sign_in(login_as, world, officer_x, role)
     profile = {"assessment_date": "2025-06-30", "figures": []}
     for endpoint, (url, expected) in API_ROUTES.items():
-        response = client.post(url, json=profile)
+        body = profile if endpoint == "api.readiness_check" else {"uscc": world.ent_x.uscc}
+        response = client.post(url, json=body)
+        assert response.status_code == expected[role], endpoint
+        assert response.is_json
+    for endpoint, (url, expected) in API_GET_ROUTES.items():
+        response = client.get(url.format(uscc=world.ent_x.uscc))
         assert response.status_code == expected[role], endpoint
         assert response.is_json
