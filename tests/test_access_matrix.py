@@ -104,12 +104,13 @@ GET_ROUTES = {
     "policies.new": ("/policies/new", _policies_manage := {"admin": OK, **{r: OK for r in MANAGERS},
                                                            **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     "policies.edit": ("/policies/{policy}/edit", _policies_manage),
-    # imports: officers (within their scope, row by row) and admins; a job is its creator's ("someone") or an admin's
-    "io.imports": ("/imports", _importers := {"admin": OK, **{r: OK for r in OFFICERS},
-                                              **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}),
+    # imports: admins, managers and officers (within their scope, row by row); a job is its creator's ("someone")
+    # or an admin's
+    "io.imports": ("/imports", _importers := {"admin": OK, **{r: OK for r in OFFICERS + MANAGERS},
+                                              **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
     "io.template": ("/imports/templates/figures.xlsx", _importers),
-    "io.job": ("/imports/{import_job}", _import_owner := {"admin": OK, **{r: MISSING for r in OFFICERS},
-                                                          **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}),
+    "io.job": ("/imports/{import_job}", _import_owner := {"admin": OK, **{r: MISSING for r in OFFICERS + MANAGERS},
+                                                          **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
     "io.rejects": ("/imports/{import_job}/rejects.xlsx", _import_owner),
     "api_tokens.index": ("/admin/api-tokens", _admin_only),
     # exports: any list the user can see, scoped like its page
@@ -157,11 +158,11 @@ POST_ROUTES = {
         "admin": "allowed", **{r: "allowed" for r in MANAGERS}, **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     "policies.reactivate": ("/policies/{policy}/reactivate", _manage_policies),
     # an upload without a file is refused (422) and nothing is written, for those who may import
-    "io.upload": ("/imports", {"admin": 422, **{r: 422 for r in OFFICERS},
-                               **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}),
+    "io.upload": ("/imports", {"admin": 422, **{r: 422 for r in OFFICERS + MANAGERS},
+                               **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
     # the matrix's job is finished: confirming or cancelling it again answers 303 and writes nothing
     "io.confirm": ("/imports/{import_job}/confirm", _import_write := {
-        "admin": "allowed", **{r: MISSING for r in OFFICERS}, **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}),
+        "admin": "allowed", **{r: MISSING for r in OFFICERS + MANAGERS}, **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
     "io.cancel": ("/imports/{import_job}/cancel", _import_write),
     # issuing a token without naming its owner is refused (422), nothing written; revoking: admins (audited)
     "api_tokens.create": ("/admin/api-tokens", {"admin": 422, **{r: FORBIDDEN for r in ROLES[2:]}}),

@@ -51,8 +51,9 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     # the policy catalogue (政策库) and the departments needs are referred to (转办)
     "policies.manage": frozenset({_A, _M}),
     "departments.manage": frozenset({_A}),
-    # Excel/CSV imports (crm.io): officers within their scope row by row, admins everywhere
-    "io.import": frozenset({_A, _O}),
+    # Excel/CSV imports (crm.io), row by row within the importer's scope: admins everywhere, managers their
+    # region (the section loads its lists), officers new enterprises in their region and the ones they serve
+    "io.import": frozenset({_A, _M, _O}),
     # the JSON API's tokens (crm.api): an admin issues and revokes them for any user
     "api_tokens.manage": frozenset({_A}),
     # administration

@@ -12,8 +12,10 @@ plain words; the row is not written and the others go on. Rows are upserted by t
 year for figures; kind and number for IP; tier and number for certifications): a row equal to what is
 stored counts as unchanged and writes nothing. A column left out of the file leaves its field as it is.
 
-A user as `actor` imports only within their scope (an officer: new enterprises in their region, changes
-to the enterprises they serve); any other actor (the command line) is the system and unrestricted.
+A user as `actor` imports only within their scope: an officer new enterprises in their region and changes
+to the enterprises they serve (as on the pages); a manager the enterprises of their region (the section
+loads its yearly lists — the one write a manager makes on the registry); any other actor (the command
+line) is the system and unrestricted.
 """
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ from crm.core.validation import ValidationFailed
 from crm.core.xlsx import FORMULA_START
 from crm.enterprises import services as registry
 from crm.enterprises.models import AnnualFigures, Enterprise, FigureSource, IntellectualProperty, Region
-from crm.enterprises.queries import can_create_in_region, can_edit_enterprise, can_view_enterprise
+from crm.core.policy import Role
+from crm.enterprises.queries import can_create_in_region, can_edit_enterprise, can_view_enterprise, subtree_ids
 from crm.extensions import db
 from crm.io.documents import MAX_CELL_CHARS, FileRefused, Table, example_uscc, sniff_format
 from crm.io.forms import COLUMNS, KEYS, ROW_FORMS, Column, normalize_header, normalize_word
@@ -233,7 +236,10 @@ class _Rows:
         if self.user is None:
             return True
         if enterprise.id not in self._editable:
-            self._editable[enterprise.id] = can_edit_enterprise(self.user, enterprise)
+            if self.user.role == Role.MANAGER:
+                self._editable[enterprise.id] = can_view_enterprise(self.user, enterprise)
+            else:
+                self._editable[enterprise.id] = can_edit_enterprise(self.user, enterprise)
         return self._editable[enterprise.id]
 
     def may_read(self, enterprise: Enterprise) -> bool:
@@ -327,7 +333,10 @@ class _EnterpriseRows(_Rows):
         if self.user is None:
             return True
         if region_id not in self._creatable:
-            self._creatable[region_id] = can_create_in_region(self.user, region_id)
+            if self.user.role == Role.MANAGER:
+                self._creatable[region_id] = region_id in subtree_ids(self.user.region_id)
+            else:
+                self._creatable[region_id] = can_create_in_region(self.user, region_id)
         return self._creatable[region_id]
 
     def prefetch(self, rows):

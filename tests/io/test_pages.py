@@ -295,3 +295,28 @@ def test_cli_export(app, world, tmp_path):
     assert result.exit_code == 0, result.output
     ws = load_workbook(out).active
     assert ws.max_row == 3
+
+
+def test_a_manager_imports_last_years_list_fixes_the_rejected_rows_and_exports_it_back(client, world, login_as, db):
+    """The issue's story: a city manager imports the county's spreadsheet, fixes the rejected rows, exports."""
+    from tests.io.sheets import valid_uscc
+
+    manager = login_as("manager", region=world.city)
+    data, _ = last_years_enterprises()
+    upload(client, data)
+    job = db.session.scalar(select(ImportJob))
+    assert (job.created, job.rejected) == (3, 3)
+    client.post(f"/imports/{job.id}/confirm")
+    fixed = [["企业名称", "统一社会信用代码", "行政区划代码", "行业代码", "技术领域", "是否规上"],
+             ["宁夏丁电子有限公司", valid_uscc(9004), "640104", "C3911", "电子信息", "是"],
+             ["宁夏戊有限公司", valid_uscc(9005), "640105", "C35", "新材料", "否"],
+             ["外市企业", valid_uscc(9006, "640202"), "640202", "C35", None, None]]  # another city: refused
+    upload(client, xlsx(fixed))
+    job2 = db.session.scalar(select(ImportJob).order_by(ImportJob.id.desc()))
+    assert (job2.created, job2.rejected) == (2, 1) and job2.rejects[0]["column"] == "行政区划代码"
+    client.post(f"/imports/{job2.id}/confirm")
+    assert count(db, Enterprise) == 4 + 5
+    assert db.session.scalar(select(func.count()).select_from(ImportJob).where(
+        ImportJob.created_by_id == manager.id, ImportJob.status == "done")) == 2
+    ws = load_workbook(io.BytesIO(client.get("/exports/enterprises.xlsx").data)).active
+    assert ws.max_row == 1 + 3 + 5  # the city's three and the five imported
