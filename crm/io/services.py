@@ -35,11 +35,11 @@ from werkzeug.datastructures import MultiDict
 from crm.auth.models import User
 from crm.core import audit
 from crm.core.db import utcnow
+from crm.core.policy import Role
 from crm.core.validation import ValidationFailed
 from crm.core.xlsx import FORMULA_START
 from crm.enterprises import services as registry
 from crm.enterprises.models import AnnualFigures, Enterprise, FigureSource, IntellectualProperty, Region
-from crm.core.policy import Role
 from crm.enterprises.queries import can_create_in_region, can_edit_enterprise, can_view_enterprise, subtree_ids
 from crm.extensions import db
 from crm.io.documents import MAX_CELL_CHARS, FileRefused, Table, example_uscc, sniff_format
