@@ -15,7 +15,6 @@ from functools import wraps
 from flask import Blueprint, jsonify, make_response, request
 from flask_babel import gettext as _
 from flask_login import current_user
-
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
