@@ -24,10 +24,11 @@ test: install-dev translations system-deps  ## the whole suite on SQLite, then o
 	  $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	else echo "== TEST_DATABASE_URL not set: PostgreSQL pass skipped (SQLite only)"; fi
 
-bench: install  ## registry list at 100,000 enterprises; rules evaluations, candidate pool and sheets at 5,000; service pages
+bench: install  ## registry list at 100,000 enterprises; rules evaluations, candidate pool and sheets at 5,000; service pages; import/export rows per second at 50,000
 	$(BIN)/python bench/registry.py $(BENCH_ARGS)
 	$(BIN)/python bench/ladder.py $(LADDER_BENCH_ARGS)
 	$(BIN)/python bench/service.py $(SERVICE_BENCH_ARGS)
+	$(BIN)/python bench/io.py $(IO_BENCH_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

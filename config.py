@@ -51,6 +51,12 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
     # Where ZIPs of readiness sheets are built (default: instance/sheet-batches).
     SHEET_BATCH_DIR = os.environ.get("SHEET_BATCH_DIR")
+    # Imports (crm.io): where uploads are kept (default instance/imports), the limits of one file.
+    IMPORT_DIR = os.environ.get("IMPORT_DIR")
+    IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", 25)) * 1024 * 1024
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 100_000))
+    # No request body may be larger (the import's upload is the largest the app takes).
+    MAX_CONTENT_LENGTH = IMPORT_MAX_BYTES + 1024 * 1024
     # The workbench lists an officer's enterprises not visited for this many days.
     SERVICE_STALE_DAYS = int(os.environ.get("SERVICE_STALE_DAYS", 90))
     # Managers are told of a need in their region overdue by more than this many days.

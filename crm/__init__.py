@@ -97,6 +97,7 @@ def import_models() -> None:
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
     import crm.enterprises.models  # noqa: F401
+    import crm.io.models  # noqa: F401
     import crm.ladder.models  # noqa: F401
     import crm.notify.models  # noqa: F401
     import crm.pipeline.models  # noqa: F401
@@ -121,10 +122,12 @@ def _render_item(type_, obj, autogen_context):
 def register_blueprints(app: Flask) -> None:
     """Mount every feature's blueprint."""
     from crm.api.views import bp as api_bp
+    from crm.api.views import tokens_bp
     from crm.auth.views import admin_bp
     from crm.auth.views import bp as auth_bp
     from crm.enterprises.views import bp as enterprises_bp
     from crm.enterprises.views import regions_bp
+    from crm.io.views import bp as io_bp
     from crm.ladder.views import bp as ladder_bp
     from crm.ladder.views import candidates_bp, rules_bp
     from crm.main import bp as main_bp
@@ -134,7 +137,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.service.views import bp as service_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
-                      api_bp, service_bp, policies_bp, notify_bp, pipeline_bp):
+                      api_bp, service_bp, policies_bp, notify_bp, pipeline_bp, io_bp, tokens_bp):
         app.register_blueprint(blueprint)
 
 
@@ -172,6 +175,7 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups (demo, users…)."""
     from crm.auth.cli import users_cli
     from crm.demo.cli import demo_cli
+    from crm.io.cli import export_command, import_command
     from crm.ladder.cli import ladder_cli, readiness_cli
     from crm.notify.cli import scheduler_cli
     from crm.pipeline.cli import pipeline_cli
@@ -182,3 +186,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(readiness_cli)
     app.cli.add_command(ladder_cli)
+    app.cli.add_command(import_command)
+    app.cli.add_command(export_command)

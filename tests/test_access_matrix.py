@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from crm.core.audit import AuditEvent
 from crm.enterprises.models import Contact
+from crm.io.models import ImportJob
 from tests import factories
 
 ROLES = ["anon", "admin", "manager_city", "manager_other", "officer_x", "officer_x_unassigned", "officer_y",
@@ -121,6 +122,17 @@ GET_ROUTES = {
     "policies.new": ("/policies/new", _policies_manage := {"admin": OK, **{r: OK for r in MANAGERS},
                                                            **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     "policies.edit": ("/policies/{policy}/edit", _policies_manage),
+    # imports: admins, managers and officers (within their scope, row by row); a job is its creator's ("someone")
+    # or an admin's
+    "io.imports": ("/imports", _importers := {"admin": OK, **{r: OK for r in OFFICERS + MANAGERS},
+                                              **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    "io.template": ("/imports/templates/figures.xlsx", _importers),
+    "io.job": ("/imports/{import_job}", _import_owner := {"admin": OK, **{r: MISSING for r in OFFICERS + MANAGERS},
+                                                          **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    "io.rejects": ("/imports/{import_job}/rejects.xlsx", _import_owner),
+    "api_tokens.index": ("/admin/api-tokens", _admin_only),
+    # exports: any list the user can see, scoped like its page
+    "io.export": ("/exports/enterprises.xlsx", _registry),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -169,6 +181,17 @@ POST_ROUTES = {
     "policies.deactivate": ("/policies/{policy}/deactivate", _manage_policies := {
         "admin": "allowed", **{r: "allowed" for r in MANAGERS}, **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     "policies.reactivate": ("/policies/{policy}/reactivate", _manage_policies),
+    # an upload without a file is refused (422) and nothing is written, for those who may import
+    "io.upload": ("/imports", {"admin": 422, **{r: 422 for r in OFFICERS + MANAGERS},
+                               **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    # the matrix's job is finished: confirming or cancelling it again answers 303 and writes nothing
+    "io.confirm": ("/imports/{import_job}/confirm", _import_write := {
+        "admin": "allowed", **{r: MISSING for r in OFFICERS + MANAGERS}, **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    "io.cancel": ("/imports/{import_job}/cancel", _import_write),
+    # issuing a token without naming its owner is refused (422), nothing written; revoking: admins (audited)
+    "api_tokens.create": ("/admin/api-tokens", {"admin": 422, **{r: FORBIDDEN for r in ROLES[2:]}}),
+    "api_tokens.revoke": ("/admin/api-tokens/{token}/revoke", {"admin": "allowed",
+                                                               **{r: FORBIDDEN for r in ROLES[2:]}}),
 }
 
 
@@ -210,8 +233,15 @@ def ids(world, officer_x, db):
     follow_up = factories.follow_up(world.ent_x, author, need=need)
     policy = factories.policy()
     notification = factories.notification(officer_x)
+    import_job = ImportJob(kind="enterprises", filename="x.xlsx", file_format="xlsx", status="done",
+                           created_by_id=someone.id, rejects=[], changes=[], ignored_columns=[])
+    db.session.add(import_job)
     db.session.commit()
-    return {"ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
+    from crm.auth.services import create_api_token
+
+    token, _plain = create_api_token(someone, "matrix", actor="test")
+    db.session.commit()
+    return {"import_job": import_job.id, "token": token.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
             "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id,
             "policy": policy.id, "notification": notification.id}
@@ -238,12 +268,29 @@ def _sign_in(login_as, world, officer_x, role):
 # (it reads nothing from the database but the rule sets in force).
 API_ROUTES = {
     "api.readiness_check": ("/api/v1/readiness/check?tier=tech_sme", {"anon": 401, **{r: OK for r in ROLES[1:]}}),
+    # raising a need by the API: like the need form (posted empty here: 422 for those who may, nothing written)
+    "api.need_create": ("/api/v1/needs", {"anon": 401, "admin": 422, "manager_city": 422, "manager_other": 404,
+                                          "officer_x": 422, "officer_x_unassigned": 422, "officer_y": 404,
+                                          "enterprise_own": 403, "enterprise_other": 403}),
+}
+# Reads of the API, scoped by the caller's role and region like the pages (a record outside the scope: 404).
+_api_read_x = {"anon": 401, **{r: (OK if v == OK else MISSING) for r, v in _read_x.items()}}
+_api_service = {"anon": 401, **{r: OK for r in ["admin", *MANAGERS, *OFFICERS]},
+                **{r: FORBIDDEN for r in ENTERPRISE_USERS}}
+API_GET_ROUTES = {
+    "api.enterprises": ("/api/v1/enterprises", {"anon": 401, **{r: OK for r in ROLES[1:]}}),
+    "api.enterprise": ("/api/v1/enterprises/{uscc}", _api_read_x),
+    "api.enterprise_figures": ("/api/v1/enterprises/{uscc}/figures", _api_read_x),
+    "api.enterprise_certifications": ("/api/v1/enterprises/{uscc}/certifications", _api_read_x),
+    "api.needs": ("/api/v1/needs", _api_service),
+    "api.visits": ("/api/v1/visits", _api_service),
+    "api.openapi": ("/api/v1/openapi.json", {"anon": OK, **{r: OK for r in ROLES[1:]}}),
 }
 
 
 def test_every_route_is_in_the_table(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    missing = endpoints - set(GET_ROUTES) - set(POST_ROUTES) - set(API_ROUTES)
+    missing = endpoints - set(GET_ROUTES) - set(POST_ROUTES) - set(API_ROUTES) - set(API_GET_ROUTES)
     assert missing == set(), f"add these routes to the access matrix: {sorted(missing)}"
 
 
@@ -270,7 +317,7 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, of
         after = db.session.scalar(select(func.count()).select_from(AuditEvent))
         if want == "allowed":
             # allowed: the write happens and answers 303 (see-other); writes to records are audited
-            audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies."))
+            audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies.", "api_tokens."))
             if got != 303 or (audited and after == before):
                 wrong.append(f"{endpoint}: allowed, got {got} (+{after - before} events)")
         elif got != want or after != before:
@@ -307,6 +354,11 @@ def test_api_matrix(client, login_as, world, officer_x, role):
     _sign_in(login_as, world, officer_x, role)
     profile = {"assessment_date": "2025-06-30", "figures": []}
     for endpoint, (url, expected) in API_ROUTES.items():
-        response = client.post(url, json=profile)
+        body = profile if endpoint == "api.readiness_check" else {"uscc": world.ent_x.uscc}
+        response = client.post(url, json=body)
+        assert response.status_code == expected[role], endpoint
+        assert response.is_json
+    for endpoint, (url, expected) in API_GET_ROUTES.items():
+        response = client.get(url.format(uscc=world.ent_x.uscc))
         assert response.status_code == expected[role], endpoint
         assert response.is_json

@@ -56,6 +56,11 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "targets.manage": frozenset({_A, _M}),
     # the scheduler's jobs: their schedules, history, and running one by hand
     "jobs.manage": frozenset({_A}),
+    # Excel/CSV imports (crm.io), row by row within the importer's scope: admins everywhere, managers their
+    # region (the section loads its lists), officers new enterprises in their region and the ones they serve
+    "io.import": frozenset({_A, _M, _O}),
+    # the JSON API's tokens (crm.api): an admin issues and revokes them for any user
+    "api_tokens.manage": frozenset({_A}),
     # administration
     "users.manage": frozenset({_A}),
     "regions.manage": frozenset({_A}),
