@@ -99,6 +99,7 @@ def import_models() -> None:
     import crm.enterprises.models  # noqa: F401
     import crm.ladder.models  # noqa: F401
     import crm.policies.models  # noqa: F401
+    import crm.portal.models  # noqa: F401
     import crm.service.models  # noqa: F401
 
 
@@ -127,10 +128,13 @@ def register_blueprints(app: Flask) -> None:
     from crm.ladder.views import candidates_bp, rules_bp
     from crm.main import bp as main_bp
     from crm.policies.views import bp as policies_bp
+    from crm.portal.views import accounts_bp as portal_accounts_bp
+    from crm.portal.views import bp as portal_bp
+    from crm.portal.views import review_bp as submissions_bp
     from crm.service.views import bp as service_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
-                      api_bp, service_bp, policies_bp):
+                      api_bp, service_bp, policies_bp, portal_bp, submissions_bp, portal_accounts_bp):
         app.register_blueprint(blueprint)
 
 
