@@ -79,7 +79,7 @@ def test_isolation_every_route_with_another_enterprises_ids(client, app, login_a
         values = {arg: numbers.get(arg, 1) for arg in rule.arguments}
         if any(not isinstance(v, int) for v in values.values()):
             continue
-        url = re.sub(r"<(?:int:)?(\w+)>", lambda m: str(values.get(m.group(1), "x")), rule.rule)
+        url = re.sub(r"<(?:int:)?(\w+)>", lambda m, v=values: str(v.get(m.group(1), "x")), rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(url, method=method, data={"body": "x", "satisfaction": "5", "comment": "x"})
             assert response.status_code in (403, 404), (method, url, response.status_code)
@@ -123,7 +123,8 @@ def test_comments_internal_ones_never_reach_the_enterprise(client, login_as, wor
     need = factories.need(world.ent_x, owner=people["officer"], title="人才公寓")
     db.session.commit()
     login_as(people["officer"])
-    assert client.post(f"/needs/{need.id}/comments", data={"body": "内部：先问住建局", "internal": "y"}).status_code == 303
+    internal = {"body": "内部：先问住建局", "internal": "y"}
+    assert client.post(f"/needs/{need.id}/comments", data=internal).status_code == 303
     assert client.post(f"/needs/{need.id}/comments", data={"body": "已联系园区，下周答复"}).status_code == 303
     login_as(people["contact"])
     assert client.post(f"/portal/needs/{need.id}/comments", data={"body": "谢谢"}).status_code == 303
