@@ -48,6 +48,8 @@ class Config:
     PER_PAGE = 50
     PASSWORD_HASH_METHOD = "scrypt"
     PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", 8))
+    # A one-time set-password link (new enterprise contacts, resets) expires after this many days.
+    PASSWORD_LINK_DAYS = int(os.environ.get("PASSWORD_LINK_DAYS", 7))
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
     # Where ZIPs of readiness sheets are built (default: instance/sheet-batches).
     SHEET_BATCH_DIR = os.environ.get("SHEET_BATCH_DIR")

@@ -102,6 +102,7 @@ def import_models() -> None:
     import crm.notify.models  # noqa: F401
     import crm.pipeline.models  # noqa: F401
     import crm.policies.models  # noqa: F401
+    import crm.portal.models  # noqa: F401
     import crm.service.models  # noqa: F401
 
 
@@ -134,10 +135,14 @@ def register_blueprints(app: Flask) -> None:
     from crm.notify.views import bp as notify_bp
     from crm.pipeline.views import bp as pipeline_bp
     from crm.policies.views import bp as policies_bp
+    from crm.portal.views import accounts_bp as portal_accounts_bp
+    from crm.portal.views import bp as portal_bp
+    from crm.portal.views import review_bp as submissions_bp
     from crm.service.views import bp as service_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
-                      api_bp, service_bp, policies_bp, notify_bp, pipeline_bp, io_bp, tokens_bp):
+                      api_bp, service_bp, policies_bp, notify_bp, pipeline_bp, io_bp, tokens_bp, portal_bp,
+                      submissions_bp, portal_accounts_bp):
         app.register_blueprint(blueprint)
 
 

@@ -13,7 +13,7 @@ bp = Blueprint("main", __name__)
 def home():
     """Send each role to its working page."""
     if current_user.role == Role.ENTERPRISE:
-        return redirect(url_for("enterprises.detail", enterprise_id=current_user.enterprise_id))
+        return redirect(url_for("portal.home"))
     if current_user.role == Role.OFFICER:
         return redirect(url_for("service.workbench"))
     return redirect(url_for("enterprises.index"))

@@ -249,3 +249,18 @@ def utc(day: date, hour: int = 4):
     from datetime import datetime, timezone
 
     return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+
+
+def submission(enterprise_: Enterprise, by: User, year: int, **values):
+    """A pending figures submission written directly (no checks, no audit): the year's figures on record
+    (or none) with `values` (amounts as text) changed; its base is the figures on record now."""
+    from crm.portal import queries
+    from crm.portal.models import Submission
+
+    base = queries.figures_snapshot(queries.accepted_figures(enterprise_, year))
+    data = {name: None for name in queries.VALUE_FIELDS} | base | values
+    s = Submission(enterprise_id=enterprise_.id, kind="figures", year=year, data=data, base=base,
+                   submitted_by_id=by.id)
+    db.session.add(s)
+    db.session.flush()
+    return s

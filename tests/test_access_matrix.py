@@ -29,9 +29,20 @@ _registry = {"admin": OK, **{r: OK for r in MANAGERS + OFFICERS}, **{r: FORBIDDE
 _edit_x = {"admin": OK, "manager_city": FORBIDDEN, "manager_other": FORBIDDEN, "officer_x": OK,
            "officer_x_unassigned": FORBIDDEN, "officer_y": MISSING, "enterprise_own": FORBIDDEN,
            "enterprise_other": FORBIDDEN}
-# Reading ent_x: like its page.
+# Reading ent_x: like its page. Enterprise users read their own enterprise in the portal, never here (403).
 _read_x = {"admin": OK, "manager_city": OK, "manager_other": MISSING, "officer_x": OK, "officer_x_unassigned": OK,
-           "officer_y": MISSING, "enterprise_own": OK, "enterprise_other": MISSING}
+           "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}
+# The portal: enterprise users only, each on their own enterprise (loaded from the account, never the URL).
+_portal = {"admin": FORBIDDEN, **{r: FORBIDDEN for r in MANAGERS + OFFICERS}, "enterprise_own": OK,
+           "enterprise_other": OK}
+# A record of ent_x in the portal: its own contact reads it; another enterprise's contact gets 404.
+_portal_x = {**_portal, "enterprise_other": MISSING}
+# Reviewing ent_x's submissions and managing its portal accounts: an admin, or the officer who serves it.
+_review_x = {"admin": OK, "manager_city": FORBIDDEN, "manager_other": FORBIDDEN, "officer_x": OK,
+             "officer_x_unassigned": FORBIDDEN, "officer_y": MISSING, "enterprise_own": FORBIDDEN,
+             "enterprise_other": FORBIDDEN}
+_reviewers = {"admin": OK, "officer_x": OK, "officer_x_unassigned": OK, "officer_y": OK,
+              **{r: FORBIDDEN for r in MANAGERS + ENTERPRISE_USERS}}
 _admin_only = {"admin": OK, **{r: FORBIDDEN for r in ROLES[2:]}}
 _everyone = {r: OK for r in ROLES[1:]}
 # A batch of readiness sheets: its creator ("someone", tested in tests/ladder/test_sheets.py) or an admin.
@@ -133,6 +144,23 @@ GET_ROUTES = {
     "api_tokens.index": ("/admin/api-tokens", _admin_only),
     # exports: any list the user can see, scoped like its page
     "io.export": ("/exports/enterprises.xlsx", _registry),
+    # the enterprise portal (crm.portal): ids of ent_x's records lead another enterprise's contact nowhere
+    "portal.home": ("/portal", _portal),
+    "portal.readiness": ("/portal/readiness?tier=high_tech", _portal),
+    "portal.readiness_sheet": ("/portal/readiness/sheet.pdf?tier=tech_sme", _portal),
+    "portal.needs": ("/portal/needs", _portal),
+    "portal.need_new": ("/portal/needs/new", _portal),
+    "portal.need_detail": ("/portal/needs/{need}", _portal_x),
+    "portal.figures": ("/portal/figures", _portal),
+    "portal.figures_new": ("/portal/figures/new", _portal),
+    "portal.ip_new": ("/portal/ip/new", _portal),
+    "portal.submission": ("/portal/submissions/{submission}", _portal_x),
+    # a set-password link is public; a bad token is a 404 page
+    "auth.set_password": ("/set-password/not-a-token", {"anon": MISSING, **{r: MISSING for r in ROLES[1:]}}),
+    # officers' review of submissions and the enterprise's portal accounts
+    "submissions.index": ("/submissions", _reviewers),
+    "submissions.review": ("/submissions/{submission}", _review_x),
+    "portal_accounts.accounts": ("/enterprises/{ent}/accounts", _review_x),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -192,6 +220,19 @@ POST_ROUTES = {
     "api_tokens.create": ("/admin/api-tokens", {"admin": 422, **{r: FORBIDDEN for r in ROLES[2:]}}),
     "api_tokens.revoke": ("/admin/api-tokens/{token}/revoke", {"admin": "allowed",
                                                                **{r: FORBIDDEN for r in ROLES[2:]}}),
+    # the portal's writes, posted empty: refused (422) and nothing written for the own contact; 404 for another's
+    "portal.need_comment": ("/portal/needs/{need}/comments", {**_portal_x, "enterprise_own": 422}),
+    "portal.need_rating": ("/portal/needs/{need}/rating", {**_portal_x, "enterprise_own": 422}),
+    # a comment on a need by the bureau, posted empty: 422 for those who may comment
+    "service.need_comment": ("/needs/{need}/comments", {**_service_x, "admin": 422, "manager_city": 422,
+                                                        "officer_x": 422, "officer_x_unassigned": 422}),
+    # review: posted without a comment, returning is refused (422); accepting applies the figures (audited)
+    "submissions.return_": ("/submissions/{submission}/return", {**_review_x, "admin": 422, "officer_x": 422}),
+    "submissions.accept": ("/submissions/{submission}/accept", {**_review_x, "admin": "allowed",
+                                                                 "officer_x": "allowed"}),
+    # a new set-password link for ent_x's contact
+    "portal_accounts.new_link": ("/enterprises/{ent}/accounts/{contact_user}/link", {
+        **_review_x, "admin": "allowed", "officer_x": "allowed"}),
 }
 
 
@@ -241,7 +282,11 @@ def ids(world, officer_x, db):
 
     token, _plain = create_api_token(someone, "matrix", actor="test")
     db.session.commit()
-    return {"import_job": import_job.id, "token": token.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
+    contact_user = factories.user("enterprise", enterprise=world.ent_x, username="contact_x")
+    submission = factories.submission(world.ent_x, contact_user, 2024, revenue="3500.00")
+    db.session.commit()
+    return {"import_job": import_job.id, "token": token.id, "submission": submission.id,
+            "contact_user": contact_user.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
             "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id,
             "policy": policy.id, "notification": notification.id}
@@ -317,7 +362,8 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, of
         after = db.session.scalar(select(func.count()).select_from(AuditEvent))
         if want == "allowed":
             # allowed: the write happens and answers 303 (see-other); writes to records are audited
-            audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies.", "api_tokens."))
+            audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies.", "api_tokens.",
+                                           "submissions.", "portal_accounts."))
             if got != 303 or (audited and after == before):
                 wrong.append(f"{endpoint}: allowed, got {got} (+{after - before} events)")
         elif got != want or after != before:

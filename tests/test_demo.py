@@ -107,13 +107,15 @@ def test_region_paths_follow_the_tree(loaded, db):
 
 
 def test_one_audit_event_for_the_load_besides_the_service_work(loaded, db):
-    """The load itself is one event; visits, needs, follow-ups and policies are written and audited by services."""
+    """The load itself is one event; visits, needs, follow-ups, policies and the portal's requests, comments and
+    submissions are written and audited by services, by the officers and the enterprises' contacts."""
     events = db.session.scalars(sa.select(AuditEvent)).all()
     assert [e.action for e in events if e.action == "demo_load"] == ["demo_load"]
     others = [e for e in events if e.action != "demo_load"]
-    assert others and {e.entity_type for e in others} == {"policies", "visits", "needs", "follow_ups"}
-    officers = {u.id for u in db.session.scalars(sa.select(User).where(User.role == "officer"))}
-    assert all(e.actor_id in officers for e in others if e.entity_type != "policies")
+    assert others and {e.entity_type for e in others} == {"policies", "visits", "needs", "follow_ups",
+                                                          "need_comments", "submissions"}
+    people = {u.id for u in db.session.scalars(sa.select(User).where(User.role.in_(("officer", "enterprise"))))}
+    assert all(e.actor_id in people for e in others if e.entity_type != "policies")
 
 
 def test_second_run_creates_nothing(app, loaded, db):
@@ -516,3 +518,22 @@ def test_demo_has_notifications_read_and_unread_job_history_and_snapshots(app, f
     before = len(notes)
     assert re.search(r"^notifications: 0 created$", _load(app, 300).output, re.M)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == before
+
+
+def test_portal_demo_contacts_requests_and_submissions(app, loaded, db):
+    from crm.portal.models import Submission
+    from crm.service.models import Need, NeedComment
+
+    users = {u.username: u for u in db.session.scalars(sa.select(User).where(User.role == "enterprise"))}
+    assert {"enterprise", "enterprise2", "enterprise3", "enterprise4", "enterprise5"} <= set(users)
+    assert len({u.enterprise_id for u in users.values()}) == len(users)
+    statuses = [s.status for s in db.session.scalars(sa.select(Submission))]
+    assert statuses.count("pending") >= 3 and "returned" in statuses
+    portal_needs = db.session.scalars(sa.select(Need).where(Need.created_by_id.in_([u.id for u in users.values()])))
+    assert all(n.owner is not None and n.owner.role == "officer" for n in portal_needs)
+    comments = db.session.scalars(sa.select(NeedComment)).all()
+    assert any(not c.visible_to_enterprise for c in comments) and any(c.visible_to_enterprise for c in comments)
+    before = _counts(db)
+    output = _load(app).output
+    assert _counts(db) == before
+    assert re.search(r"^submissions: 0 created, [1-9]\d* existing$", output, re.M)

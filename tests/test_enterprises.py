@@ -23,8 +23,8 @@ def count(db, model):
 
 @pytest.mark.parametrize("who,status", [
     ("officer_x", 200), ("officer_x_unassigned", 200), ("officer_y", 404), ("manager_city", 200),
-    ("manager_other_city", 404), ("admin", 200), ("enterprise_own", 200), ("enterprise_other", 404),
-])
+    ("manager_other_city", 404), ("admin", 200), ("enterprise_own", 403), ("enterprise_other", 403),
+])  # enterprise users read their own enterprise in the portal (tests/portal), never on the bureau's page
 def test_who_reads_an_enterprise_page(client, login_as, world, who, status):
     users = {
         "officer_x": ("officer", {"region": world.county_x, "serves": [world.ent_x]}),

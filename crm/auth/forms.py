@@ -30,6 +30,16 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
+class SetPasswordForm(FlaskForm):
+    """Set one's password through a one-time link (a new enterprise contact, or a reset)."""
+
+    new_password = PasswordField(_l("New password"), [required(), max_length(128)])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        [required(), EqualTo("new_password", message=_l("The two passwords differ."))],
+    )
+
+
 class LanguageForm(FlaskForm):
     """Pick the interface language."""
 

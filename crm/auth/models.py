@@ -102,3 +102,32 @@ class ApiToken(Base):
 
 
 ENTITY_LABELS.update({"api_tokens": _l("API token")})
+
+
+class PasswordLink(Base):
+    """A one-time link to set one's password (a new enterprise contact's first, or a reset).
+
+    Only the token's SHA-256 is stored; the link is shown once to whoever issued it. It expires after
+    PASSWORD_LINK_DAYS, works once, and a newer link for the same user retires the older ones.
+    """
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    def is_live(self, now: datetime) -> bool:
+        """Unused, not replaced by a newer link, and not expired."""
+        return self.used_at is None and self.retired_at is None and now < self.expires_at
+
+
+ENTITY_LABELS.update({"password_links": _l("Set-password link")})

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from crm.auth.models import ApiToken, User, new_session_nonce
+from crm.auth.models import ApiToken, PasswordLink, User, new_session_nonce
 from crm.core import audit
 from crm.core.db import utcnow
 from crm.core.i18n import LANGUAGES
@@ -201,3 +201,57 @@ def user_for_token(plaintext: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
         token.last_used_at = now  # the caller (the request loader) commits it
     return token.user
+
+
+# --- one-time set-password links ---------------------------------------------------------------
+
+
+def issue_password_link(user: User, *, actor) -> tuple[PasswordLink, str]:
+    """A new one-time link for `user` to set a password: the row (hash only) and the token, to show once.
+
+    Earlier live links of the user are retired: only the newest one works. The link lives
+    PASSWORD_LINK_DAYS days (7 unless configured).
+    """
+    from flask import current_app
+
+    now = utcnow()
+    for old in db.session.scalars(select(PasswordLink).where(
+            PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None), PasswordLink.retired_at.is_(None))):
+        old.retired_at = now
+    plaintext = secrets.token_urlsafe(32)
+    link = PasswordLink(user_id=user.id, token_hash=hash_token(plaintext), created_by_id=getattr(actor, "id", None),
+                        created_at=now, expires_at=now + timedelta(days=current_app.config["PASSWORD_LINK_DAYS"]))
+    db.session.add(link)
+    db.session.flush()
+    audit.record(db.session, "create", link, actor=actor, enterprise_id=user.enterprise_id, summary=user.username,
+                 changes={"user": [None, user.username], "expires_at": [None, link.expires_at.isoformat()]})
+    return link, plaintext
+
+
+def live_password_link(plaintext: str) -> PasswordLink | None:
+    """The live link of a token (unused, newest, not expired, its user active), else None."""
+    if not plaintext or len(plaintext) > 100:
+        return None
+    link = db.session.scalar(select(PasswordLink).where(PasswordLink.token_hash == hash_token(plaintext)))
+    if link is None or not link.is_live(utcnow()) or not link.user.is_active:
+        return None
+    return link
+
+
+def set_password_by_link(plaintext: str, password: str) -> User:
+    """Set the password of the link's user and use the link up; every earlier session of the user ends."""
+    link = live_password_link(plaintext)
+    if link is None:
+        raise ValidationFailed.one("", _l("This link is not valid any more: it was used, replaced by a newer "
+                                          "one or has expired. Ask your service officer for a new link."))
+    user = link.user
+    problems = password_problems(password, username=user.username)
+    if problems:
+        raise ValidationFailed({"new_password": problems})
+    user.password_hash = hash_password(password)
+    user.session_nonce = new_session_nonce()
+    link.used_at = utcnow()
+    db.session.flush()
+    audit.record(db.session, "password_change", user, actor=user, enterprise_id=user.enterprise_id,
+                 summary=user.username)
+    return user

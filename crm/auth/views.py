@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from crm.auth import queries, services
-from crm.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, UserForm, role_choices
+from crm.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, SetPasswordForm, UserForm, role_choices
 from crm.auth.models import User
 from crm.core.audit import AuditEvent
 from crm.core.policy import public, require, signed_in
@@ -112,6 +112,34 @@ def account():
             flash(_("Your password has been changed. Other sessions have been signed out."), "success")
             return redirect(url_for("auth.account"), code=303)
     return render_template("auth/account.html", form=form), form_status(form)
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@public
+def set_password(token: str):
+    """Set one's password through a one-time link; then sign in with it. A used, replaced or expired link
+    answers 404 with a page that says what to do (ask the officer for a new one)."""
+    from flask import make_response
+
+    link = services.live_password_link(token)
+    if link is None:
+        response = make_response(render_template("auth/set_password.html", form=None, link=None), 404)
+    else:
+        form = SetPasswordForm()
+        if form.validate_on_submit():
+            with unit_of_work(form) as work:
+                user = services.set_password_by_link(token, form.new_password.data)
+            if work.ok:
+                if current_user.is_authenticated:
+                    logout_user()
+                flash(_("Your password has been set. Sign in with your user name %(name)s and the new password.",
+                        name=user.username), "success")
+                return redirect(url_for("auth.login"), code=303)
+        response = make_response(render_template("auth/set_password.html", form=form, link=link), form_status(form))
+    # the token is in the URL: never cached, never sent on as a referrer
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.post("/language")

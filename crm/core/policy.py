@@ -41,8 +41,13 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "enterprise.create": frozenset({_A, _O}),
     "enterprise.edit": frozenset({_A, _O}),
     "enterprise.archive": frozenset({_A, _O}),
-    # an enterprise user reads exactly one enterprise: their own (object rule in enterprises.queries)
-    "enterprise.read_own": frozenset({_E}),
+    # the enterprise portal (crm.portal): an enterprise user works on exactly one enterprise, their own, always
+    # loaded from the signed-in user (never from the URL); the bureau's pages are closed to them
+    "portal.use": frozenset({_E}),
+    # enterprise accounts and their one-time set-password links: an admin, or the officer who serves the enterprise
+    "portal_accounts.manage": frozenset({_A, _O}),
+    # figures and IP submitted in the portal: reviewed by the serving officer (or an admin)
+    "submissions.review": frozenset({_A, _O}),
     # assignments (包保关系): who serves which enterprise (crm.service)
     "assignment.manage": frozenset({_A, _M}),
     # service work: visits, needs, follow-ups, the timeline and the workbench (object rules in service.queries)

@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from crm.core import audit, clock
-from crm.demo import accounts, ladder, registry, service
+from crm.demo import accounts, ladder, portal, registry, service
 from crm.demo.ladder import LadderTallies
 from crm.demo.registry import RegistryTallies, Tally
 from crm.extensions import db
@@ -35,15 +35,17 @@ class LoadReport:
     ladder: LadderTallies = field(default_factory=LadderTallies)
     assignments: Tally = field(default_factory=Tally)
     service: service.ServiceTallies = field(default_factory=service.ServiceTallies)
+    portal: portal.PortalTallies = field(default_factory=portal.PortalTallies)
 
     def lines(self) -> list[tuple[str, Tally]]:
         """(label, tally) per table."""
-        r, lad, s = self.registry, self.ladder, self.service
+        r, lad, s, p = self.registry, self.ladder, self.service, self.portal
         return [("regions", self.regions), ("users", self.users), ("enterprises", r.enterprises),
                 ("contacts", r.contacts), ("annual figures", r.figures), ("IP items", r.ip),
                 ("certifications", lad.certifications), ("tier events", lad.events),
                 ("readiness inputs", lad.inputs), ("assignments", self.assignments), ("departments", s.departments),
-                ("policies", s.policies), ("visits", s.visits), ("needs", s.needs), ("follow-ups", s.follow_ups)]
+                ("policies", s.policies), ("visits", s.visits), ("needs", s.needs), ("follow-ups", s.follow_ups),
+                ("submissions", p.submissions), ("need comments", p.comments)]
 
     @property
     def created(self) -> int:
@@ -64,12 +66,14 @@ def load_demo(count: int) -> LoadReport:
     specs = registry.build_enterprises(count)
     ids = registry.load_enterprises(session, specs, regions, accounts.verifier_lookup(staff), report.registry)
     showcase = registry.showcase_of(specs)
-    accounts.load_enterprise_user(session, showcase, ids[showcase.uscc], password_hash, report.users)
+    enterprise_user = accounts.load_enterprise_user(session, showcase, ids[showcase.uscc], password_hash,
+                                                    report.users)
     ladder.load_ladder(session, ladder.build_ladder(specs, showcase), ids, clock.today(), report.ladder)
     service.load_assignments(session, staff, list(ids.values()), clock.today(), report.assignments)
     departments = service.load_departments(session, report.service.departments)
     policies = service.load_policies(session, clock.today(), report.service.policies)
     service.load_service_work(session, list(ids.values()), policies, departments, clock.today(), report.service)
+    portal.load_portal(session, enterprise_user, password_hash, report.users, report.portal)
     if report.changed:  # a run that finds everything in place leaves no trace
         summary = "demo data loaded: " + ", ".join(f"{label} {t.created}" for label, t in report.lines())
         changes = {label: [None, t.created] for label, t in report.lines() if t.created}

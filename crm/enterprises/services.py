@@ -272,6 +272,11 @@ def _check_ip(enterprise: Enterprise, data: dict, item: IntellectualProperty | N
         raise ValidationFailed(errors)
 
 
+def check_ip(enterprise: Enterprise, data: dict) -> None:
+    """The rules a new IP item of the enterprise must meet (the portal checks a submission with them)."""
+    _check_ip(enterprise, data, None)
+
+
 def save_ip(enterprise: Enterprise, data: dict, *, actor, item: IntellectualProperty | None = None):
     """Create or update an IP item of the enterprise."""
     _check_ip(enterprise, data, item)

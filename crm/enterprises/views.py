@@ -65,8 +65,11 @@ def filter_args(f: queries.RegistryFilter) -> dict:
 
 
 def readable(enterprise_id: int) -> Enterprise:
-    """Load an enterprise the current user may read; 403 for roles that read none, 404 outside their scope."""
-    if not (can(current_user, "registry.read") or can(current_user, "enterprise.read_own")):
+    """Load an enterprise the current user may read; 403 for roles that read none, 404 outside their scope.
+
+    Enterprise users read their own enterprise in the portal (crm.portal), never on the bureau's pages: 403.
+    """
+    if not can(current_user, "registry.read"):
         abort(403)
     enterprise = queries.get_enterprise_for(current_user, enterprise_id)
     if enterprise is None:

@@ -17,6 +17,7 @@ database; batch_view() shows it as failed once it has made no progress for STALE
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 import threading
@@ -341,8 +342,11 @@ def _yes_no(value) -> str:
 
 def sheet_context(enterprise: Enterprise, tier: str, *, lang: str = "zh", prepared_by: str = "",
                   rulesets=None, profile_data: dict | None = None, breadcrumb: list | None = None,
-                  day: date | None = None) -> dict:
-    """Everything sheet.html shows; call inside force_locale (the labels are evaluated here)."""
+                  day: date | None = None, enterprise_view: bool = False) -> dict:
+    """Everything sheet.html shows; call inside force_locale (the labels are evaluated here).
+
+    `enterprise_view`: the enterprise's own copy from the portal, without the criterion notes meant for officers.
+    """
     day = day or clock.today()
     rulesets = rulesets if rulesets is not None else queries.active_rulesets()
     ruleset = rulesets[tier]
@@ -380,7 +384,8 @@ def sheet_context(enterprise: Enterprise, tier: str, *, lang: str = "zh", prepar
         "verdict": result["verdict"],
         "verdict_text": verdict_label(result["verdict"]),
         "counts": counts,
-        "criteria": _criteria_rows(result, ruleset),
+        "criteria": [dataclasses.replace(row, note="") if enterprise_view else row
+                     for row in _criteria_rows(result, ruleset)],
         "score": _score_view(result, ruleset),
         "figures": _figures_view(profile),
         "ip": _ip_view(profile),

@@ -50,8 +50,10 @@ def expiry_warnings(today: date) -> str:
         people = ([current.officer] if current else []) + enterprise_users(enterprise)
         params = {"enterprise": enterprise.name, "tier": cert.tier, "certificate_no": cert.certificate_no,
                   "expires_on": cert.expires_on.isoformat(), "days": days}
-        link = path_for("enterprises.detail", enterprise_id=enterprise.id)
+        staff_link = path_for("enterprises.detail", enterprise_id=enterprise.id)
         for user in people:
+            # the enterprise's own contacts read their certificates in the portal, not on the bureau's pages
+            link = path_for("portal.home") if user.role == "enterprise" else staff_link
             if notify(user, "cert_expiry", params, link=link,
                       dedupe_key=f"cert_expiry:{cert.id}:{threshold}:{user.id}") is not None:
                 sent += 1

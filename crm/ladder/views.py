@@ -151,10 +151,13 @@ def engine_lang() -> str:
     return "en" if current_language() == "en" else "zh"
 
 
-def readiness_context(enterprise, tier: str | None = None, whatif_form=None, additions: dict | None = None) -> dict:
+def readiness_context(enterprise, tier: str | None = None, whatif_form=None, additions: dict | None = None,
+                      *, portal: bool = False) -> dict:
     """What templates/ladder/_readiness.html reads as `r` (the enterprise page includes the panel too).
 
     `tier` None: the next tier above the current one (the top tier's own criteria for a holder of it).
+    `portal`: the enterprise's own view (crm.portal): the same engine and wording, its links to the portal's
+    pages, and nothing meant for officers (no what-if, coaching, data-entry links or criterion notes).
     """
     from crm.ladder import queries as ladder_queries
     from crm.ladder.display import ruleset_version_label
@@ -164,7 +167,7 @@ def readiness_context(enterprise, tier: str | None = None, whatif_form=None, add
     from crm.ladder.tiers import Tier
     from crm.service.queries import can_record
 
-    can_edit = enterprise_queries.can_edit_enterprise(current_user, enterprise)
+    can_edit = not portal and enterprise_queries.can_edit_enterprise(current_user, enterprise)
     if tier is None:
         tier = ladder_queries.next_tier_after(enterprise.current_tier) or enterprise.current_tier
     lang = engine_lang()
@@ -175,9 +178,17 @@ def readiness_context(enterprise, tier: str | None = None, whatif_form=None, add
     listed = any(m["field"].startswith("judgement.") for m in panel.missing)
     judgement_missing = [] if listed else [FIELD_NAMES[f"judgement.{name}"][lang == "en"]
                                            for name in panel.judgement_missing]
+    if portal:
+        url = lambda code: url_for("portal.readiness", tier=code)  # noqa: E731
+        sheet_url = lambda code, sheet_lang: url_for("portal.readiness_sheet", tier=code, lang=sheet_lang)  # noqa: E731
+    else:
+        url = lambda code: url_for("ladder.readiness", enterprise_id=enterprise.id, tier=code)  # noqa: E731
+        sheet_url = lambda code, sheet_lang: url_for(  # noqa: E731
+            "ladder.readiness_sheet", enterprise_id=enterprise.id, tier=code, lang=sheet_lang)
     return {"e": enterprise, "panel": panel, "tier": tier, "tiers": list(Tier), "lang": lang, "can_edit": can_edit,
+            "portal": portal, "url": url, "sheet_url": sheet_url,
             # officers turn a gap into a coaching follow-up ("coach on R&D bookkeeping")
-            "can_coach": can_record(current_user, enterprise),
+            "can_coach": not portal and can_record(current_user, enterprise),
             "missing": missing, "judgement_missing": judgement_missing,
             "ruleset_label": ruleset_version_label(panel.result["ruleset"]), "whatif_units": WHATIF_UNITS,
             # criteria whose requirement is "any of the eight domains": said in words, not listed

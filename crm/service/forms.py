@@ -149,3 +149,10 @@ class DepartmentForm(FlaskForm):
     name = StringField(_l("Name"), filters=[strip], validators=[required(), max_length(60)])
     position = CountField(_l("Order"), maximum=999, validators=[optional()])
     active = BooleanField(_l("In use"), default=True)
+
+
+class NeedCommentForm(FlaskForm):
+    """A comment on a need by the bureau: shown to the enterprise in its portal unless marked internal."""
+
+    body = TextAreaField(_l("Comment"), [required(), max_length(2000)], filters=[strip])
+    internal = BooleanField(_l("Internal note: not shown to the enterprise"), default=True)

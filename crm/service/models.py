@@ -325,3 +325,24 @@ register_unique("uq_departments_name", "name", _l("A department of this name exi
 ENTITY_LABELS.update({
     "departments": _l("Department"), "visits": _l("Visit"), "needs": _l("Need"), "follow_ups": _l("Follow-up"),
 })
+
+
+class NeedComment(Base):
+    """A comment on a need: the enterprise's (always visible to it) or the bureau's, visible to the
+    enterprise or internal. Enterprise users never see internal comments (crm.portal.queries)."""
+
+    __tablename__ = "need_comments"
+    __table_args__ = (sa.Index("ix_need_comments_need", "need_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(sa.ForeignKey("needs.id"))
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    visible_to_enterprise: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    need: Mapped[Need] = relationship(backref="comments")
+    author: Mapped[User | None] = relationship()
+
+
+ENTITY_LABELS.update({"need_comments": _l("Comment")})

@@ -149,6 +149,22 @@ def can_record(user, enterprise: Enterprise) -> bool:
     return can(user, "service.write") and can_view_enterprise(user, enterprise) and enterprise.archived_at is None
 
 
+def is_own_enterprise(user, enterprise: Enterprise) -> bool:
+    """Whether `user` is an active enterprise user of this (not archived) enterprise: the portal's rule."""
+    return (can(user, "portal.use") and user.enterprise_id is not None and user.enterprise_id == enterprise.id
+            and enterprise.archived_at is None)
+
+
+def can_raise_need(user, enterprise: Enterprise) -> bool:
+    """Bureau users who may record for the enterprise, and its own contacts in the portal."""
+    return can_record(user, enterprise) or is_own_enterprise(user, enterprise)
+
+
+def can_comment_need(user, need: Need) -> bool:
+    """Bureau users who may record for the need's enterprise, and its own contacts (visible comments only)."""
+    return can_raise_need(user, need.enterprise)
+
+
 def visit_edit_deadline(visit: Visit) -> date:
     """The last day the author may still edit the visit."""
     return clock.local_date(visit.created_at) + timedelta(days=VISIT_EDIT_DAYS)
@@ -272,6 +288,17 @@ def actor_names(events) -> dict[int, str]:
     if not ids:
         return {}
     return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
+def need_comments(need: Need, *, enterprise_view: bool) -> list:
+    """The need's comments, oldest first; for the enterprise only those visible to it."""
+    from crm.service.models import NeedComment
+
+    stmt = (select(NeedComment).where(NeedComment.need_id == need.id).options(joinedload(NeedComment.author))
+            .order_by(NeedComment.created_at, NeedComment.id))
+    if enterprise_view:
+        stmt = stmt.where(NeedComment.visible_to_enterprise.is_(True))
+    return list(db.session.scalars(stmt))
 
 
 def need_history(need: Need) -> list:

@@ -35,6 +35,7 @@ from crm.service.models import (
     FollowUp,
     FollowUpSource,
     Need,
+    NeedComment,
     NeedStatus,
     Visit,
 )
@@ -235,8 +236,13 @@ def _check_due(need_due: date, raised_on: date) -> None:
 
 
 def raise_need(enterprise: Enterprise, data: dict, *, actor, visit: Visit | None = None) -> Need:
-    """Record a need: category, title, description, raised on (today), due on (by category), owner."""
-    _refuse_outside(actor, enterprise)
+    """Record a need: category, title, description, raised on (today), due on (by category), owner.
+
+    Bureau users record needs of the enterprises of their region; an enterprise's own contacts raise
+    theirs in the portal (the owner is then the enterprise's officer: queries.default_owner).
+    """
+    if not isinstance(actor, str) and not queries.can_raise_need(actor, enterprise):
+        raise ValidationFailed.one("", _l("%(name)s is outside your scope.", name=enterprise.name))
     _check_need_text(data)
     raised_on = data.get("raised_on") or clock.today()
     _check_not_future("raised_on", raised_on)
@@ -374,8 +380,50 @@ def _tell_the_enterprise(need: Need, old_status: str) -> None:
     if raiser is None or raiser.role != Role.ENTERPRISE or raiser.enterprise_id != need.enterprise_id:
         return
     notify(raiser, "need_status", {"title": need.title, "old": old_status, "new": need.status},
-           link=path_for("enterprises.detail", enterprise_id=need.enterprise_id),
-           dedupe_key=f"need_status:{need.id}:{need.version}")
+           link=path_for("portal.need_detail", need_id=need.id), dedupe_key=f"need_status:{need.id}:{need.version}")
+
+
+COMMENT_MAX = 2000
+
+
+def add_need_comment(need: Need, body: str, *, actor, visible_to_enterprise: bool = True) -> NeedComment:
+    """Comment on a need. An enterprise user's comment is always visible to the enterprise; the bureau's
+    may be internal (never shown in the portal)."""
+    if not isinstance(actor, str) and not queries.can_comment_need(actor, need):
+        raise ValidationFailed.one("", _l("%(name)s is outside your scope.", name=need.enterprise.name))
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed.one("body", _l("Write the comment first."))
+    if len(body) > COMMENT_MAX:
+        raise ValidationFailed.one("body", _l("At most %(max)d characters.", max=COMMENT_MAX))
+    if getattr(actor, "role", None) == Role.ENTERPRISE:
+        visible_to_enterprise = True
+    comment = NeedComment(need_id=need.id, author_id=getattr(actor, "id", None), body=body,
+                          visible_to_enterprise=bool(visible_to_enterprise), created_at=utcnow())
+    db.session.add(comment)
+    db.session.flush()
+    audit.record(db.session, "create", comment, actor=actor, enterprise_id=need.enterprise_id,
+                 changes={"need": [None, need.id], "visible_to_enterprise": [None, comment.visible_to_enterprise]},
+                 summary=f"{need.enterprise.name} · {need.title}")
+    return comment
+
+
+def rate_need(need: Need, satisfaction, *, actor) -> dict:
+    """The enterprise's own satisfaction (1–5) with a closed need, from the portal; it may change its mind."""
+    if not isinstance(actor, str) and not queries.is_own_enterprise(actor, need.enterprise):
+        raise ValidationFailed.one("", _l("Only the enterprise that raised the need can rate it."))
+    if need.status not in CLOSED_NEED_STATUSES:
+        raise ValidationFailed.one("satisfaction", _l("A need can be rated once it is closed."))
+    score = _whole(satisfaction)
+    if score is None or not 1 <= score <= 5:
+        raise ValidationFailed.one("satisfaction", _l("Satisfaction is a score from 1 to 5."))
+    changes = audit.apply_changes(need, {"satisfaction": score})
+    if changes:
+        need.updated_by_id = getattr(actor, "id", None)
+        _flush_need(need)
+        audit.record(db.session, "update", need, actor=actor, enterprise_id=need.enterprise_id, changes=changes,
+                     summary=f"{need.enterprise.name} · {need.title}")
+    return changes
 
 
 # --- follow-ups --------------------------------------------------------------------------------

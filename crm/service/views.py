@@ -338,14 +338,39 @@ def need_detail(need_id: int):
     return _render_need(need, _status_form(need))
 
 
-def _render_need(need: Need, status_form: NeedStatusForm, status: int = 200):
+def _render_need(need: Need, status_form: NeedStatusForm, status: int = 200, comment_form=None):
+    from crm.service.forms import NeedCommentForm
+
     return render_template(
         "service/need.html", need=need, status_form=status_form, can_work=queries.can_work_need(current_user, need),
+        comments=queries.need_comments(need, enterprise_view=False),
+        comment_form=comment_form or NeedCommentForm(formdata=None),
+        can_comment=queries.can_comment_need(current_user, need),
         history=(history := queries.need_history(need)), names=queries.actor_names(history),
         action_label=action_label, today=clock.today(),
         statuses=NEED_STATUS_LABELS, follow_ups=list(db.session.scalars(
             select(FollowUp).where(FollowUp.need_id == need.id).order_by(FollowUp.due_on, FollowUp.id))),
     ), status
+
+
+@bp.post("/needs/<int:need_id>/comments", endpoint="need_comment")
+@require("service.write")
+def need_comment(need_id: int):
+    """Comment on a need: to the enterprise (shown in its portal) or an internal note."""
+    from crm.service.forms import NeedCommentForm
+
+    need = _load(Need, need_id)
+    if not queries.can_comment_need(current_user, need):
+        abort(403)
+    form = NeedCommentForm()
+    if form.validate_on_submit():
+        with unit_of_work(form) as work:
+            services.add_need_comment(need, form.body.data, actor=current_user,
+                                      visible_to_enterprise=not form.internal.data)
+        if work.ok:
+            flash(_("Your comment has been added."), "success")
+            return redirect(url_for("service.need_detail", need_id=need.id, _anchor="comments"), code=303)
+    return _render_need(need, _status_form(need), 422, comment_form=form)
 
 
 @bp.post("/needs/<int:need_id>/status", endpoint="need_status")
@@ -544,6 +569,10 @@ def workbench():
     """The officer's landing page: today's and overdue follow-ups, open needs, enterprises to visit, expiries."""
     from flask import current_app
 
+    from crm.core.policy import can
+    from crm.portal.queries import pending_count
+
     days = current_app.config["SERVICE_STALE_DAYS"]
+    pending = pending_count(current_user) if can(current_user, "submissions.review") else 0
     return render_template("service/workbench.html", wb=queries.workbench(current_user, stale_days=days),
-                           stale_days=days, today=clock.today())
+                           stale_days=days, today=clock.today(), pending_submissions=pending)

@@ -1,7 +1,7 @@
 """notifications, job runs and locks, tier snapshots, e-mail preference
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-25 12:46:01.095761
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0006'  # re-chained after 0007 when the portal lands
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

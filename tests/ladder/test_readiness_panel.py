@@ -400,13 +400,15 @@ def test_editors_see_the_whatif_form_managers_do_not_and_may_not_use_it(client, 
 
 
 def test_an_enterprise_user_reads_only_their_own_panel(client, login_as, world):
+    """In the portal: the same panel without the officers' tools; the bureau's URLs are closed (403)."""
     near_high_tech(world.ent_x)
     login_as("enterprise", enterprise=world.ent_x)
-    page = _panel(client, world.ent_x, tier="high_tech")
+    page = text(client.get("/portal/readiness", query_string={"tier": "high_tech"}, headers=HX))
     assert GAP in page and 'name="whatif"' not in page
     assert "/readiness/inputs" not in page  # nothing to edit from here
-    assert client.get(f"/enterprises/{world.ent_y.id}/readiness", headers=HX).status_code == 404
-    assert client.get(f"/enterprises/{world.ent_y.id}/readiness?tier=high_tech").status_code == 404
+    assert "coach-link" not in page and 'class="criterion-note"' not in page
+    assert client.get(f"/enterprises/{world.ent_x.id}/readiness", headers=HX).status_code == 403
+    assert client.get(f"/enterprises/{world.ent_y.id}/readiness?tier=high_tech").status_code == 403
     assert client.get(f"/enterprises/{world.ent_x.id}/readiness?tier=high_tech&whatif=1&rd_expense=1",
                       headers=HX).status_code == 403
 

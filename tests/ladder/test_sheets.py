@@ -164,8 +164,8 @@ def test_page_counter_css_is_a_safe_css_value():
     ("officer", "county_x", 200),
     ("officer", "county_y", 404),  # an officer of another county
     ("manager", "other_city", 404),
-    ("enterprise", "ent_x", 200),  # its own
-    ("enterprise", "ent_y", 404),  # another enterprise
+    ("enterprise", "ent_x", 403),  # its own: from the portal (/portal/readiness/sheet.pdf), not here
+    ("enterprise", "ent_y", 403),  # another enterprise
     ("admin", None, 200),
 ])
 def test_access(client, login_as, world, ent, role, kwargs, status):

@@ -1,0 +1,1 @@
+"""The enterprise portal: an enterprise's own tier, readiness, needs and figures (DESIGN §1, role `enterprise`)."""

@@ -1,0 +1,205 @@
+"""Writes of the enterprise portal: enterprise accounts and their links, submissions and their review.
+
+Validate, flush, audit; the caller commits. The rules on figures and IP are crm.enterprises.services' own
+(check_figures, check_ip, save_figures, save_ip): a submission is checked with them when it is made, and
+accepting it writes through them, so one rule lives in one place.
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.auth import services as auth_services
+from crm.auth.models import User
+from crm.core import audit, clock
+from crm.core.db import utcnow
+from crm.core.policy import Role, can
+from crm.core.validation import ValidationFailed
+from crm.enterprises import services as enterprise_services
+from crm.enterprises.models import FigureSource
+from crm.enterprises.queries import can_edit_enterprise
+from crm.extensions import db
+from crm.portal import queries
+from crm.portal.models import Submission, SubmissionKind, SubmissionStatus
+from crm.service.queries import is_own_enterprise
+
+# --- enterprise accounts -------------------------------------------------------------------------------
+
+
+def can_manage_accounts(user, enterprise) -> bool:
+    """An admin, or the officer who serves the enterprise now."""
+    return can(user, "portal_accounts.manage") and can_edit_enterprise(user, enterprise)
+
+
+def _refuse_unless_manager(actor, enterprise) -> None:
+    if not isinstance(actor, str) and not can_manage_accounts(actor, enterprise):
+        raise ValidationFailed.one("", _l("Only the enterprise's service officer or an administrator can manage "
+                                          "its accounts."))
+
+
+def create_enterprise_account(enterprise, data: dict, *, actor) -> tuple[User, str]:
+    """A new enterprise user (a contact person) for `enterprise`, and the token of its first set-password link.
+
+    The account gets a random password nobody knows: the contact signs in only after setting theirs by the link.
+    `data`: username, name, phone, email. An enterprise may have several contacts.
+    """
+    _refuse_unless_manager(actor, enterprise)
+    values = {"username": data.get("username") or "", "name": data.get("name") or "", "email": data.get("email") or "",
+              "phone": data.get("phone") or "", "role": Role.ENTERPRISE, "region_id": None,
+              "enterprise_uscc": enterprise.uscc, "active": True,
+              "password": secrets.token_urlsafe(24) + "a1"}  # nobody's: replaced through the link
+    user = auth_services.create_user(values, actor=actor)
+    _link, token = auth_services.issue_password_link(user, actor=actor)
+    return user, token
+
+
+def reissue_password_link(user: User, *, actor) -> str:
+    """A new set-password link for an enterprise contact (first use or a forgotten password); older links stop."""
+    if user.role != Role.ENTERPRISE or user.enterprise is None:
+        raise ValidationFailed.one("", _l("Links are issued to enterprise users only."))
+    _refuse_unless_manager(actor, user.enterprise)
+    if not user.is_active:
+        raise ValidationFailed.one("", _l("This account is deactivated."))
+    _link, token = auth_services.issue_password_link(user, actor=actor)
+    return token
+
+
+def send_password_link(user: User, url: str) -> bool:
+    """Deliver a set-password link to the contact. The seam for e-mail (the notifications issue plugs in
+    here); until then nothing is sent and the page shows the link for the officer to hand over: False."""
+    return False
+
+
+# --- submissions -------------------------------------------------------------------------------------------
+
+
+def _refuse_unless_own(actor, enterprise) -> None:
+    if not isinstance(actor, str) and not is_own_enterprise(actor, enterprise):
+        raise ValidationFailed.one("", _l("You can submit for your own enterprise only."))
+
+
+def submit_figures(enterprise, data: dict, *, actor) -> Submission:
+    """Submit a year's figures for review (the registry's rules apply); a pending one of that year is replaced."""
+    _refuse_unless_own(actor, enterprise)
+    errors = enterprise_services.check_figures(data, this_year=clock.today().year)
+    if errors:
+        raise ValidationFailed(errors)
+    year = data["year"]
+    values = {name: queries.plain_value(data.get(name)) for name in queries.VALUE_FIELDS}
+    base = queries.figures_snapshot(queries.accepted_figures(enterprise, year))
+    if base and values == base:
+        raise ValidationFailed.one("", _l("These are the figures of %(year)s already on record: nothing to submit.",
+                                          year=year))
+    pending = queries.pending_figures(enterprise, year)
+    if pending is not None:
+        pending.status = SubmissionStatus.SUPERSEDED
+        _flush()
+        audit.record(db.session, "status", pending, actor=actor, enterprise_id=enterprise.id,
+                     changes={"status": [SubmissionStatus.PENDING.value, SubmissionStatus.SUPERSEDED.value]},
+                     summary=f"{enterprise.name} {year}")
+    sub = Submission(enterprise_id=enterprise.id, kind=SubmissionKind.FIGURES, year=year, data=values, base=base,
+                     revision=queries.next_revision(enterprise, SubmissionKind.FIGURES, year),
+                     status=SubmissionStatus.PENDING, submitted_by_id=getattr(actor, "id", None), submitted_at=utcnow())
+    db.session.add(sub)
+    db.session.flush()
+    audit.record(db.session, "create", sub, actor=actor, enterprise_id=enterprise.id,
+                 changes={name: [base.get(name), value] for name, value in values.items() if base.get(name) != value},
+                 summary=f"{enterprise.name} {year} r{sub.revision}")
+    return sub
+
+
+IP_SUBMITTED_FIELDS = ("kind", "title", "number", "granted_on", "is_valid", "used_in_earlier_application")
+
+
+def submit_ip(enterprise, data: dict, *, actor) -> Submission:
+    """Report an IP item for review (the registry's rules apply: known kind, no duplicate, not granted in future)."""
+    _refuse_unless_own(actor, enterprise)
+    values = {name: data.get(name) for name in IP_SUBMITTED_FIELDS}
+    values["is_valid"] = bool(values["is_valid"])
+    values["used_in_earlier_application"] = bool(values["used_in_earlier_application"])
+    enterprise_services.check_ip(enterprise, values)
+    plain = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()}
+    sub = Submission(enterprise_id=enterprise.id, kind=SubmissionKind.IP, year=None, data=plain, base={},
+                     revision=1, status=SubmissionStatus.PENDING, submitted_by_id=getattr(actor, "id", None),
+                     submitted_at=utcnow())
+    db.session.add(sub)
+    db.session.flush()
+    audit.record(db.session, "create", sub, actor=actor, enterprise_id=enterprise.id,
+                 changes={k: [None, v] for k, v in plain.items()}, summary=f"{enterprise.name} {values['number']}")
+    return sub
+
+
+def _refuse_unless_reviewer(sub: Submission, actor) -> None:
+    if not isinstance(actor, str) and not queries.can_review(actor, sub):
+        raise ValidationFailed.one("", _l("Only the enterprise's service officer or an administrator can review "
+                                          "its submissions."))
+
+
+def _stale():
+    return ValidationFailed.one("", _l("Someone else has reviewed this submission meanwhile. Reload the page."))
+
+
+def _check_pending(sub: Submission, version) -> None:
+    if version is not None and str(version) != str(sub.version):
+        raise _stale()
+    if not sub.is_pending:
+        raise ValidationFailed.one("", _l("This submission is no longer waiting for review."))
+
+
+def _flush() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale() from None
+
+
+def _close(sub: Submission, status: str, comment: str, actor) -> None:
+    old = sub.status
+    sub.status, sub.review_comment = status, comment
+    sub.reviewed_by_id, sub.reviewed_at = getattr(actor, "id", None), utcnow()
+    _flush()
+    audit.record(db.session, "status", sub, actor=actor, enterprise_id=sub.enterprise_id,
+                 changes={"status": [old, status], **({"review_comment": [None, comment]} if comment else {})},
+                 summary=f"{sub.enterprise.name} {sub.year or sub.data.get('number', '')}")
+
+
+def accept_submission(sub: Submission, *, actor, version=None, comment: str = "", overwrite: bool = False):
+    """Apply a submission to the registry (figures saved and verified, or the IP item added) and mark it accepted,
+    in the caller's one unit of work. Figures the bureau changed after the submission are a conflict: refused
+    (with the fields named) unless the reviewer chose to overwrite them."""
+    _refuse_unless_reviewer(sub, actor)
+    _check_pending(sub, version)
+    comment = (comment or "").strip()
+    enterprise = sub.enterprise
+    if sub.kind == SubmissionKind.FIGURES:
+        conflict = queries.changed_since(sub)
+        if conflict and not overwrite:
+            raise ValidationFailed.one("overwrite", _l(
+                "The figures of %(year)s were changed after the enterprise submitted these (%(n)s fields, marked "
+                "below). Compare them; to apply the submission anyway, tick the box and accept again.",
+                year=sub.year, n=len(conflict)))
+        data = {"year": sub.year, **queries.typed_figures(sub.data), "source": FigureSource.ENTERPRISE}
+        current = queries.accepted_figures(enterprise, sub.year)
+        figures = enterprise_services.save_figures(enterprise, data, actor=actor, figures=current)
+        enterprise_services.verify_figures(figures, actor=actor)
+    else:
+        from datetime import date
+
+        data = dict(sub.data)
+        data["granted_on"] = date.fromisoformat(data["granted_on"]) if data.get("granted_on") else None
+        enterprise_services.save_ip(enterprise, data, actor=actor)
+    _close(sub, SubmissionStatus.ACCEPTED, comment, actor)
+
+
+def return_submission(sub: Submission, comment: str, *, actor, version=None) -> None:
+    """Send a submission back to the enterprise with a comment saying what to correct; nothing is applied."""
+    _refuse_unless_reviewer(sub, actor)
+    _check_pending(sub, version)
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationFailed.one("comment", _l("Tell the enterprise what to correct."))
+    _close(sub, SubmissionStatus.RETURNED, comment, actor)
+
