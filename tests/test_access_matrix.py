@@ -319,7 +319,9 @@ API_ROUTES = {
                                           "enterprise_own": 403, "enterprise_other": 403}),
 }
 # Reads of the API, scoped by the caller's role and region like the pages (a record outside the scope: 404).
-_api_read_x = {"anon": 401, **{r: (OK if v == OK else MISSING) for r, v in _read_x.items()}}
+# (an enterprise user's token reads its own enterprise by the API, though the bureau's pages are closed to it)
+_api_read_x = {"anon": 401, **{r: (OK if v == OK else MISSING) for r, v in _read_x.items()},
+               "enterprise_own": OK, "enterprise_other": MISSING}
 _api_service = {"anon": 401, **{r: OK for r in ["admin", *MANAGERS, *OFFICERS]},
                 **{r: FORBIDDEN for r in ENTERPRISE_USERS}}
 API_GET_ROUTES = {

@@ -222,7 +222,7 @@ def _enterprise_by_uscc(uscc: str) -> Enterprise | None:
 
 
 @bp.get("/enterprises")
-@api_require("registry.read", "enterprise.read_own")
+@api_require("registry.read", "portal.use")
 @_bad_request
 def enterprises():
     """Enterprises in the token owner's scope: filters q, region (code), tier, domain, status, above; by cursor."""
@@ -231,7 +231,7 @@ def enterprises():
 
 
 @bp.get("/enterprises/<uscc>")
-@api_require("registry.read", "enterprise.read_own")
+@api_require("registry.read", "portal.use")
 def enterprise(uscc: str):
     """One enterprise by its USCC (404 outside the scope)."""
     e = _enterprise_by_uscc(uscc)
@@ -241,7 +241,7 @@ def enterprise(uscc: str):
 
 
 @bp.get("/enterprises/<uscc>/certifications")
-@api_require("registry.read", "enterprise.read_own")
+@api_require("registry.read", "portal.use")
 def enterprise_certifications(uscc: str):
     """An enterprise's certifications, oldest first."""
     from crm.ladder.models import Certification
@@ -255,7 +255,7 @@ def enterprise_certifications(uscc: str):
 
 
 @bp.get("/enterprises/<uscc>/figures")
-@api_require("registry.read", "enterprise.read_own")
+@api_require("registry.read", "portal.use")
 def enterprise_figures(uscc: str):
     """An enterprise's annual figures, latest year first (amounts in 万元)."""
     from crm.enterprises.models import AnnualFigures
