@@ -265,6 +265,23 @@ def build(app, scale: float, seed: int) -> dict:
                 "follow_ups": n_follow, "audit_events": len(audit), "certifications": len(certs)}
 
 
+def add_targets(app) -> None:
+    """This year's targets for manager1's city (so the dashboard shows lights and the targets page a forecast)."""
+    from decimal import Decimal
+
+    from crm.core import clock
+    from crm.enterprises.models import Region
+    from crm.pipeline.models import Target
+
+    with app.app_context():
+        city = db.session.scalar(sa.select(Region).where(Region.path == "/1/2/"))
+        year = clock.today().year
+        for metric, tier, value in [("new_certs", "high_tech", 40), ("valid_count", "high_tech", 200),
+                                    ("visits", "", 20000), ("resolution_rate", "", 80), ("coverage", "", 90)]:
+            db.session.add(Target(year=year, region_id=city.id, metric=metric, tier=tier, value=Decimal(value)))
+        db.session.commit()
+
+
 def _cumulative(weights):
     total = 0.0
     for w in weights:
@@ -378,7 +395,12 @@ def main() -> None:
         (f"enterprise page: {top} (its city manager)", s["top_enterprise_manager"], f"/enterprises/{top}"),
         ("assignments: city manager", "manager1", "/assignments"),
         ("assignments: admin", "admin", "/assignments"),
+        ("pipeline dashboard: city manager", "manager1", "/pipeline"),
+        ("pipeline dashboard: admin (every region)", "admin", "/pipeline"),
+        ("pipeline targets (with forecast): city manager", "manager1", "/pipeline/targets"),
+        ("indicator table: city manager", "manager1", "/pipeline/indicators"),
     ]
+    add_targets(app)
     database = url.split(":")[0].split("+")[0]
     results = {"scale": args.scale, "rows": rows, "database": database, "build_seconds": round(build_s, 1),
                "subjects": s, "runs": args.runs, "scenarios": {}}

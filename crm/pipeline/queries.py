@@ -43,10 +43,41 @@ def scope_region(user, requested: int | None = None) -> Region | None:
     return db.session.get(Region, user.region_id)
 
 
-def children_of(region: Region | None) -> list[Region]:
+class RegionTree:
+    """Every region, read once (one query) and asked many times: children, and the leaves under a region."""
+
+    def __init__(self, regions: list[Region]):
+        self.regions = regions
+        self.by_id = {r.id: r for r in regions}
+        self._children: dict[int | None, list[Region]] = defaultdict(list)
+        for r in regions:
+            self._children[r.parent_id].append(r)
+        self._leaves: dict[int, set[int]] = {}
+
+    @classmethod
+    def load(cls) -> RegionTree:
+        """The region tree as it is now, in tree order."""
+        return cls(all_regions())
+
+    def children(self, region: Region | None) -> list[Region]:
+        """The sub-regions of `region` (the top regions for None), in tree order."""
+        return list(self._children.get(region.id if region else None, []))
+
+    def leaves(self, region_id: int) -> set[int]:
+        """Ids of the region and every region below it."""
+        if region_id not in self._leaves:
+            path = self.by_id[region_id].path
+            self._leaves[region_id] = {r.id for r in self.regions if r.path.startswith(path)}
+        return self._leaves[region_id]
+
+    def every(self) -> set[int]:
+        """Every region's id."""
+        return set(self.by_id)
+
+
+def children_of(region: Region | None, tree: RegionTree | None = None) -> list[Region]:
     """The sub-regions a page breaks its numbers down by (the top regions when `region` is None)."""
-    parent_id = region.id if region else None
-    return [r for r in all_regions() if r.parent_id == parent_id]
+    return (tree or RegionTree.load()).children(region)
 
 
 def _region_ids(region: Region | None) -> list[int] | None:
@@ -59,12 +90,11 @@ def _in(column, region: Region | None):
     return column.in_(ids) if ids is not None else True
 
 
-def _fold(counts: dict, region: Region | None, key_of=lambda k: k) -> dict[int, Counter]:
+def _fold(counts: dict, region: Region | None, tree: RegionTree) -> dict[int, Counter]:
     """Fold counts keyed by (leaf region id, …) into {child region id: Counter(rest of key)}."""
-    children = children_of(region)
     owner = {}
-    for child in children:
-        for rid in subtree_ids(child.id):
+    for child in tree.children(region):
+        for rid in tree.leaves(child.id):
             owner[rid] = child.id
     if region is not None:
         owner.setdefault(region.id, region.id)  # enterprises registered on the region itself
@@ -98,10 +128,11 @@ def funnel(counts: dict) -> list[tuple[str | None, int]]:
     return [(None, by_tier[None])] + [(t, by_tier[t]) for t in TIERS]
 
 
-def by_subregion(counts: dict, region: Region | None) -> list[tuple[Region, Counter]]:
+def by_subregion(counts: dict, region: Region | None, tree: RegionTree | None = None) -> list[tuple[Region, Counter]]:
     """Per sub-region: Counter(current tier or None → enterprises)."""
-    folded = _fold(counts, region)
-    rows = [(child, folded.get(child.id, Counter())) for child in children_of(region)]
+    tree = tree or RegionTree.load()
+    folded = _fold(counts, region, tree)
+    rows = [(child, folded.get(child.id, Counter())) for child in tree.children(region)]
     if region is not None and folded.get(region.id):
         rows.insert(0, (region, folded[region.id]))
     return rows
@@ -292,15 +323,16 @@ def targets_of(year: int, region_ids: list[int] | None) -> dict[tuple[int, str, 
     return {(r, m, t): v for r, m, t, v in db.session.execute(stmt)}
 
 
-def effective_target(targets: dict, region_id: int, metric: str, tier: str) -> tuple[Decimal | None, bool]:
+def effective_target(targets: dict, region_id: int, metric: str, tier: str,
+                     tree: RegionTree | None = None) -> tuple[Decimal | None, bool]:
     """(target, own?) for a region: its own, else the sum of its children's (counts only; rates do not add)."""
     own = targets.get((region_id, metric, tier))
     if own is not None:
         return own, True
     if metric in PERCENT_METRICS:
         return None, True
-    children = [r for r in all_regions() if r.parent_id == region_id]
-    parts = [effective_target(targets, c.id, metric, tier)[0] for c in children]
+    tree = tree or RegionTree.load()
+    parts = [effective_target(targets, c.id, metric, tier, tree)[0] for c in tree.children(tree.by_id[region_id])]
     parts = [p for p in parts if p is not None]
     return (sum(parts, Decimal(0)), False) if parts else (None, True)
 
@@ -316,8 +348,10 @@ class TargetBoard:
     cells: dict = field(default_factory=dict)  # (region id or None, metric, tier) → Progress
 
 
-def target_board(region: Region | None, year: int, today: date, margin: Decimal) -> TargetBoard:
+def target_board(region: Region | None, year: int, today: date, margin: Decimal,
+                 tree: RegionTree | None = None) -> TargetBoard:
     """Progress of every target of the year for the region and its sub-regions (a fixed number of queries)."""
+    tree = tree or RegionTree.load()
     ids = _region_ids(region)
     actuals = _actuals(region, year, today)
     targets = targets_of(year, ids)
@@ -325,21 +359,19 @@ def target_board(region: Region | None, year: int, today: date, margin: Decimal)
     board = TargetBoard(year, fraction)
     board.metrics = ([(m, t) for m in TIERED_METRICS for t in TIERS]
                      + [(m, "") for m in (Metric.VISITS, Metric.RESOLUTION_RATE, Metric.COVERAGE)])
-    regions = [region] + children_of(region)
+    regions = [region] + tree.children(region)
     board.regions = regions
-    every = {r.id for r in all_regions()}
     for r in regions:
-        leaves = set(subtree_ids(r.id)) if r else every
+        leaves = tree.leaves(r.id) if r else tree.every()
         for metric, tier in board.metrics:
             actual, start = metric_value(actuals, metric, tier, leaves)
             if r is None:
-                top = [c for c in all_regions() if c.parent_id is None]
-                parts = [effective_target(targets, c.id, metric, tier)[0] for c in top]
+                parts = [effective_target(targets, c.id, metric, tier, tree)[0] for c in tree.children(None)]
                 parts = [p for p in parts if p is not None]
                 target, own = ((sum(parts, Decimal(0)), False) if parts and metric not in PERCENT_METRICS
                                else (None, True))
             else:
-                target, own = effective_target(targets, r.id, metric, tier)
+                target, own = effective_target(targets, r.id, metric, tier, tree)
             light, expected = judge(metric, target, actual, start, fraction, margin)
             board.cells[(r.id if r else None, metric, tier)] = Progress(metric, tier, target, actual, expected,
                                                                         light, own, start)
@@ -375,14 +407,16 @@ ENTERED_INDICATORS = ["rd_intensity", "rd_expense_total", "tech_contracts", "inv
                       "platforms", "hightech_revenue_share"]
 
 
-def indicator_table(region: Region | None, year: int, today: date) -> dict[str, list[Decimal | None]]:
+def indicator_table(region: Region | None, year: int, today: date,
+                    tree: RegionTree | None = None) -> dict[str, list[Decimal | None]]:
     """{indicator: [last year, this year, target next year, target the year after]} for the region."""
+    tree = tree or RegionTree.load()
     ids = _region_ids(region)
     region_id = region.id if region else None
     table: dict[str, list] = {}
     last_year_end = date(year - 1, 12, 31)
     current = _actuals(region, year, today)[Metric.VALID_COUNT]
-    every = set(ids) if ids is not None else {r.id for r in all_regions()}
+    every = set(ids) if ids is not None else tree.every()
     previous = db.session.execute(
         select(Certification.tier, func.count(distinct(Certification.enterprise_id)))
         .select_from(Certification).join(Enterprise, Enterprise.id == Certification.enterprise_id)
@@ -397,8 +431,8 @@ def indicator_table(region: Region | None, year: int, today: date) -> dict[str, 
     for tier in reversed(TIERS):
         row = [Decimal(previous.get(tier, 0)), Decimal(_sum_for(current, every, tier)), None, None]
         if region_id is not None:
-            row[2] = effective_target(next_targets, region_id, Metric.VALID_COUNT, tier)[0]
-            row[3] = effective_target(after_targets, region_id, Metric.VALID_COUNT, tier)[0]
+            row[2] = effective_target(next_targets, region_id, Metric.VALID_COUNT, tier, tree)[0]
+            row[3] = effective_target(after_targets, region_id, Metric.VALID_COUNT, tier, tree)[0]
         table[f"{tier}_count"] = row
     entered = {}
     if region_id is not None:

@@ -55,12 +55,13 @@ def _margin() -> Decimal:
 def dashboard():
     """Enterprises by tier (a funnel) and sub-region, this year's movement, the monthly trend, expiries ahead."""
     region, today = _region(), clock.today()
+    tree = queries.RegionTree.load()
     counts = queries.tier_counts_by_region(region)
     since = date(today.year - 2, today.month, 1)
     months, trend = queries.monthly_trend(region, since)
-    board = queries.target_board(region, today.year, today, _margin())
+    board = queries.target_board(region, today.year, today, _margin(), tree)
     lights = [board.cells[(region.id if region else None, m, t)] for m, t in board.metrics]
-    funnel, subregions = queries.funnel(counts), queries.by_subregion(counts, region)
+    funnel, subregions = queries.funnel(counts), queries.by_subregion(counts, region, tree)
     charts = {
         "funnel": {"type": "hbar", "labels": True, "categories": [str(tier_label(t)) for t, _n in funnel],
                    "series": [{"name": _("Enterprises"), "data": [n for _t, n in funnel]}]},
