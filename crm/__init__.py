@@ -129,11 +129,12 @@ def register_blueprints(app: Flask) -> None:
     from crm.ladder.views import candidates_bp, rules_bp
     from crm.main import bp as main_bp
     from crm.notify.views import bp as notify_bp
+    from crm.performance.views import bp as performance_bp
     from crm.policies.views import bp as policies_bp
     from crm.service.views import bp as service_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
-                      api_bp, service_bp, policies_bp, notify_bp):
+                      api_bp, service_bp, policies_bp, notify_bp, performance_bp):
         app.register_blueprint(blueprint)
 
 

@@ -51,6 +51,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     # the policy catalogue (政策库) and the departments needs are referred to (转办)
     "policies.manage": frozenset({_A, _M}),
     "departments.manage": frozenset({_A}),
+    # officer performance and needs analytics over the user's region (crm.performance)
+    "performance.read": frozenset({_A, _M}),
     # the scheduler's jobs: their schedules, history, and running one by hand
     "jobs.manage": frozenset({_A}),
     # administration
