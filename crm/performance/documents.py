@@ -9,10 +9,10 @@ from openpyxl.styles import Font
 
 from crm.core.xlsx import _cell as safe_cell
 from crm.performance.queries import (
-    OFFICER_COLUMN_LABELS,
     OFFICER_COLUMNS,
     NeedsAnalytics,
     OfficerRow,
+    column_header,
     rounded,
 )
 
@@ -42,7 +42,7 @@ def workbook_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
 
 def officers_sheet(rows: list[OfficerRow], median: dict) -> tuple[str, list[str], list[list]]:
     """The officers' table as the page shows it: the region's median first, then each officer."""
-    headers = [str(OFFICER_COLUMN_LABELS[c]) for c in OFFICER_COLUMNS]
+    headers = [column_header(c) for c in OFFICER_COLUMNS]
     body = [[_("Median of the region"), "", *(rounded(median[c]) for c in OFFICER_COLUMNS[2:])]]
     body += [[r.name, r.region, *(rounded(r.value(c)) for c in OFFICER_COLUMNS[2:])] for r in rows]
     return _("Officer performance"), headers, body
@@ -60,8 +60,8 @@ def needs_sheets(a: NeedsAnalytics, month_names: list[str]) -> list[tuple[str, l
     satisfaction += [[_("Needs rated"), a.rated, None], [_("Average score"), rounded(a.average_satisfaction), None]]
     return [
         (_("Needs by month"), [_("Category"), *month_names, _("Total")], by_month),
-        (_("Resolution"), [_("Category"), _("Raised"), _("Closed"), _("Resolution rate (%)"),
+        (_("Resolution"), [_("Category"), _("Raised"), _("Closed"), _("Resolution rate") + " (%)",
                            _("Median days to close"), _("Mean days to close")], resolution),
-        (_("Departments"), [_("Department"), _("Needs referred"), _("Share (%)")], departments),
-        (_("Satisfaction"), [_("Score"), _("Needs"), _("Share (%)")], satisfaction),
+        (_("Departments"), [_("Department"), _("Needs referred"), _("Share") + " (%)"], departments),
+        (_("Satisfaction"), [_("Score"), _("Needs"), _("Share") + " (%)"], satisfaction),
     ]

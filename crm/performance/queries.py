@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import distinct, extract, func, select
+from sqlalchemy import extract, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -152,10 +152,16 @@ NUMERIC_COLUMNS = OFFICER_COLUMNS[2:]
 OFFICER_COLUMN_LABELS = {
     "name": _l("Officer"), "region": _l("Region"), "served": _l("Enterprises served"),
     "visits_month": _l("Visits this month"), "visits_year": _l("Visits this year"),
-    "coverage": _l("Coverage (%)"), "open_needs": _l("Open needs"), "overdue_needs": _l("Overdue needs"),
-    "median_days": _l("Median days to resolve"), "on_time": _l("Follow-ups on time (%)"),
+    "coverage": _l("Coverage"), "open_needs": _l("Open needs"), "overdue_needs": _l("Overdue needs"),
+    "median_days": _l("Median days to resolve"), "on_time": _l("Follow-ups on time"),
 }
 PERCENT_COLUMNS = frozenset({"coverage", "on_time"})
+
+
+def column_header(column: str) -> str:
+    """A column's header in the user's language, with the unit of the percentages: "Coverage (%)"."""
+    label = str(OFFICER_COLUMN_LABELS[column])
+    return f"{label} (%)" if column in PERCENT_COLUMNS else label
 # Which way is worse than the region's median: -1 lower, +1 higher. Enterprises served and open needs are a
 # load rather than a result, so they are not judged.
 WORSE_DIRECTION = {"visits_month": -1, "visits_year": -1, "coverage": -1, "overdue_needs": +1, "median_days": +1,
@@ -400,7 +406,7 @@ def _needs_in(user, region_id: int | None, year: int, *columns):
 
 def need_years(user, region_id: int | None = None) -> list[int]:
     """The years in which needs in scope were raised, newest first (one query)."""
-    stmt = select(distinct(extract("year", Need.raised_on))).where(
+    stmt = select(extract("year", Need.raised_on)).distinct().where(
         Need.enterprise_id.in_(_enterprise_ids(user, region_id)))
     return sorted((int(y) for y in db.session.scalars(stmt) if y is not None), reverse=True)
 

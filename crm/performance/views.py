@@ -51,7 +51,7 @@ def officers():
     return render_template(
         "performance/officers.html", page=page, median=median, sort=sort, desc=desc, region_id=region_id,
         worse={r.officer.id: queries.worse_than_median(r, median) for r in page.items},
-        columns=queries.OFFICER_COLUMNS, labels=queries.OFFICER_COLUMN_LABELS,
+        columns=queries.OFFICER_COLUMNS, header=queries.column_header,
         directions=queries.WORSE_DIRECTION, percent=queries.PERCENT_COLUMNS, rounded=queries.rounded,
         region_choices=region_choices(within=queries.region_scope(current_user)), today=clock.today())
 
