@@ -160,12 +160,12 @@ def test_export_one_sheet_per_table(client, login_as, world, needs, db):
     response = client.get("/performance/needs.xlsx?year=2026")
     assert response.status_code == 200
     wb = load_workbook(BytesIO(response.data))
-    assert wb.sheetnames == ["Needs by month", "Resolution", "Departments", "Satisfaction"]
+    assert wb.sheetnames == ["Needs by month", "Resolution by category", "Departments", "Satisfaction"]
     by_month = list(wb["Needs by month"].iter_rows(values_only=True))
     assert by_month[0][0] == "Category" and by_month[0][1] == "Jan" and by_month[0][-1] == "Total"
     assert by_month[2] == ("Talent", 0, 1, 2, 0, 1, 0, 1, 0, 0, 0, 0, 0, 5)
     assert by_month[-1] == ("Total", 1, 1, 2, 0, 1, 1, 1, 0, 0, 0, 0, 1, 8)
-    resolution = list(wb["Resolution"].iter_rows(values_only=True))
+    resolution = list(wb["Resolution by category"].iter_rows(values_only=True))
     assert resolution[2] == ("Talent", 5, 4, 80, 15.5, 15.5)
     assert resolution[8] == ("Intellectual property", 0, 0, None, None, None)
     assert list(wb["Departments"].iter_rows(min_row=2, values_only=True)) == [("税务局", 2, 66.7), ("人社局", 1, 33.3)]
