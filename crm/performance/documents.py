@@ -60,8 +60,9 @@ def needs_sheets(a: NeedsAnalytics, month_names: list[str]) -> list[tuple[str, l
     satisfaction += [[_("Needs rated"), a.rated, None], [_("Average score"), rounded(a.average_satisfaction), None]]
     return [
         (_("Needs by month"), [_("Category"), *month_names, _("Total")], by_month),
-        (_("Resolution by category"), [_("Category"), _("Raised"), _("Closed"), _("Resolution rate") + " (%)",
-                           _("Median days to close"), _("Mean days to close")], resolution),
+        (_("Resolution by category"), [_("Category"), _("Needs raised"), _("Needs closed"),
+                                       _("Resolution rate") + " (%)", _("Median days to close"),
+                                       _("Mean days to close")], resolution),
         (_("Departments"), [_("Department"), _("Needs referred"), _("Share") + " (%)"], departments),
         (_("Satisfaction"), [_("Score"), _("Needs"), _("Share") + " (%)"], satisfaction),
     ]

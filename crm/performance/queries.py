@@ -116,14 +116,16 @@ def _year_bounds_utc(year: int) -> tuple[datetime, datetime]:
     return (datetime(year, 1, 1, tzinfo=zone).astimezone(UTC), datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC))
 
 
-def _enterprise_ids(user, region_id: int | None = None, *, current: bool = False):
-    """A subquery of the ids of the enterprises `user` may read (optionally one region's, not archived)."""
+def _in_scope(column, user, region_id: int | None = None, *, current: bool = False):
+    """A clause: `column` (an enterprise id) is of an enterprise `user` may read (of one region; not archived)."""
+    if user.role == Role.ADMIN and not region_id and not current:
+        return sa.true()  # everything: no subquery to run
     stmt = scope_enterprises(select(Enterprise.id), user)
     if region_id:
         stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(region_id)))
     if current:
         stmt = stmt.where(Enterprise.archived_at.is_(None))
-    return stmt
+    return column.in_(stmt)
 
 
 def region_scope(user) -> int | None:
@@ -251,30 +253,33 @@ def officer_performance(user, region_id: int | None = None, today: date | None =
     if not rows:
         return []
     ids = list(rows)
-    history = _enterprise_ids(user)
-    current = _enterprise_ids(user, current=True)
     year_start, month_start, today_ = period.year_start, period.month_start, period.today
 
-    visited = (select(Visit.id).where(Visit.enterprise_id == Assignment.enterprise_id,
-                                      Visit.officer_id == Assignment.officer_id,
-                                      Visit.visited_on >= year_start, Visit.visited_on <= today_).exists())
+    # The pairs (officer, enterprise) with a visit this year, joined to the current assignments: one pass over
+    # the year's visits (a correlated EXISTS per assignment makes SQLite walk each officer's visits again).
+    visited = (select(Visit.officer_id, Visit.enterprise_id).distinct()
+               .where(Visit.officer_id.in_(ids), Visit.visited_on >= year_start, Visit.visited_on <= today_)
+               .subquery())
     for officer_id, served, seen in db.session.execute(
-            select(Assignment.officer_id, func.count(), func.count().filter(visited))
+            select(Assignment.officer_id, func.count(), func.count(visited.c.enterprise_id))
+            .outerjoin(visited, sa.and_(visited.c.officer_id == Assignment.officer_id,
+                                        visited.c.enterprise_id == Assignment.enterprise_id))
             .where(Assignment.ends_on.is_(None), Assignment.officer_id.in_(ids),
-                   Assignment.enterprise_id.in_(current))
+                   _in_scope(Assignment.enterprise_id, user, current=True))
             .group_by(Assignment.officer_id)):
         rows[officer_id].served, rows[officer_id].visited = served, seen
 
     for officer_id, this_month, this_year in db.session.execute(
             select(Visit.officer_id, func.count().filter(Visit.visited_on >= month_start), func.count())
             .where(Visit.officer_id.in_(ids), Visit.visited_on >= year_start, Visit.visited_on <= today_,
-                   Visit.enterprise_id.in_(history))
+                   _in_scope(Visit.enterprise_id, user))
             .group_by(Visit.officer_id)):
         rows[officer_id].visits_month, rows[officer_id].visits_year = this_month, this_year
 
     for owner_id, open_, overdue in db.session.execute(
             select(Need.owner_id, func.count(), func.count().filter(Need.due_on < today_))
-            .where(Need.owner_id.in_(ids), Need.status.in_(OPEN_NEED_STATUSES), Need.enterprise_id.in_(current))
+            .where(Need.owner_id.in_(ids), Need.status.in_(OPEN_NEED_STATUSES),
+                   _in_scope(Need.enterprise_id, user, current=True))
             .group_by(Need.owner_id)):
         rows[owner_id].open_needs, rows[owner_id].overdue_needs = open_, overdue
 
@@ -282,7 +287,7 @@ def officer_performance(user, region_id: int | None = None, today: date | None =
     for owner_id, days in db.session.execute(
             select(Need.owner_id, days_between(Need.closed_on, Need.raised_on))
             .where(Need.owner_id.in_(ids), Need.status.in_(CLOSED_NEED_STATUSES),
-                   Need.closed_on >= year_start, Need.closed_on <= today_, Need.enterprise_id.in_(history))):
+                   Need.closed_on >= year_start, Need.closed_on <= today_, _in_scope(Need.enterprise_id, user))):
         rows[owner_id].closed_days.append(int(days))
 
     starts, ends = _year_bounds_utc(period.today.year)
@@ -290,7 +295,7 @@ def officer_performance(user, region_id: int | None = None, today: date | None =
             select(FollowUp.assignee_id, func.count(),
                    func.count().filter(bureau_date(FollowUp.done_at) <= FollowUp.due_on))
             .where(FollowUp.assignee_id.in_(ids), FollowUp.done_at >= starts, FollowUp.done_at < ends,
-                   FollowUp.enterprise_id.in_(history))
+                   _in_scope(FollowUp.enterprise_id, user))
             .group_by(FollowUp.assignee_id)):
         rows[assignee_id].follow_ups_done, rows[assignee_id].follow_ups_on_time = done, on_time
 
@@ -400,14 +405,14 @@ class NeedsAnalytics:
 
 def _needs_in(user, region_id: int | None, year: int, *columns):
     """A select of `columns` over the needs raised in `year` on enterprises in scope (and the region)."""
-    return select(*columns).select_from(Need).where(Need.enterprise_id.in_(_enterprise_ids(user, region_id)),
+    return select(*columns).select_from(Need).where(_in_scope(Need.enterprise_id, user, region_id),
                                   Need.raised_on >= date(year, 1, 1), Need.raised_on <= date(year, 12, 31))
 
 
 def need_years(user, region_id: int | None = None) -> list[int]:
     """The years in which needs in scope were raised, newest first (one query)."""
     stmt = select(extract("year", Need.raised_on)).distinct().where(
-        Need.enterprise_id.in_(_enterprise_ids(user, region_id)))
+        _in_scope(Need.enterprise_id, user, region_id))
     return sorted((int(y) for y in db.session.scalars(stmt) if y is not None), reverse=True)
 
 
