@@ -134,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.main import bp as main_bp
     from crm.notify.views import bp as notify_bp
     from crm.pipeline.views import bp as pipeline_bp
+    from crm.performance.views import bp as performance_bp
     from crm.policies.views import bp as policies_bp
     from crm.portal.views import accounts_bp as portal_accounts_bp
     from crm.portal.views import bp as portal_bp
@@ -142,7 +143,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
                       api_bp, service_bp, policies_bp, notify_bp, pipeline_bp, io_bp, tokens_bp, portal_bp,
-                      submissions_bp, portal_accounts_bp):
+                      submissions_bp, portal_accounts_bp, performance_bp):
         app.register_blueprint(blueprint)
 
 

@@ -112,6 +112,12 @@ GET_ROUTES = {
     # a follow-up: its assignee (the visit's author), managers of the region, admins
     "service.follow_up_edit": ("/follow-ups/{follow_up}/edit", {**_service_x, "officer_x": FORBIDDEN,
                                                                 "officer_x_unassigned": FORBIDDEN}),
+    # officer performance and needs analytics: managers and admins, each over their own scope
+    "performance.officers": ("/performance/officers", _performance := {
+        "admin": OK, **{r: OK for r in MANAGERS}, **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
+    "performance.officers_export": ("/performance/officers.xlsx", _performance),
+    "performance.needs": ("/performance/needs?year=2025", _performance),
+    "performance.needs_export": ("/performance/needs.xlsx", _performance),
     "service.departments": ("/admin/departments", _admin_only),
     "service.department_form": ("/admin/departments/{department}/edit", _admin_only),
     # the pipeline: managers (their region and below; another city's region is 404) and admins

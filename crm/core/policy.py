@@ -59,6 +59,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     # the pipeline: dashboards, targets with traffic lights, the indicator table (scoped to the region)
     "pipeline.read": frozenset({_A, _M}),
     "targets.manage": frozenset({_A, _M}),
+    # officer performance and needs analytics over the user's region (crm.performance)
+    "performance.read": frozenset({_A, _M}),
     # the scheduler's jobs: their schedules, history, and running one by hand
     "jobs.manage": frozenset({_A}),
     # Excel/CSV imports (crm.io), row by row within the importer's scope: admins everywhere, managers their

@@ -1,0 +1,68 @@
+"""Excel workbooks of officer performance (one sheet) and needs analytics (one sheet per table)."""
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from crm.core.xlsx import _cell as safe_cell
+from crm.performance.queries import (
+    OFFICER_COLUMNS,
+    NeedsAnalytics,
+    OfficerRow,
+    column_header,
+    rounded,
+)
+
+
+def workbook_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
+    """An .xlsx with one sheet per (title, headers, rows): bold frozen header, text safe from formulas."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, headers, rows in sheets:
+        ws = wb.create_sheet(title[:31])
+        ws.append([str(h) for h in headers])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        ws.freeze_panes = "A2"
+        widths = [len(str(h)) * 2 + 2 for h in headers]
+        for row in rows:
+            values = [safe_cell(v) for v in row]
+            ws.append(values)
+            for i, v in enumerate(values):
+                widths[i] = min(60, max(widths[i], len(str(v)) * 2 if v is not None else 0))
+        for i, width in enumerate(widths):
+            ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = max(8, width)
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def officers_sheet(rows: list[OfficerRow], median: dict) -> tuple[str, list[str], list[list]]:
+    """The officers' table as the page shows it: the region's median first, then each officer."""
+    headers = [column_header(c) for c in OFFICER_COLUMNS]
+    body = [[_("Median of the region"), "", *(rounded(median[c]) for c in OFFICER_COLUMNS[2:])]]
+    body += [[r.name, r.region, *(rounded(r.value(c)) for c in OFFICER_COLUMNS[2:])] for r in rows]
+    return _("Officer performance"), headers, body
+
+
+def needs_sheets(a: NeedsAnalytics, month_names: list[str]) -> list[tuple[str, list[str], list[list]]]:
+    """The needs analytics' four tables: by month, resolution, departments, satisfaction."""
+    by_month = ([[str(c.label), *c.by_month, c.raised] for c in a.categories]
+                + [[_("Total"), *a.month_totals, a.total]])
+    resolution = ([[str(c.label), c.raised, c.closed, rounded(c.resolution_rate), rounded(c.median_days),
+                    rounded(c.mean_days)] for c in a.categories])
+    departments = [[name, n, rounded(share)] for name, n, share in a.departments]
+    satisfaction = [[score, n, rounded(100.0 * n / a.rated) if a.rated else None]
+                    for score, n in a.satisfaction.items()]
+    satisfaction += [[_("Needs rated"), a.rated, None], [_("Average score"), rounded(a.average_satisfaction), None]]
+    return [
+        (_("Needs by month"), [_("Category"), *month_names, _("Total")], by_month),
+        (_("Resolution by category"), [_("Category"), _("Needs raised"), _("Needs closed"),
+                                       _("Resolution rate") + " (%)", _("Median days to close"),
+                                       _("Mean days to close")], resolution),
+        (_("Departments"), [_("Department"), _("Needs referred"), _("Share") + " (%)"], departments),
+        (_("Satisfaction"), [_("Score"), _("Needs"), _("Share") + " (%)"], satisfaction),
+    ]
