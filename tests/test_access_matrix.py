@@ -160,6 +160,8 @@ GET_ROUTES = {
     "portal.figures": ("/portal/figures", _portal),
     "portal.figures_new": ("/portal/figures/new", _portal),
     "portal.ip_new": ("/portal/ip/new", _portal),
+    "portal.figures_template": ("/portal/figures/template.xlsx", _portal),
+    "portal.ip_template": ("/portal/ip/template.xlsx", _portal),
     "portal.submission": ("/portal/submissions/{submission}", _portal_x),
     # a set-password link is public; a bad token is a 404 page
     "auth.set_password": ("/set-password/not-a-token", {"anon": MISSING, **{r: MISSING for r in ROLES[1:]}}),
@@ -229,6 +231,9 @@ POST_ROUTES = {
     # the portal's writes, posted empty: refused (422) and nothing written for the own contact; 404 for another's
     "portal.need_comment": ("/portal/needs/{need}/comments", {**_portal_x, "enterprise_own": 422}),
     "portal.need_rating": ("/portal/needs/{need}/rating", {**_portal_x, "enterprise_own": 422}),
+    # an upload of the template without a file: refused (422), nothing written, for either enterprise's contact
+    "portal.figures_upload": ("/portal/figures/upload", {**_portal, "enterprise_own": 422, "enterprise_other": 422}),
+    "portal.ip_upload": ("/portal/ip/upload", {**_portal, "enterprise_own": 422, "enterprise_other": 422}),
     # a comment on a need by the bureau, posted empty: 422 for those who may comment
     "service.need_comment": ("/needs/{need}/comments", {**_service_x, "admin": 422, "manager_city": 422,
                                                         "officer_x": 422, "officer_x_unassigned": 422}),

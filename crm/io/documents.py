@@ -252,10 +252,15 @@ def cell_value(column: Column, value):
 _REQUIRED_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 
-def template_bytes(kind: str, regions: list[tuple[str, str]], parks: list[tuple[str, str]]) -> bytes:
+def template_bytes(kind: str, regions: list[tuple[str, str]], parks: list[tuple[str, str]], *,
+                   rows: list[dict] | None = None, lines: list | None = None) -> bytes:
     """The import template of `kind`: headers in the user's language (required ones starred), an example row,
-    drop-down lists for the code-list columns (on a hidden sheet) and a notes sheet explaining every column."""
-    columns = [c for c in COLUMNS[kind] if not c.info]
+    drop-down lists for the code-list columns (on a hidden sheet) and a notes sheet explaining every column.
+
+    `rows` ({field: value}) are written instead of the example row (an info column is included when they fill
+    it, e.g. the enterprise's name), and `lines` replace the notes' general lines (the portal's own template).
+    """
+    columns = [c for c in COLUMNS[kind] if not c.info or any(r.get(c.field) not in (None, "") for r in rows or [])]
     wb = Workbook()
     ws = wb.active
     ws.title = _("Data")[:31]
@@ -269,17 +274,20 @@ def template_bytes(kind: str, regions: list[tuple[str, str]], parks: list[tuple[
         if column.required:
             cell.fill = _REQUIRED_FILL
         ws.column_dimensions[get_column_letter(i)].width = max(12, min(40, len(headers[i - 1]) * 2 + 4))
-    example = []
-    for column in columns:
-        value = column.example
-        if column.field == "uscc":
-            value = example_uscc()
-        elif column.type == "choice" and column.choices and value:
-            value = _choice_label(column, str(value))
-        elif column.type == "bool" and value:
-            value = _("Yes") if str(value) in YES_WORDS else _("No")
-        example.append(str(value) if value not in (None, "") else None)
-    ws.append(example)
+    if rows is None:
+        example = []
+        for column in columns:
+            value = column.example
+            if column.field == "uscc":
+                value = example_uscc()
+            elif column.type == "choice" and column.choices and value:
+                value = _choice_label(column, str(value))
+            elif column.type == "bool" and value:
+                value = _("Yes") if str(value) in YES_WORDS else _("No")
+            example.append(str(value) if value not in (None, "") else None)
+        ws.append(example)
+    for row in rows or []:
+        ws.append([safe_cell(row.get(column.field)) for column in columns])
     ws.freeze_panes = "A2"
     # the code lists, one column each on the hidden sheet, and a drop-down on the data column
     list_col = 0
@@ -305,13 +313,15 @@ def template_bytes(kind: str, regions: list[tuple[str, str]], parks: list[tuple[
     for column in columns:
         notes.append([_header_text(column), _("Yes") if column.required else _("No"), str(column.note)])
     notes.append([])
-    for line in (_("Amounts are in 10k CNY (万元)."),
+    if lines is None:
+        lines = [_("Amounts are in 10k CNY (万元)."),
                  _("Headers are matched by name in any order; a unit such as （万元） after a name is fine."),
                  _("Rows are matched by the unified social credit code (and the year for figures): a known one "
                    "is updated, a new one created; a column left out of the file leaves that field as it is."),
                  _("The example row (unified social credit code %(uscc)s) is skipped.", uscc=example_uscc()),
-                 _("Formulas are not imported: paste values only.")):
-        notes.append([line])
+                 _("Formulas are not imported: paste values only.")]
+    for line in lines:
+        notes.append([str(line)])
     notes.column_dimensions["A"].width = 30
     notes.column_dimensions["B"].width = 10
     notes.column_dimensions["C"].width = 90

@@ -42,7 +42,7 @@ from crm.enterprises import services as registry
 from crm.enterprises.models import AnnualFigures, Enterprise, FigureSource, IntellectualProperty, Region
 from crm.enterprises.queries import can_create_in_region, can_edit_enterprise, can_view_enterprise, subtree_ids
 from crm.extensions import db
-from crm.io.documents import MAX_CELL_CHARS, FileRefused, Table, example_uscc, sniff_format
+from crm.io.documents import MAX_CELL_CHARS, FileRefused, Table, example_uscc, read_table, sniff_format
 from crm.io.forms import COLUMNS, KEYS, ROW_FORMS, Column, normalize_header, normalize_word
 from crm.io.models import ImportJob, ImportKind, ImportStatus
 from crm.ladder import services as ladder
@@ -529,6 +529,17 @@ def _trim_session() -> None:
             db.session.expunge(obj)
 
 
+def _data_rows(table: Table, report: ImportReport, max_rows: int):
+    """The table's non-blank rows, counted on the report; FileRefused past `max_rows`."""
+    for number, values in table.rows:
+        if _blank(values):
+            continue
+        report.total += 1
+        if report.total > max_rows:
+            raise FileRefused(_l("The file has more than %(n)s rows; split it into several files.", n=max_rows))
+        yield number, values
+
+
 def import_table(kind: str, table: Table, *, actor, progress: Callable[[int, int | None], None] | None = None,
                  max_rows: int | None = None) -> ImportReport:
     """Check every row of `table` and write the accepted ones (flushed and audited, not committed).
@@ -543,12 +554,7 @@ def import_table(kind: str, table: Table, *, actor, progress: Callable[[int, int
     report = ImportReport(kind, ignored_columns=ignored)
     handler = _HANDLERS[kind](actor, mapping, table.headers, report)
     chunk: list[tuple[int, tuple]] = []
-    for number, values in table.rows:
-        if _blank(values):
-            continue
-        report.total += 1
-        if report.total > max_rows:
-            raise FileRefused(_l("The file has more than %(n)s rows; split it into several files.", n=max_rows))
+    for number, values in _data_rows(table, report, max_rows):
         chunk.append((number, values))
         if len(chunk) >= CHUNK:
             handler.run(chunk)
@@ -562,6 +568,62 @@ def import_table(kind: str, table: Table, *, actor, progress: Callable[[int, int
         progress(report.total, report.total)
     report.rejects.sort(key=lambda r: r["row"])
     return report
+
+
+@dataclass
+class ParsedRows:
+    """An upload's rows as checked by parse_table: the accepted ones by field, and the report of the rejected."""
+
+    rows: list[tuple[int, dict]]
+    report: ImportReport
+    reject: Callable[[int, str, object], None]  # reject(row, field, reason): listed like the file's own rejections
+
+    @property
+    def rejects(self) -> list[dict]:
+        """Every rejection, {"row", "column", "reason"}, by row."""
+        return sorted(self.report.rejects, key=lambda r: r["row"])
+
+
+def parse_table(kind: str, table: Table, *, max_rows: int | None = None) -> ParsedRows:
+    """Check every row of `table` as an import would (header mapping, cells, the row form, a repeated key)
+    but look nothing up and write nothing: for a caller that applies the rows itself (the portal's upload).
+
+    The example row is skipped; FileRefused for the file as a whole (a required column missing, too many rows).
+    """
+    if kind not in _HANDLERS:
+        raise ValueError(f"unknown import kind {kind!r}")
+    max_rows = max_rows or current_app.config.get("IMPORT_MAX_ROWS", MAX_ROWS)
+    mapping, ignored = map_columns(kind, table.headers)
+    report = ImportReport(kind, ignored_columns=ignored)
+    handler = _HANDLERS[kind](None, mapping, table.headers, report)
+    rows = []
+    for number, values in _data_rows(table, report, max_rows):
+        data = handler.parse(number, values)
+        if data is None:
+            continue
+        try:
+            handler.once(number, tuple(data.get(k) for k in KEYS[kind]), KEYS[kind][-1])
+        except _Rejected as exc:
+            handler.reject(number, exc.field_name, exc.message)
+            continue
+        rows.append((number, data))
+    return ParsedRows(rows, report, handler.reject)
+
+
+def parse_upload(kind: str, data: bytes, *, max_rows: int | None = None) -> ParsedRows:
+    """An uploaded file checked like an import's (check_upload, read_table) and its rows by parse_table,
+    synchronously (a small file: the portal's). FileRefused when the file cannot be read."""
+    import tempfile
+
+    file_format = check_upload(data)
+    with tempfile.TemporaryDirectory(prefix="crm-upload-") as folder:
+        path = Path(folder) / f"upload.{file_format}"
+        path.write_bytes(data)
+        table = read_table(path, kind, file_format)
+        try:
+            return parse_table(kind, table, max_rows=max_rows)
+        finally:
+            table.close()
 
 
 # --- jobs: the upload and its record ----------------------------------------------------------------------

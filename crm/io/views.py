@@ -27,7 +27,8 @@ EXPORT_LABELS = {"enterprises": IMPORT_KIND_LABELS[ImportKind.ENTERPRISES],
                  "certifications": IMPORT_KIND_LABELS[ImportKind.CERTIFICATIONS]}
 
 
-def _download(body: bytes, filename: str) -> Response:
+def xlsx_download(body: bytes, filename: str) -> Response:
+    """An .xlsx as a download named `filename` (any language: RFC 5987), with a plain fallback name."""
     disposition = f"attachment; filename=export.xlsx; filename*=UTF-8''{quote(filename, safe='')}"
     return Response(body, mimetype=XLSX_MIME, headers={"Content-Disposition": disposition})
 
@@ -87,7 +88,7 @@ def template(kind: str):
         abort(404)
     regions, parks = queries.template_regions(current_user)
     name = _("Import template") + f"-{IMPORT_KIND_LABELS[ImportKind(kind)]}.xlsx"
-    return _download(template_bytes(kind, regions, parks), name)
+    return xlsx_download(template_bytes(kind, regions, parks), name)
 
 
 @bp.get("/imports/<int:job_id>", endpoint="job")
@@ -146,7 +147,7 @@ def rejects(job_id: int):
                 table.close()
     buffer = BytesIO()
     write_workbook(buffer, _("Rejected rows"), headers, ([as_date(v) for v in row] for row in rows))
-    return _download(buffer.getvalue(), _("Rejected rows") + f"-{item.id}.xlsx")
+    return xlsx_download(buffer.getvalue(), _("Rejected rows") + f"-{item.id}.xlsx")
 
 
 # --- exports -----------------------------------------------------------------------------------------------
@@ -193,4 +194,4 @@ def export(kind: str):
     title, headers, rows = queries.export_table(kind, current_user, filters)
     buffer = BytesIO()
     write_workbook(buffer, title, headers, ([as_date(v) for v in row] for row in rows))
-    return _download(buffer.getvalue(), f"{title}-{today().isoformat()}.xlsx")
+    return xlsx_download(buffer.getvalue(), f"{title}-{today().isoformat()}.xlsx")

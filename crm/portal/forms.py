@@ -15,7 +15,7 @@ from crm.enterprises.forms import FiguresForm, IPForm
 from crm.service.models import NEED_CATEGORY_LABELS
 
 __all__ = ["FiguresForm", "IPForm", "PortalNeedForm", "CommentForm", "RatingForm", "AccountForm",
-           "ReviewForm"]
+           "ReviewForm", "UploadForm"]
 
 
 class PortalNeedForm(FlaskForm):
@@ -61,3 +61,8 @@ class ReviewForm(FlaskForm):
     comment = TextAreaField(_l("Comment to the enterprise"), [optional(), max_length(2000)], filters=[strip],
                             description=_l("Required when you return the submission: say what to correct."))
     overwrite = BooleanField(_l("Apply the submission over the changes made since"))
+
+
+class UploadForm(FlaskForm):
+    """An upload of the Excel template (the file is read from request.files by the view; its content decides
+    its type, not its name)."""

@@ -21,6 +21,8 @@ from crm.enterprises import services as enterprise_services
 from crm.enterprises.models import FigureSource
 from crm.enterprises.queries import can_edit_enterprise
 from crm.extensions import db
+from crm.io import services as io_services
+from crm.io.documents import FileRefused
 from crm.portal import queries
 from crm.portal.models import Submission, SubmissionKind, SubmissionStatus
 from crm.service.queries import is_own_enterprise
@@ -129,6 +131,98 @@ def submit_ip(enterprise, data: dict, *, actor) -> Submission:
     audit.record(db.session, "create", sub, actor=actor, enterprise_id=enterprise.id,
                  changes={k: [None, v] for k, v in plain.items()}, summary=f"{enterprise.name} {values['number']}")
     return sub
+
+
+# --- an upload of the Excel template -------------------------------------------------------------------------
+
+UPLOAD_MAX_ROWS = 20  # an enterprise's file has a row per year or per item: a handful
+
+
+class RowsRejected(Exception):
+    """Rows of an upload were rejected, so nothing of it was submitted: `rejects` lists {"row", "column", "reason"}."""
+
+    def __init__(self, rejects: list[dict]):
+        super().__init__(f"{len(rejects)} rejection(s)")
+        self.rejects = rejects
+
+
+def submit_figures_file(enterprise, data: bytes, *, actor) -> list[Submission]:
+    """Submit the figures of an uploaded annual-figures file (the io template): a pending submission per row (year).
+
+    The file is read and its rows checked by crm.io (file checks, headers, cells, FiguresForm's fields); every row
+    must carry the enterprise's own USCC, and each is submitted by submit_figures. A column left out of the file
+    keeps the figure on record. All or nothing: FileRefused for the file, RowsRejected for its rows — the
+    submissions already flushed are then the caller's to roll back.
+    """
+    from crm.io.models import ImportKind
+
+    def submit(number: int, row: dict) -> Submission | None:
+        given = {name: row[name] for name in queries.VALUE_FIELDS if name in row}
+        if all(value is None for value in given.values()):
+            parsed.reject(number, "year", _l("No figures in this row: fill in the year's figures."))
+            return None
+        current = queries.accepted_figures(enterprise, row["year"])
+        on_record = {name: getattr(current, name) for name in queries.VALUE_FIELDS} if current else {}
+        return submit_figures(enterprise, {"year": row["year"], **on_record, **given}, actor=actor)
+
+    parsed = io_services.parse_upload(ImportKind.FIGURES, data, max_rows=UPLOAD_MAX_ROWS)
+    return _submit_rows(enterprise, parsed, submit, "year")
+
+
+def _ip_defaults() -> dict:
+    """What an empty 是/否 cell means for a new item: the registry form's defaults (valid: yes; used: no)."""
+    from crm.enterprises.forms import IPForm
+
+    return {name: bool(getattr(IPForm, name).kwargs.get("default", False))
+            for name in ("is_valid", "used_in_earlier_application")}
+
+
+def submit_ip_file(enterprise, data: bytes, *, actor) -> list[Submission]:
+    """Report the items of an uploaded IP file (the io template): a pending submission per row, by submit_ip.
+
+    As submit_figures_file: the rows checked by crm.io, the enterprise's own USCC only, all or nothing.
+    """
+    from crm.io.models import ImportKind
+
+    defaults = _ip_defaults()
+
+    def submit(number: int, row: dict) -> Submission:
+        values = {name: row.get(name) for name in IP_SUBMITTED_FIELDS}
+        for name, default in defaults.items():
+            if values[name] is None:
+                values[name] = default
+        return submit_ip(enterprise, values, actor=actor)
+
+    parsed = io_services.parse_upload(ImportKind.IP, data, max_rows=UPLOAD_MAX_ROWS)
+    return _submit_rows(enterprise, parsed, submit, "number")
+
+
+def _submit_rows(enterprise, parsed, submit, key_field: str) -> list[Submission]:
+    """Submit each parsed row of the enterprise's own; RowsRejected (with every reason) if any row is rejected."""
+    if not parsed.rows and not parsed.rejects:
+        raise FileRefused(_l("The file holds no rows to submit."))
+    submissions = []
+    for number, row in parsed.rows:
+        if row.get("uscc") != enterprise.uscc:
+            parsed.reject(number, "uscc", _l("This row is for another enterprise (unified social credit code "
+                                             "%(uscc)s): you can submit your own enterprise's only.",
+                                             uscc=row.get("uscc")))
+            continue
+        try:
+            sub = submit(number, row)
+        except ValidationFailed as failure:
+            for name, messages in failure.errors.items():
+                for message in messages:
+                    parsed.reject(number, name or key_field, message)
+            continue
+        if sub is not None:
+            submissions.append(sub)
+    if parsed.rejects:
+        raise RowsRejected(parsed.rejects)
+    return submissions
+
+
+# --- the officers' review ----------------------------------------------------------------------------------
 
 
 def _refuse_unless_reviewer(sub: Submission, actor) -> None:

@@ -19,7 +19,16 @@ from crm.enterprises.models import IP_KIND_LABELS
 from crm.enterprises.queries import get_enterprise_for
 from crm.extensions import db
 from crm.portal import queries, services
-from crm.portal.forms import AccountForm, CommentForm, FiguresForm, IPForm, PortalNeedForm, RatingForm, ReviewForm
+from crm.portal.forms import (
+    AccountForm,
+    CommentForm,
+    FiguresForm,
+    IPForm,
+    PortalNeedForm,
+    RatingForm,
+    ReviewForm,
+    UploadForm,
+)
 from crm.portal.models import SUBMISSION_STATUS_LABELS, Submission, SubmissionKind, SubmissionStatus
 from crm.service import services as service_services
 from crm.service.models import CLOSED_NEED_STATUSES, NEED_STATUS_LABELS
@@ -239,10 +248,115 @@ def need_rating(need_id: int):
 @require("portal.use")
 def figures():
     """Our figures as they count now, and the state of each submission."""
-    enterprise = _own()
+    return _render_figures(_own())
+
+
+def _render_figures(enterprise, upload: dict | None = None, status: int = 200):
+    """The figures page; `upload` = {"kind", "form", "rejects"} after a refused upload (shown beside its form)."""
     return render_template("portal/figures.html", e=enterprise, submissions=queries.submissions_of(enterprise),
                            figures_due=queries.figures_due(enterprise), labels=FIGURE_LABELS,
-                           value_fields=queries.VALUE_FIELDS, amounts=FiguresForm.AMOUNTS)
+                           value_fields=queries.VALUE_FIELDS, amounts=FiguresForm.AMOUNTS,
+                           upload_form=(upload or {}).get("form") or UploadForm(), upload=upload or {},
+                           max_rows=services.UPLOAD_MAX_ROWS), status
+
+
+def _template_year(enterprise) -> tuple[int, dict]:
+    """The year the figures template is filled in for, and its values (as on the form: pending, else on record)."""
+    year = queries.figures_due(enterprise) or queries.latest_complete_year()
+    pending = queries.pending_figures(enterprise, year)
+    if pending is not None:
+        return year, queries.typed_figures(pending.data)
+    current = queries.accepted_figures(enterprise, year)
+    return year, ({n: getattr(current, n) for n in queries.VALUE_FIELDS} if current else {})
+
+
+@bp.get("/figures/template.xlsx")
+@require("portal.use")
+def figures_template():
+    """io's annual-figures template for our enterprise: its first row holds our code and name, the year due and
+    the figures on record (or pending) for it."""
+    from crm.io.documents import template_bytes
+    from crm.io.models import IMPORT_KIND_LABELS, ImportKind
+    from crm.io.views import xlsx_download
+
+    enterprise = _own()
+    year, values = _template_year(enterprise)
+    row = {"uscc": enterprise.uscc, "name": enterprise.name, "year": year, **values}
+    lines = [_("Amounts are in 10k CNY (万元)."),
+             _("One row per year. The first row holds your enterprise's code and the figures of %(year)s as "
+               "they stand: correct or complete them, and add a row for another year if needed.", year=year),
+             *_upload_lines()]
+    body = template_bytes(ImportKind.FIGURES, [], [], rows=[row], lines=lines)
+    return xlsx_download(body, f"{IMPORT_KIND_LABELS[ImportKind.FIGURES]}-{enterprise.uscc}.xlsx")
+
+
+@bp.get("/ip/template.xlsx")
+@require("portal.use")
+def ip_template():
+    """io's IP template for our enterprise: its first row holds our code and name, for the first item."""
+    from crm.io.documents import template_bytes
+    from crm.io.models import IMPORT_KIND_LABELS, ImportKind
+    from crm.io.views import xlsx_download
+
+    enterprise = _own()
+    lines = [_("One row per item (patent, software copyright, …). Keep your enterprise's unified social credit "
+               "code in every row."), *_upload_lines()]
+    body = template_bytes(ImportKind.IP, [], [], rows=[{"uscc": enterprise.uscc, "name": enterprise.name}],
+                          lines=lines)
+    return xlsx_download(body, f"{IMPORT_KIND_LABELS[ImportKind.IP]}-{enterprise.uscc}.xlsx")
+
+
+def _upload_lines() -> list[str]:
+    return [_("Only rows with your enterprise's unified social credit code are accepted, at most %(n)s rows. "
+              "If any row is rejected, nothing is sent: correct the rows listed and upload the file again.",
+              n=services.UPLOAD_MAX_ROWS),
+            _("What you upload goes to your service officer for review; it counts once accepted."),
+            _("Headers are matched by name in any order; a unit such as （万元） after a name is fine."),
+            _("Formulas are not imported: paste values only.")]
+
+
+def _upload(kind: str, submit):
+    """Read the uploaded template and submit its rows (all or nothing); the figures page with the reasons if not."""
+    from crm.io.documents import FileRefused
+    from crm.io.services import MAX_UPLOAD_BYTES
+
+    enterprise = _own()
+    form = UploadForm()
+    if form.validate_on_submit():
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            form.form_errors.append(_("Choose a file to upload."))
+        else:
+            data = file.read(current_app.config.get("IMPORT_MAX_BYTES", MAX_UPLOAD_BYTES) + 1)
+            rejects = []
+            try:
+                submitted = submit(enterprise, data, actor=current_user)
+            except FileRefused as refused:
+                form.form_errors.append(str(refused.message))
+            except services.RowsRejected as rejected:
+                rejects = rejected.rejects
+            else:
+                db.session.commit()
+                flash(_("Your file has been sent to your service officer for review (submissions: %(n)s).",
+                        n=len(submitted)), "success")
+                return redirect(url_for("portal.figures", _anchor="submissions"), code=303)
+            db.session.rollback()
+            return _render_figures(enterprise, {"kind": kind, "form": form, "rejects": rejects}, 422)
+    return _render_figures(enterprise, {"kind": kind, "form": form, "rejects": []}, 422)
+
+
+@bp.post("/figures/upload")
+@require("portal.use")
+def figures_upload():
+    """Submit figures by uploading the filled-in template: a pending submission per year, or nothing."""
+    return _upload("figures", services.submit_figures_file)
+
+
+@bp.post("/ip/upload")
+@require("portal.use")
+def ip_upload():
+    """Report IP items by uploading the filled-in template: a pending submission per item, or nothing."""
+    return _upload("ip", services.submit_ip_file)
 
 
 @bp.route("/figures/new", methods=["GET", "POST"])
