@@ -91,3 +91,23 @@ def deliver_pending() -> str | None:
     if not claimed:
         return None
     return _("%(sent)s e-mails sent, %(failed)s failed", sent=sent, failed=failed)
+
+
+def send_direct(user: User, subject: str, body: str) -> bool:
+    """Mail one message now, outside the inbox (for what must not be stored, e.g. a set-password link).
+
+    Callers send after their commit. False when e-mail is off, the user has no address, or sending failed.
+    """
+    if not enabled() or not user.email:
+        return False
+    message = EmailMessage()
+    message["Subject"] = f"{current_app.config.get('MAIL_SUBJECT_PREFIX', '[苗圃]')} {subject}"
+    message["From"] = current_app.config.get("MAIL_DEFAULT_SENDER", "miaopu@localhost")
+    message["To"] = user.email
+    message.set_content(body)
+    try:
+        _send([message])
+    except (OSError, smtplib.SMTPException):
+        current_app.logger.warning("could not mail %s to user %s", subject, user.id)
+        return False
+    return True

@@ -69,9 +69,22 @@ def reissue_password_link(user: User, *, actor) -> str:
 
 
 def send_password_link(user: User, url: str) -> bool:
-    """Deliver a set-password link to the contact. The seam for e-mail (the notifications issue plugs in
-    here); until then nothing is sent and the page shows the link for the officer to hand over: False."""
-    return False
+    """E-mail a set-password link to the contact, in their language, when the server has SMTP and the
+    contact an address (called after the commit); False otherwise: the page shows the link to hand over."""
+    from flask import current_app
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from crm.core.i18n import BABEL_LOCALES, DEFAULT_LANGUAGE
+    from crm.notify.mail import send_direct
+
+    days = current_app.config["PASSWORD_LINK_DAYS"]
+    with force_locale(BABEL_LOCALES.get(user.locale or DEFAULT_LANGUAGE, "zh_Hans_CN")):
+        subject = _("Set your password")
+        body = _("Hello %(name)s,\n\nyour account %(username)s is ready. Open this link to choose your password "
+                 "(it works once, for %(days)s days):\n\n%(url)s\n", name=user.name, username=user.username,
+                 days=days, url=url)
+    return send_direct(user, subject, body)
 
 
 # --- submissions -------------------------------------------------------------------------------------------

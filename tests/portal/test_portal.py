@@ -322,3 +322,18 @@ def test_own_readiness_sheet(client, login_as, world, people):
     response = client.get("/portal/readiness/sheet.pdf?tier=tech_sme&lang=en")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     assert client.get("/portal/readiness/sheet.pdf?tier=nonsense").status_code == 400
+
+
+def test_the_link_is_mailed_in_the_contacts_language_when_smtp_is_set(client, login_as, world, people, db, app,
+                                                                       monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "memory")
+    app.extensions["mail_outbox"] = []
+    login_as(people["officer"])
+    client.post(f"/enterprises/{world.ent_x.id}/accounts",
+                data={"username": "lina", "name": "李娜", "email": "lina@firm.example"})
+    (message,) = app.extensions["mail_outbox"]
+    assert message["To"] == "lina@firm.example" and "设置密码" in message["Subject"]
+    assert re.search(r"http://\S+/set-password/\S+", message.get_content())
+    # without an address nothing is mailed: the page shows the link to hand over
+    client.post(f"/enterprises/{world.ent_x.id}/accounts", data={"username": "noemail", "name": "张三"})
+    assert len(app.extensions["mail_outbox"]) == 1
