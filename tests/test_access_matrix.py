@@ -124,6 +124,7 @@ GET_ROUTES = {
     "pipeline.dashboard": ("/pipeline?region={region}", _pipeline_x),
     "pipeline.regions_export": ("/pipeline/regions.xlsx?region={region}", _pipeline_x),
     "pipeline.expiring": ("/pipeline/expiring?region={region}", _pipeline_x),
+    "pipeline.expiring_export": ("/pipeline/expiring.xlsx?region={region}", _pipeline_x),
     "pipeline.targets": ("/pipeline/targets?region={region}", _pipeline_x),
     "pipeline.targets_export": ("/pipeline/targets.xlsx?region={region}", _pipeline_x),
     "pipeline.targets_edit": ("/pipeline/targets/edit?region={region}", _pipeline_x),

@@ -15,6 +15,7 @@ from crm.core.validation import form_status
 from crm.core.web import paginate
 from crm.core.xlsx import xlsx_response
 from crm.enterprises.queries import region_choices
+from crm.extensions import db
 from crm.ladder.tiers import TIER_LABELS, tier_label
 from crm.pipeline import queries, services
 from crm.pipeline.forms import grid_form
@@ -102,6 +103,23 @@ def expiring():
     page = paginate(queries.expiring_query(region, today, months, tier))
     return render_template("pipeline/expiring.html", page=page, region=region, tier=tier, months=months,
                            today=today, tiers=queries.TIERS, tier_label=tier_label)
+
+
+@bp.get("/expiring.xlsx", endpoint="expiring_export")
+@require("pipeline.read")
+def expiring_export():
+    """The expiring certificates of the filter, as Excel."""
+    region, today = _region(), clock.today()
+    tier = request.args.get("tier", "")
+    tier = tier if tier in TIER_LABELS else ""
+    months = request.args.get("months", "6")
+    months = int(months) if months in ("1", "3", "6", "12") else 6
+    rows = db.session.scalars(queries.expiring_query(region, today, months, tier))
+    headers = [_("Enterprise"), _("Unified social credit code"), _("Region"), _("Tier"), _("Certificate number"),
+               _("Expires on"), _("Days left")]
+    body = [[c.enterprise.name, c.enterprise.uscc, c.enterprise.region.name, str(tier_label(c.tier)),
+             c.certificate_no, c.expires_on, (c.expires_on - today).days] for c in rows]
+    return xlsx_response(_("Expiring certificates") + ".xlsx", _("Expiring certificates"), headers, body)
 
 
 @bp.get("/targets", endpoint="targets")

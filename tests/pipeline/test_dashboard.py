@@ -54,6 +54,18 @@ def test_movement_and_expiring(world, db):
     assert list(db.session.scalars(queries.expiring_query(world.other_city, today))) == []
 
 
+def test_expiring_list_exports_what_it_shows(client, login_as, world, db):
+    today = clock.today()
+    cert = factories.certification(world.ent_x, "tech_sme", issued_on=today.replace(month=1, day=1))
+    cert.expires_on = today + timedelta(days=40)
+    db.session.commit()
+    login_as("manager", region=world.city)
+    assert world.ent_x.name in text(client.get("/pipeline/expiring"))
+    sheet = load_workbook(BytesIO(client.get("/pipeline/expiring.xlsx").data)).active
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[-1]) for r in rows] == [(world.ent_x.name, 40)]
+
+
 def test_the_monthly_snapshot_counts_valid_gained_and_lost(world, db):
     officer = factories.user("officer", region=world.county_x, serves=[world.ent_x])
     factories.certification(world.ent_x, "high_tech", issued_on=date(2026, 3, 5))
