@@ -23,3 +23,22 @@ def en(msgid: str, **kwargs) -> str:
     """The English text of a message."""
     with force_locale("en"):
         return gettext(msgid, **kwargs)
+
+
+def count_queries(client, url: str) -> int:
+    """How many SQL statements one GET of `url` runs (asserting it answers 200)."""
+    from sqlalchemy import event
+
+    from crm.extensions import db
+
+    counter = {"n": 0}
+
+    def count(*_args):
+        counter["n"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200, url
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return counter["n"]

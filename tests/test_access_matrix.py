@@ -298,7 +298,8 @@ def ids(world, officer_x, db):
     submission = factories.submission(world.ent_x, contact_user, 2024, revenue="3500.00")
     db.session.commit()
     return {"import_job": import_job.id, "token": token.id, "submission": submission.id,
-            "contact_user": contact_user.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id, "ip": item.id,
+            "contact_user": contact_user.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id,
+            "ip": item.id,
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
             "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id,
             "policy": policy.id, "notification": notification.id}

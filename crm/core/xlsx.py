@@ -18,11 +18,7 @@ def _cell(value):
     return value
 
 
-def workbook_bytes(sheet_title: str, headers: list[str], rows) -> bytes:
-    """An .xlsx with one sheet of `rows` under `headers`."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = sheet_title[:31]
+def _fill(ws, headers: list[str], rows) -> None:
     ws.append([str(h) for h in headers])
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -35,9 +31,22 @@ def workbook_bytes(sheet_title: str, headers: list[str], rows) -> bytes:
             widths[i] = min(60, max(widths[i], len(str(v)) * 2 if v is not None else 0))
     for i, width in enumerate(widths):
         ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = max(8, width)
+
+
+def workbook_sheets_bytes(sheets: list[tuple[str, list[str], list]]) -> bytes:
+    """An .xlsx with one sheet per (title, headers, rows): bold frozen header, sensible widths, formula-safe."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, headers, rows in sheets:
+        _fill(wb.create_sheet(str(title)[:31]), headers, rows)
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def workbook_bytes(sheet_title: str, headers: list[str], rows) -> bytes:
+    """An .xlsx with one sheet of `rows` under `headers`."""
+    return workbook_sheets_bytes([(sheet_title, headers, rows)])
 
 
 def xlsx_response(filename: str, sheet_title: str, headers: list[str], rows) -> Response:

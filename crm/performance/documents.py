@@ -1,13 +1,9 @@
 """Excel workbooks of officer performance (one sheet) and needs analytics (one sheet per table)."""
 from __future__ import annotations
 
-from io import BytesIO
-
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
-from crm.core.xlsx import _cell as safe_cell
+from crm.core.xlsx import workbook_sheets_bytes
 from crm.performance.queries import (
     OFFICER_COLUMNS,
     NeedsAnalytics,
@@ -18,26 +14,8 @@ from crm.performance.queries import (
 
 
 def workbook_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
-    """An .xlsx with one sheet per (title, headers, rows): bold frozen header, text safe from formulas."""
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, headers, rows in sheets:
-        ws = wb.create_sheet(title[:31])
-        ws.append([str(h) for h in headers])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        ws.freeze_panes = "A2"
-        widths = [len(str(h)) * 2 + 2 for h in headers]
-        for row in rows:
-            values = [safe_cell(v) for v in row]
-            ws.append(values)
-            for i, v in enumerate(values):
-                widths[i] = min(60, max(widths[i], len(str(v)) * 2 if v is not None else 0))
-        for i, width in enumerate(widths):
-            ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = max(8, width)
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    """An .xlsx with one sheet per (title, headers, rows) (crm.core.xlsx builds it)."""
+    return workbook_sheets_bytes(sheets)
 
 
 def officers_sheet(rows: list[OfficerRow], median: dict) -> tuple[str, list[str], list[list]]:

@@ -5,10 +5,8 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import event
 
 from crm.core import clock
-from crm.extensions import db as _db
 
 TODAY = date(2026, 6, 15)
 
@@ -33,18 +31,3 @@ def worse_columns(html: str, row_marker: str) -> set[str]:
     """The columns marked worse than the median in a row."""
     row = re.search(r"<tr[^>]*" + re.escape(row_marker) + r"[^>]*>(.*?)</tr>", html, re.S).group(1)
     return set(re.findall(r'<td class="[^"]*\bworse\b[^"]*" data-column="(\w+)"', row))
-
-
-def count_queries(client, url) -> int:
-    """How many SQL statements one GET of `url` runs (it must answer 200)."""
-    counter = {"n": 0}
-
-    def count_(*_args):
-        counter["n"] += 1
-
-    event.listen(_db.engine, "before_cursor_execute", count_)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", count_)
-    return counter["n"]

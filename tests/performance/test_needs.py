@@ -10,8 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests import factories
-from tests.helpers import text
-from tests.performance.conftest import count_queries
+from tests.helpers import count_queries, text
 
 
 def _need(ent, raised_on: date, category: str, status: str = "open", days: int | None = None, **kw):

@@ -9,8 +9,8 @@ from openpyxl import load_workbook
 
 from crm.performance import queries
 from tests import factories
-from tests.helpers import text
-from tests.performance.conftest import cells, count_queries, worse_columns
+from tests.helpers import count_queries, text
+from tests.performance.conftest import cells, worse_columns
 
 
 def _closed(ent, owner, raised_on: date, days: int, **kw):

@@ -7,14 +7,13 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from crm.core import clock
-from crm.extensions import db as _db
 from crm.pipeline import queries, services
 from crm.pipeline.models import IndicatorValue, Target, TierSnapshot
 from tests import factories
-from tests.helpers import text
+from tests.helpers import count_queries, text
 
 
 def test_funnel_and_sub_regions_count_operating_enterprises_by_current_tier(world, db):
@@ -98,20 +97,6 @@ def test_backfill_from_the_history(app, world, db):
     assert "4 months" in result.output
 
 
-def _count_queries(client, url):
-    n = {"q": 0}
-
-    def count(*_):
-        n["q"] += 1
-
-    event.listen(_db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", count)
-    return n["q"]
-
-
 @pytest.mark.parametrize("url", ["/pipeline", "/pipeline/targets", "/pipeline/indicators"])
 def test_pipeline_pages_run_a_fixed_number_of_queries(client, login_as, world, db, url):
     login_as("manager", region=world.city)
@@ -124,9 +109,9 @@ def test_pipeline_pages_run_a_fixed_number_of_queries(client, login_as, world, d
         db.session.commit()
 
     add(2)
-    few = _count_queries(client, url)
+    few = count_queries(client, url)
     add(20)
-    assert _count_queries(client, url) == few
+    assert count_queries(client, url) == few
 
 
 def test_indicator_table_counts_and_entered_values_and_export(client, login_as, world, db):

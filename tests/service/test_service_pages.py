@@ -5,15 +5,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from crm.core import clock
-from crm.extensions import db as _db
 from crm.policies.models import Policy
 from crm.service import services
 from crm.service.models import Department, FollowUp, Need, Visit
 from tests import factories
-from tests.helpers import text
+from tests.helpers import count_queries, text
 from tests.service.conftest import count
 
 
@@ -199,20 +198,6 @@ def test_workbench_shows_the_officers_day(client, login_as, world, served, db):
     assert world.ent_x.name in page.split('id="wb-expiring"')[1].split("</section>")[0]
 
 
-def _queries(client, url) -> int:
-    counter = {"n": 0}
-
-    def count_(*_args):
-        counter["n"] += 1
-
-    event.listen(_db.engine, "before_cursor_execute", count_)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", count_)
-    return counter["n"]
-
-
 @pytest.mark.parametrize("url", ["/workbench", "/needs?owner=", "/follow-ups?state=all", "/enterprises/{ent}/timeline"])
 def test_pages_run_a_fixed_number_of_queries(client, login_as, world, served, db, url):
     """No N+1: ten times the records cost no extra query."""
@@ -229,9 +214,9 @@ def test_pages_run_a_fixed_number_of_queries(client, login_as, world, served, db
 
     login_as(me)
     add(2)
-    few = _queries(client, url)
+    few = count_queries(client, url)
     add(18)
-    assert _queries(client, url) == few
+    assert count_queries(client, url) == few
 
 
 def test_needs_board_counts_by_category_and_status(client, login_as, world, served, db):
