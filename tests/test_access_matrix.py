@@ -140,6 +140,9 @@ GET_ROUTES = {
     "policies.new": ("/policies/new", _policies_manage := {"admin": OK, **{r: OK for r in MANAGERS},
                                                            **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     "policies.edit": ("/policies/{policy}/edit", _policies_manage),
+    "policies.conditions": ("/policies/{policy}/conditions", _policies_manage),
+    # a policy matched against the enterprises of the reader's scope (enterprise users: their portal)
+    "policies.detail": ("/policies/{policy}", _registry),
     # imports: admins, managers and officers (within their scope, row by row); a job is its creator's ("someone")
     # or an admin's
     "io.imports": ("/imports", _importers := {"admin": OK, **{r: OK for r in OFFICERS + MANAGERS},
@@ -218,6 +221,10 @@ POST_ROUTES = {
     "policies.deactivate": ("/policies/{policy}/deactivate", _manage_policies := {
         "admin": "allowed", **{r: "allowed" for r in MANAGERS}, **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     "policies.reactivate": ("/policies/{policy}/reactivate", _manage_policies),
+    # the push of ent_x, posted without a status: refused with a message (303), nothing written
+    "policies.push": ("/policies/{policy}/enterprises/{ent}/push", {
+        "admin": 303, "manager_city": 303, "manager_other": MISSING, "officer_x": 303, "officer_x_unassigned": 303,
+        "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}),
     # an upload without a file is refused (422) and nothing is written, for those who may import
     "io.upload": ("/imports", {"admin": 422, **{r: 422 for r in OFFICERS + MANAGERS},
                                **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),

@@ -36,7 +36,8 @@ def test_manager_reads_a_red_target_drills_down_and_exports(browser, live_server
     page.get_by_role("button", name="培育进度").or_(page.get_by_role("link", name="培育进度")).first.click()
     page.get_by_role("link", name="总览").click()
     expect(page.get_by_role("heading", name=re.compile("培育进度"))).to_be_visible()
-    expect(page.locator("#funnel-chart canvas")).to_have_count(1)  # ECharts drew, under the CSP
+    # ECharts drew, under the CSP (a generous wait: a loaded CI machine parses its 650 KB slowly)
+    expect(page.locator("#funnel-chart canvas")).to_have_count(1, timeout=20_000)
 
     page.get_by_role("link", name="年度目标").first.click()
     row = page.locator("tr[data-metric='new_certs-tech_sme']")

@@ -107,13 +107,14 @@ def test_region_paths_follow_the_tree(loaded, db):
 
 
 def test_one_audit_event_for_the_load_besides_the_service_work(loaded, db):
-    """The load itself is one event; visits, needs, follow-ups, policies and the portal's requests, comments and
-    submissions are written and audited by services, by the officers and the enterprises' contacts."""
+    """The load itself is one event; visits (and the policy pushes their explained policies start), needs,
+    follow-ups, policies and the portal's requests, comments and submissions are written and audited by
+    services, by the officers and the enterprises' contacts."""
     events = db.session.scalars(sa.select(AuditEvent)).all()
     assert [e.action for e in events if e.action == "demo_load"] == ["demo_load"]
     others = [e for e in events if e.action != "demo_load"]
     assert others and {e.entity_type for e in others} == {"policies", "visits", "needs", "follow_ups",
-                                                          "need_comments", "submissions"}
+                                                          "need_comments", "submissions", "policy_pushes"}
     people = {u.id for u in db.session.scalars(sa.select(User).where(User.role.in_(("officer", "enterprise"))))}
     assert all(e.actor_id in people for e in others if e.entity_type != "policies")
 

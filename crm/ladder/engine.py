@@ -1367,6 +1367,9 @@ class HtScoreCriterion(_ScoreCriterion):
         return e
 
 
+# The "tier" of a rule set that states a support policy's eligibility rather than a tier's criteria.
+POLICY_SUBJECT = "policy"
+
 KINDS: dict[str, type[Criterion]] = {cls.kind: cls for cls in (
     FlagCriterion, AgeCriterion, MetricCriterion, RatioCriterion, CagrCriterion, IPCountCriterion,
     BaseTierCriterion, DomainCriterion, SmeScoreCriterion, HtScoreCriterion)}
@@ -1421,7 +1424,8 @@ class RuleSet:
                 raise ValueError("not a string or a whole number")
             return value
         ver = r.get("version", version)
-        tier = r.get("tier", _c_choice(*TIERS))
+        # a tier's rule set, or a policy's eligibility conditions (the same criteria, the same evaluator)
+        tier = r.get("tier", _c_choice(*TIERS, POLICY_SUBJECT))
         label = r.get("label", _c_texts)
         source = r.get("source", _c_texts, {"zh": "", "en": ""})
         notice = r.get("notice", _c_texts, None)

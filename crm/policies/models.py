@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -43,6 +45,13 @@ class Policy(TimestampMixin, Base):
     closes_on: Mapped[date | None]
     # Inactive policies stay on the visits that cite them but are no longer offered in the visit form.
     active: Mapped[bool] = mapped_column(default=True)
+    # What an enterprise gets, in words, and its cap where it is an amount (万元).
+    benefit: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    cap_amount: Mapped[Decimal | None]
+    # Eligibility as the form states it (crm.policies.queries turns it into the engine's criteria); each
+    # saved change is a new version, audited old → new.
+    conditions: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict, server_default="{}")
+    conditions_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     def window_state(self, today: date) -> WindowState:
         """Whether applications are open on `today`, closed, or not yet open."""
@@ -53,5 +62,51 @@ class Policy(TimestampMixin, Base):
         return WindowState.OPEN
 
 
-ENTITY_LABELS.update({"policies": _l("Policy")})
+class PushStatus(StrEnum):
+    """Where an eligible enterprise stands with a policy (no row: not informed yet)."""
+
+    INFORMED = "informed"
+    APPLIED = "applied"
+    GRANTED = "granted"
+    NOT_GRANTED = "not_granted"
+
+
+PUSH_STATUS_LABELS = {
+    "": _l("Not informed"),
+    PushStatus.INFORMED: _l("Informed"),
+    PushStatus.APPLIED: _l("Applied"),
+    PushStatus.GRANTED: _l("Granted"),
+    PushStatus.NOT_GRANTED: _l("Not granted"),
+}
+# informed → applied → granted | not granted; a step can be corrected back to the one before
+PUSH_TRANSITIONS = {
+    "": (PushStatus.INFORMED,),
+    PushStatus.INFORMED: (PushStatus.APPLIED,),
+    PushStatus.APPLIED: (PushStatus.GRANTED, PushStatus.NOT_GRANTED, PushStatus.INFORMED),
+    PushStatus.GRANTED: (PushStatus.APPLIED,),
+    PushStatus.NOT_GRANTED: (PushStatus.APPLIED,),
+}
+
+
+class PolicyPush(TimestampMixin, Base):
+    """An enterprise's way through one policy (定向推送): informed, applied, granted (with the amount) or not."""
+
+    __tablename__ = "policy_pushes"
+    __table_args__ = (
+        sa.UniqueConstraint("policy_id", "enterprise_id", name="uq_policy_pushes_one_per_pair"),
+        sa.CheckConstraint("status IN ('informed', 'applied', 'granted', 'not_granted')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(sa.ForeignKey("policies.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(12))
+    amount: Mapped[Decimal | None]
+    informed_on: Mapped[date | None]
+    applied_on: Mapped[date | None]
+    decided_on: Mapped[date | None]
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+ENTITY_LABELS.update({"policies": _l("Policy"), "policy_pushes": _l("Policy push")})
 ACTION_LABELS.update({"deactivate": _l("Deactivated"), "reactivate": _l("Reactivated")})

@@ -6,13 +6,15 @@ choices while the visits that cited it keep showing it.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from crm.core import audit
 from crm.core.validation import ValidationFailed
 from crm.extensions import db
-from crm.policies.models import Policy
+from crm.policies.models import Policy, PolicyPush
 
-POLICY_FIELDS = ["title", "issuer", "document_no", "summary", "opens_on", "closes_on", "active"]
+POLICY_FIELDS = ["title", "issuer", "document_no", "summary", "opens_on", "closes_on", "active", "benefit",
+                 "cap_amount"]
 # Column widths of crm.policies.models.Policy: the service refuses what the database would.
 _MAX_LENGTHS = {"title": 160, "issuer": 120, "document_no": 80}
 
@@ -20,7 +22,7 @@ _MAX_LENGTHS = {"title": 160, "issuer": 120, "document_no": 80}
 def _clean(data: dict) -> dict:
     """The policy's fields from `data`, text trimmed; refuse what breaks the catalogue's rules."""
     values = {name: data.get(name) for name in POLICY_FIELDS}
-    for name in ("title", "issuer", "document_no", "summary"):
+    for name in ("title", "issuer", "document_no", "summary", "benefit"):
         values[name] = (values[name] or "").strip()
     values["active"] = bool(data.get("active", True))
     errors: dict[str, list] = {}
@@ -75,3 +77,74 @@ def deactivate_policy(policy: Policy, *, actor) -> bool:
 def reactivate_policy(policy: Policy, *, actor) -> bool:
     """Offer the policy in the visit form again; False if it was active."""
     return _set_active(policy, True, "reactivate", actor)
+
+
+# --- eligibility conditions and the push ---------------------------------------------------------------------
+
+def save_conditions(policy: Policy, conditions: dict, *, actor) -> bool:
+    """Save the policy's eligibility conditions as a new version (audited old → new); False when unchanged."""
+    from crm.policies.queries import CONDITION_FIELDS, ruleset_of
+
+    clean = {k: v for k, v in conditions.items() if k in CONDITION_FIELDS and v not in (None, "", [], False)}
+    if clean == (policy.conditions or {}):
+        return False
+    old = policy.conditions
+    policy.conditions = clean
+    try:
+        ruleset_of(policy)  # the engine must accept them
+    except Exception as exc:  # noqa: BLE001 - a rule the engine refuses is the form's error, not a 500
+        policy.conditions = old
+        reason = str(exc)
+        raise ValidationFailed.one("", _l("These conditions cannot be evaluated: %(reason)s", reason=reason)) from None
+    policy.conditions_version = (policy.conditions_version or 0) + 1
+    db.session.flush()
+    audit.record(db.session, "update", policy, actor=actor, summary=policy.title,
+                 changes={"conditions": [old, clean], "conditions_version": [policy.conditions_version - 1,
+                                                                           policy.conditions_version]})
+    return True
+
+
+def set_push(policy: Policy, enterprise, status: str, *, actor, amount=None, on=None) -> PolicyPush:
+    """Move an enterprise's push along informed → applied → granted | not granted (allowed steps only)."""
+    from crm.core import clock
+    from crm.policies.models import PUSH_STATUS_LABELS, PUSH_TRANSITIONS
+
+    on = on or clock.today()
+    push = db.session.scalar(select(PolicyPush).where(PolicyPush.policy_id == policy.id,
+                                                      PolicyPush.enterprise_id == enterprise.id))
+    current = push.status if push else ""
+    if status not in PUSH_TRANSITIONS.get(current, ()):
+        raise ValidationFailed.one("status", _l("“%(current)s” cannot become “%(target)s”.",
+                                                current=PUSH_STATUS_LABELS[current],
+                                                target=PUSH_STATUS_LABELS.get(status, status)))
+    if status == "granted" and (amount is None or amount < 0):
+        raise ValidationFailed.one("amount", _l("Say how much was granted (10k CNY)."))
+    if push is None:
+        push = PolicyPush(policy_id=policy.id, enterprise_id=enterprise.id, status=status)
+        db.session.add(push)
+    old = current
+    push.status, push.updated_by_id = status, getattr(actor, "id", None)
+    if status == "informed":
+        push.informed_on = push.informed_on or on
+    elif status == "applied":
+        push.applied_on = push.applied_on or on
+    elif status in ("granted", "not_granted"):
+        push.decided_on = on
+        push.amount = amount if status == "granted" else None
+    db.session.flush()
+    audit.record(db.session, "status", push, actor=actor, enterprise_id=enterprise.id,
+                 changes={"status": [old or None, status], **({"amount": [None, str(amount)]} if amount else {})},
+                 summary=f"{enterprise.name} · {policy.title}")
+    return push
+
+
+def mark_informed(enterprise, policies, *, actor, on) -> int:
+    """A visit that explained policies informs the enterprise of each it had not been told of; returns how many."""
+    told = set(db.session.scalars(select(PolicyPush.policy_id).where(
+        PolicyPush.enterprise_id == enterprise.id, PolicyPush.policy_id.in_([p.id for p in policies]))))
+    n = 0
+    for policy in policies:
+        if policy.id not in told:
+            set_push(policy, enterprise, "informed", actor=actor, on=on)
+            n += 1
+    return n

@@ -1,19 +1,24 @@
 """The policy catalogue's pages: the list every bureau user reads, the forms managers and admins keep it with."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.core import clock
-from crm.core.policy import require
+from crm.core.policy import can, require
+from crm.core.security import is_safe_next
 from crm.core.uow import unit_of_work
-from crm.core.validation import form_status
-from crm.core.web import paginate
+from crm.core.validation import ValidationFailed, form_status
+from crm.core.web import list_page, paginate
 from crm.extensions import db
+from crm.ladder.tiers import Tier, tier_label
+from crm.ladder.views import engine_lang
 from crm.policies import queries, services
-from crm.policies.forms import PolicyForm
-from crm.policies.models import WINDOW_STATE_LABELS, Policy
+from crm.policies.forms import ConditionsForm, PolicyForm, PushForm
+from crm.policies.models import PUSH_STATUS_LABELS, PUSH_TRANSITIONS, WINDOW_STATE_LABELS, Policy
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
 
@@ -82,3 +87,76 @@ def reactivate(policy_id: int):
         db.session.commit()
         flash(_("%(title)s is offered on visits again.", title=policy.title), "success")
     return redirect(url_for("policies.index", state="all"), code=303)
+
+
+# --- eligibility, matching and the push (定向推送) ------------------------------------------------------------
+
+PUSH_TABS = {"not_informed": ("",), "informed": ("informed",), "applied": ("applied",),
+             "granted": ("granted",), "not_granted": ("not_granted",)}
+
+
+@bp.get("/<int:policy_id>")
+@require("service.read")
+def detail(policy_id: int):
+    """A policy against the enterprises in scope: eligible, maybe (data missing), the push and its three rates."""
+    policy = db.get_or_404(Policy, policy_id)
+    matching = queries.match(policy, current_user, lang=engine_lang())
+    tab = request.args.get("tab", "not_informed")
+    tab = tab if tab in (*PUSH_TABS, "maybe") else "not_informed"
+    rows = matching.maybe if tab == "maybe" else [m for m in matching.eligible if m.status in PUSH_TABS[tab]]
+    return render_template(
+        "policies/detail.html", policy=policy, m=matching, tab=tab, page=list_page(rows),
+        criteria=queries.criteria_of(policy.conditions), lang=engine_lang(), today=clock.today(),
+        window_labels=WINDOW_STATE_LABELS, status_labels=PUSH_STATUS_LABELS, transitions=PUSH_TRANSITIONS,
+        can_push=can(current_user, "service.write"), push_form=PushForm(formdata=None))
+
+
+@bp.route("/<int:policy_id>/conditions", methods=["GET", "POST"])
+@require("policies.manage")
+def conditions(policy_id: int):
+    """Who qualifies, as conditions the ladder's engine checks; each save is a new, audited version."""
+    policy = db.get_or_404(Policy, policy_id)
+    form = ConditionsForm(data=policy.conditions if request.method == "GET" else None)
+    form.tiers_held.choices = [(t.value, str(tier_label(t.value))) for t in Tier]
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in queries.CONDITION_FIELDS}
+        values = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in values.items()}
+        with unit_of_work(form) as work:
+            changed = services.save_conditions(policy, values, actor=current_user)
+        if work.ok:
+            flash(_("The conditions are saved (version %(n)s).", n=policy.conditions_version) if changed
+                  else _("Nothing changed."), "success" if changed else "info")
+            return redirect(url_for("policies.detail", policy_id=policy.id), code=303)
+    return render_template("policies/conditions.html", form=form, policy=policy), form_status(form)
+
+
+@bp.post("/<int:policy_id>/enterprises/<int:enterprise_id>/push")
+@require("service.write")
+def push(policy_id: int, enterprise_id: int):
+    """Record where an eligible enterprise stands: informed, applied, granted (with the amount) or not granted."""
+    from crm.enterprises.queries import get_enterprise_for
+    from crm.service.queries import can_record
+
+    policy = db.get_or_404(Policy, policy_id)
+    enterprise = get_enterprise_for(current_user, enterprise_id)
+    if enterprise is None:
+        abort(404)
+    if not can_record(current_user, enterprise):
+        abort(403)
+    form = PushForm()
+    back = redirect(request.form.get("next") if is_safe_next(request.form.get("next", "")) else
+                    url_for("policies.detail", policy_id=policy.id), code=303)
+    if not form.validate_on_submit():
+        flash(_("Enter the amount as a number, e.g. 30."), "danger")
+        return back
+    try:
+        services.set_push(policy, enterprise, form.status.data, actor=current_user, amount=form.amount.data)
+    except ValidationFailed as failure:
+        db.session.rollback()
+        for messages in failure.errors.values():
+            for message in messages:
+                flash(str(message), "danger")
+        return back
+    db.session.commit()
+    flash(_("%(name)s: %(status)s.", name=enterprise.name, status=PUSH_STATUS_LABELS[form.status.data]), "success")
+    return back

@@ -182,6 +182,10 @@ def record_visit(enterprise: Enterprise, data: dict, *, actor, needs=(), follow_
         changes["policies"] = [None, _policy_titles(policies)]
     audit.record(db.session, "create", visit, actor=actor, enterprise_id=enterprise.id, changes=changes,
                  summary=f"{enterprise.name} · {visit.visited_on.isoformat()}")
+    if policies:  # explaining a policy on a visit informs the enterprise of it (应知)
+        from crm.policies.services import mark_informed
+
+        mark_informed(enterprise, policies, actor=actor, on=visit.visited_on)
     for need in needs:
         raise_need(enterprise, {"raised_on": visit.visited_on, **need}, actor=actor, visit=visit)
     if follow_up and follow_up.get("due_on"):
@@ -207,6 +211,9 @@ def update_visit(visit: Visit, data: dict, *, actor) -> dict:
     if old_titles != new_titles:
         visit.policies = policies
         changes["policies"] = [old_titles, new_titles]
+        from crm.policies.services import mark_informed
+
+        mark_informed(visit.enterprise, policies, actor=actor, on=visit.visited_on)
     if changes:
         db.session.flush()
         audit.record(db.session, "update", visit, actor=actor, enterprise_id=visit.enterprise_id, changes=changes,
