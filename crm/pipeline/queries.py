@@ -253,17 +253,20 @@ def judge(metric: str, target: Decimal | None, actual: Decimal, start: Decimal |
     return "red", expected
 
 
-def _actuals(region: Region | None, year: int, today: date) -> dict[str, dict]:
-    """Per metric {(leaf region id, tier or ""): value}, and the stock at the year's start (one query each)."""
+def _actuals(region: Region | None, year: int, today: date, metrics: set[str] | None = None) -> dict[str, dict]:
+    """Per metric {(leaf region id, tier or ""): value}, and the stock at the year's start (one query each);
+    only the `metrics` asked for (None: all), since the visits and needs counts read the biggest tables."""
     first, last = date(year, 1, 1), min(date(year, 12, 31), today)
     start = date(year, 1, 1) - timedelta(days=1)
     where_region = _in(Enterprise.region_id, region)
-    out: dict[str, dict] = {}
-    out[Metric.NEW_CERTS] = {(r, t): n for r, t, n in db.session.execute(
-        select(Enterprise.region_id, TierEvent.tier, func.count())
-        .select_from(TierEvent).join(Enterprise, Enterprise.id == TierEvent.enterprise_id)
-        .where(where_region, TierEvent.kind == TierEventKind.GAINED, TierEvent.occurred_on.between(first, last))
-        .group_by(Enterprise.region_id, TierEvent.tier))}
+    wanted = set(metrics) if metrics is not None else set(Metric)
+    out: dict[str, dict] = defaultdict(dict)
+    if Metric.NEW_CERTS in wanted:
+        out[Metric.NEW_CERTS] = {(r, t): n for r, t, n in db.session.execute(
+            select(Enterprise.region_id, TierEvent.tier, func.count())
+            .select_from(TierEvent).join(Enterprise, Enterprise.id == TierEvent.enterprise_id)
+            .where(where_region, TierEvent.kind == TierEventKind.GAINED, TierEvent.occurred_on.between(first, last))
+            .group_by(Enterprise.region_id, TierEvent.tier))}
 
     def valid_on(day: date):
         return db.session.execute(
@@ -274,25 +277,29 @@ def _actuals(region: Region | None, year: int, today: date) -> dict[str, dict]:
                    or_(Certification.status == CertificationStatus.ACTIVE, Certification.status_changed_on > day))
             .group_by(Enterprise.region_id, Certification.tier))
 
-    out[Metric.VALID_COUNT] = {(r, t): n for r, t, n in valid_on(last)}
-    out["valid_start"] = {(r, t): n for r, t, n in valid_on(start)}
-    out[Metric.VISITS] = {(r, ""): n for r, n in db.session.execute(
-        select(Enterprise.region_id, func.count()).select_from(Visit)
-        .join(Enterprise, Enterprise.id == Visit.enterprise_id)
-        .where(where_region, Visit.visited_on.between(first, last)).group_by(Enterprise.region_id))}
-    raised = db.session.execute(
-        select(Enterprise.region_id, func.count(), func.count().filter(Need.status.in_(CLOSED_NEED_STATUSES)))
-        .select_from(Need).join(Enterprise, Enterprise.id == Need.enterprise_id)
-        .where(where_region, Need.raised_on.between(first, last)).group_by(Enterprise.region_id)).all()
-    out["needs_raised"] = {(r, ""): n for r, n, _ in raised}
-    out["needs_closed"] = {(r, ""): c for r, _, c in raised}
-    out["visited"] = {(r, ""): n for r, n in db.session.execute(
-        select(Enterprise.region_id, func.count(distinct(Visit.enterprise_id)))
-        .select_from(Visit).join(Enterprise, Enterprise.id == Visit.enterprise_id)
-        .where(where_region, Enterprise.archived_at.is_(None), Visit.visited_on.between(first, last))
-        .group_by(Enterprise.region_id))}
-    out["operating"] = {(r, ""): n for r, n in db.session.execute(
-        select(Enterprise.region_id, func.count()).where(_operating(region)).group_by(Enterprise.region_id))}
+    if Metric.VALID_COUNT in wanted:
+        out[Metric.VALID_COUNT] = {(r, t): n for r, t, n in valid_on(last)}
+        out["valid_start"] = {(r, t): n for r, t, n in valid_on(start)}
+    if Metric.VISITS in wanted:
+        out[Metric.VISITS] = {(r, ""): n for r, n in db.session.execute(
+            select(Enterprise.region_id, func.count()).select_from(Visit)
+            .join(Enterprise, Enterprise.id == Visit.enterprise_id)
+            .where(where_region, Visit.visited_on.between(first, last)).group_by(Enterprise.region_id))}
+    if Metric.RESOLUTION_RATE in wanted:
+        raised = db.session.execute(
+            select(Enterprise.region_id, func.count(), func.count().filter(Need.status.in_(CLOSED_NEED_STATUSES)))
+            .select_from(Need).join(Enterprise, Enterprise.id == Need.enterprise_id)
+            .where(where_region, Need.raised_on.between(first, last)).group_by(Enterprise.region_id)).all()
+        out["needs_raised"] = {(r, ""): n for r, n, _ in raised}
+        out["needs_closed"] = {(r, ""): c for r, _, c in raised}
+    if Metric.COVERAGE in wanted:
+        out["visited"] = {(r, ""): n for r, n in db.session.execute(
+            select(Enterprise.region_id, func.count(distinct(Visit.enterprise_id)))
+            .select_from(Visit).join(Enterprise, Enterprise.id == Visit.enterprise_id)
+            .where(where_region, Enterprise.archived_at.is_(None), Visit.visited_on.between(first, last))
+            .group_by(Enterprise.region_id))}
+        out["operating"] = {(r, ""): n for r, n in db.session.execute(
+            select(Enterprise.region_id, func.count()).where(_operating(region)).group_by(Enterprise.region_id))}
     return out
 
 
@@ -349,12 +356,15 @@ class TargetBoard:
 
 
 def target_board(region: Region | None, year: int, today: date, margin: Decimal,
-                 tree: RegionTree | None = None) -> TargetBoard:
-    """Progress of every target of the year for the region and its sub-regions (a fixed number of queries)."""
+                 tree: RegionTree | None = None, targeted_only: bool = False) -> TargetBoard:
+    """Progress of every target of the year for the region and its sub-regions (a fixed number of queries).
+
+    `targeted_only` (the dashboard's lights): read only the metrics some target in the region sets.
+    """
     tree = tree or RegionTree.load()
     ids = _region_ids(region)
-    actuals = _actuals(region, year, today)
     targets = targets_of(year, ids)
+    actuals = _actuals(region, year, today, {m for (_r, m, _t) in targets} if targeted_only else None)
     fraction = year_fraction(year, today)
     board = TargetBoard(year, fraction)
     board.metrics = ([(m, t) for m in TIERED_METRICS for t in TIERS]

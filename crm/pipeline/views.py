@@ -60,7 +60,7 @@ def dashboard():
     counts = queries.tier_counts_by_region(region)
     since = date(today.year - 2, today.month, 1)
     months, trend = queries.monthly_trend(region, since)
-    board = queries.target_board(region, today.year, today, _margin(), tree)
+    board = queries.target_board(region, today.year, today, _margin(), tree, targeted_only=True)
     lights = [board.cells[(region.id if region else None, m, t)] for m, t in board.metrics]
     funnel, subregions = queries.funnel(counts), queries.by_subregion(counts, region, tree)
     charts = {
