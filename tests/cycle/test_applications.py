@@ -202,7 +202,7 @@ def test_board_has_no_n_plus_one(client, login_as, world, db):
     factories.assignment(world.ent_x, officer)
     db.session.commit()
     few = run()
-    for i, stage in enumerate(["intent", "coaching", "materials", "submitted", "review"] * 4):
+    for stage in ["intent", "coaching", "materials", "submitted", "review"] * 4:
         e = factories.enterprise(world.county_y)
         factories.assignment(e, officer)
         application(b, e, stage)

@@ -31,8 +31,9 @@ def test_bulletin_pdf_and_excel(client, login_as, world, db, tmp_path):
     login_as("manager", region=world.city)
     bad = client.post("/cycle/bulletins/new", data={"region_id": world.city.id, "year": "2025", "month": "13"})
     assert bad.status_code == 422 and db.session.scalar(select(func.count()).select_from(Bulletin)) == 0
+    commentary = "兴庆区本月新增高企1家，西夏区进度滞后。"
     response = client.post("/cycle/bulletins/new", data={
-        "region_id": world.city.id, "year": "2025", "month": "10", "commentary": "兴庆区本月新增高企1家，西夏区进度滞后。"})
+        "region_id": world.city.id, "year": "2025", "month": "10", "commentary": commentary})
     assert response.status_code == 303
     bulletin = db.session.scalar(select(Bulletin))
     assert "2025-10" in text(client.get("/cycle/bulletins"))

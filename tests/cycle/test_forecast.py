@@ -4,7 +4,6 @@ from decimal import Decimal
 from crm.core import clock
 from crm.pipeline import queries
 from crm.pipeline.models import Target
-from tests import factories
 from tests.cycle.helpers import application, batch
 from tests.helpers import text
 
