@@ -96,6 +96,7 @@ def import_models() -> None:
     """Import every model module so the metadata (create_all, Alembic) is complete."""
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
+    import crm.cycle.models  # noqa: F401
     import crm.enterprises.models  # noqa: F401
     import crm.io.models  # noqa: F401
     import crm.ladder.models  # noqa: F401
@@ -126,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.api.views import tokens_bp
     from crm.auth.views import admin_bp
     from crm.auth.views import bp as auth_bp
+    from crm.cycle.views import bp as cycle_bp
     from crm.enterprises.views import bp as enterprises_bp
     from crm.enterprises.views import regions_bp
     from crm.io.views import bp as io_bp
@@ -143,7 +145,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
                       api_bp, service_bp, policies_bp, notify_bp, pipeline_bp, io_bp, tokens_bp, portal_bp,
-                      submissions_bp, portal_accounts_bp, performance_bp):
+                      submissions_bp, portal_accounts_bp, performance_bp, cycle_bp):
         app.register_blueprint(blueprint)
 
 

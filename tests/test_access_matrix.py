@@ -173,6 +173,21 @@ GET_ROUTES = {
     "submissions.index": ("/submissions", _reviewers),
     "submissions.review": ("/submissions/{submission}", _review_x),
     "portal_accounts.accounts": ("/enterprises/{ent}/accounts", _review_x),
+    # the certification cycle (crm.cycle): bureau users read the batches covering their scope and the cards of
+    # their scope; officers move the cards of the enterprises they serve, managers of their region, admins all
+    "cycle.batches": ("/cycle/batches", _registry),
+    "cycle.board": ("/cycle/batches/{cycle_batch}", {**_registry, "manager_other": MISSING}),
+    "cycle.batch_form": ("/cycle/batches/{cycle_batch}/edit", {**_pipeline_x}),
+    "cycle.move_form": ("/cycle/applications/{application}/move?stage=not_passed", _move_x := {
+        **_service_x, "officer_x_unassigned": FORBIDDEN}),
+    "cycle.applications": ("/cycle/applications", _registry),
+    "cycle.conversion": ("/cycle/conversion", _registry),
+    "cycle.at_risk": ("/cycle/at-risk", _registry),
+    "cycle.enterprise_card": ("/enterprises/{ent}/cycle", _read_x),
+    "cycle.bulletins": ("/cycle/bulletins", _performance),
+    "cycle.bulletin_form": ("/cycle/bulletins/{bulletin}/edit", _pipeline_x),
+    "cycle.bulletin_pdf": ("/cycle/bulletins/{bulletin}.pdf", _pipeline_x),
+    "cycle.bulletin_xlsx": ("/cycle/bulletins/{bulletin}.xlsx", _pipeline_x),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -252,6 +267,14 @@ POST_ROUTES = {
     # a new set-password link for ent_x's contact
     "portal_accounts.new_link": ("/enterprises/{ent}/accounts/{contact_user}/link", {
         **_review_x, "admin": "allowed", "officer_x": "allowed"}),
+    # the certification cycle, posted empty: refused (422) and nothing written for those who may write
+    "cycle.file": ("/cycle/batches/{cycle_batch}/applications", {
+        "admin": 422, "manager_city": 422, "manager_other": MISSING, **{r: 422 for r in OFFICERS},
+        **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    "cycle.move": ("/cycle/applications/{application}/move", _move_post := {
+        "admin": 422, "manager_city": 422, "manager_other": MISSING, "officer_x": 422,
+        "officer_x_unassigned": FORBIDDEN, "officer_y": MISSING, **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    "cycle.flag": ("/enterprises/{ent}/flags", _move_post),
 }
 
 
@@ -304,7 +327,18 @@ def ids(world, officer_x, db):
     contact_user = factories.user("enterprise", enterprise=world.ent_x, username="contact_x")
     submission = factories.submission(world.ent_x, contact_user, 2024, revenue="3500.00")
     db.session.commit()
-    return {"import_job": import_job.id, "token": token.id, "submission": submission.id,
+    from crm.cycle.models import Batch, Bulletin
+    from crm.cycle.services import file_application
+
+    cycle_batch = Batch(region_id=world.city.id, year=2025, tier="high_tech", note="")
+    db.session.add(cycle_batch)
+    db.session.flush()
+    application = file_application(cycle_batch, world.ent_x, actor="test")
+    bulletin = Bulletin(region_id=world.county_x.id, year=2025, month=10, commentary="")
+    db.session.add(bulletin)
+    db.session.commit()
+    return {"cycle_batch": cycle_batch.id, "application": application.id, "bulletin": bulletin.id,
+            "import_job": import_job.id, "token": token.id, "submission": submission.id,
             "contact_user": contact_user.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id,
             "ip": item.id,
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,

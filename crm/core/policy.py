@@ -61,6 +61,12 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "targets.manage": frozenset({_A, _M}),
     # officer performance and needs analytics over the user's region (crm.performance)
     "performance.read": frozenset({_A, _M}),
+    # the certification cycle (crm.cycle): applications on the board (officers their enterprises, managers their
+    # region), the batches and their deadlines, the monthly bulletins
+    "applications.read": frozenset({_A, _M, _O}),
+    "applications.write": frozenset({_A, _M, _O}),
+    "batches.manage": frozenset({_A, _M}),
+    "bulletins.manage": frozenset({_A, _M}),
     # the scheduler's jobs: their schedules, history, and running one by hand
     "jobs.manage": frozenset({_A}),
     # Excel/CSV imports (crm.io), row by row within the importer's scope: admins everywhere, managers their

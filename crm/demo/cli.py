@@ -113,6 +113,10 @@ def load(count: int):
         click.echo(f"{label}: {n} created")
     for label, n in load_targets(clock.today()).items():
         click.echo(f"{label}: {n} created")
+    from crm.demo.cycle import load_cycle
+
+    for label, n in load_cycle(clock.today()).items():
+        click.echo(f"{label}: {n} created")
     db.session.commit()
     click.echo("")
     click.echo(f"Demo accounts (password: {accounts.DEMO_PASSWORD}):")

@@ -390,23 +390,35 @@ def target_board(region: Region | None, year: int, today: date, margin: Decimal,
 
 # --- forecast ------------------------------------------------------------------------------------------------
 
-def forecast(user, region: Region | None, tiers: list[str]) -> dict[str, Counter]:
-    """{tier: Counter(ready=…, close=…)} from the ladder's ranking of the candidate pool in the region.
+def forecast(user, region: Region | None, tiers: list[str], filed: dict[str, set[int]] | None = None
+             ) -> dict[str, Counter]:
+    """{tier: Counter(ready=…, close=…, ready_not_filed=…)} from the ladder's ranking of the candidate pool.
 
-    "close": data still missing (incomplete) or exactly one criterion failing.
+    "close": data still missing (incomplete) or exactly one criterion failing. `filed`: {tier: ids of the
+    enterprises with an application this year} (crm.cycle), to count the ready ones not started yet.
     """
     from crm.ladder.queries import candidate_pool
 
     out = {}
     for tier in tiers:
         counts = Counter()
+        started = None if filed is None else filed.get(tier, set())
         for c in candidate_pool(user, tier, region_id=region.id if region else None):
             if c.verdict == "ready":
                 counts["ready"] += 1
+                if started is not None:
+                    counts["ready_not_filed"] += c.enterprise.id not in started
             elif c.verdict == "incomplete" or c.failing == 1:
                 counts["close"] += 1
         out[tier] = counts
     return out
+
+
+def applications_by_stage(region: Region | None, year: int, tiers: list[str]) -> dict[str, Counter]:
+    """{tier: Counter(stage → applications)} of the year's applications (the certification cycle, crm.cycle)."""
+    from crm.cycle.queries import filed_by_stage
+
+    return filed_by_stage(region, year, tiers)
 
 
 # --- the indicator table (建设指标体系) -------------------------------------------------------------------------

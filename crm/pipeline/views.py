@@ -130,9 +130,14 @@ def targets():
     board = queries.target_board(region, year, today, _margin())
     key = region.id if region else None
     wanted = [t for (m, t) in board.metrics if m == "new_certs" and board.cells[(key, m, t)].target]
+    # the certification cycle's applications of the year by stage, and who among the ready has not started
+    from crm.cycle.queries import filed_enterprises
+
+    filed = filed_enterprises(region, year, wanted) if year == today.year else {}
     return render_template(
         "pipeline/targets.html", board=board, region=region, year=year, today=today, regions=_scope_choices(),
-        forecast=queries.forecast(current_user, region, wanted) if year == today.year else {},
+        forecast=queries.forecast(current_user, region, wanted, filed) if year == today.year else {},
+        applications=queries.applications_by_stage(region, year, wanted),
         metric_labels=METRIC_LABELS, percent=PERCENT_METRICS, tier_label=tier_label,
         can_edit=services.can_manage_targets(current_user, region))
 

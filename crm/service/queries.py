@@ -440,7 +440,7 @@ def referred_counts() -> dict[int, int]:
 
 # --- the enterprise timeline ----------------------------------------------------------------------
 
-TIMELINE_KINDS = ("visit", "need", "follow_up", "certification", "assignment", "figures")
+TIMELINE_KINDS = ("visit", "need", "follow_up", "certification", "application", "assignment", "figures")
 # Each source contributes at most this many of its latest entries (an enterprise has far fewer in practice).
 TIMELINE_SOURCE_LIMIT = 1000
 
@@ -516,6 +516,19 @@ def timeline(enterprise: Enterprise, kinds: set[str] | None = None) -> list[Time
             .where(TierEvent.enterprise_id == eid).order_by(TierEvent.occurred_on.desc()).limit(limit))
         out += [TimelineEntry("certification", on, at, "certification", detail={"kind": kind, "tier": tier})
                 for on, at, kind, tier in rows]
+    if "application" in kinds:  # the certification cycle's applications: filed and every move (crm.cycle)
+        from crm.cycle.models import STAGE_LABELS
+
+        events = list(db.session.scalars(select(AuditEvent).where(
+            AuditEvent.enterprise_id == eid, AuditEvent.entity_type == "applications")
+            .order_by(AuditEvent.at.desc()).limit(limit)))
+        names = actor_names(events)
+        for ev in events:
+            old, new = (ev.changes or {}).get("stage") or [None, "intent"]
+            out.append(TimelineEntry("application", local_date(ev.at), ev.at, "application", title=ev.summary,
+                                     detail={"old": str(STAGE_LABELS.get(old, "")) if old else "",
+                                             "new": str(STAGE_LABELS.get(new, new))},
+                                     actor=names.get(ev.actor_id, ev.actor_label)))
     if "assignment" in kinds:
         rows = db.session.execute(
             select(Assignment.starts_on, Assignment.ends_on, Assignment.created_at, User.name)

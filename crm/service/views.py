@@ -574,5 +574,9 @@ def workbench():
 
     days = current_app.config["SERVICE_STALE_DAYS"]
     pending = pending_count(current_user) if can(current_user, "submissions.review") else 0
+    # the certification cycle's held tiers at risk among the officer's own enterprises (crm.cycle)
+    from crm.cycle.queries import at_risk
+
+    risky = len(at_risk(current_user, officer=str(current_user.id))) if current_user.role == Role.OFFICER else 0
     return render_template("service/workbench.html", wb=queries.workbench(current_user, stale_days=days),
-                           stale_days=days, today=clock.today(), pending_submissions=pending)
+                           stale_days=days, today=clock.today(), pending_submissions=pending, at_risk=risky)

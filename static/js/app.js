@@ -16,4 +16,11 @@
       event.preventDefault();
     }
   }, true);
+  // htmx swaps a refused form (422: it comes back with its errors) like a success.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 })();
