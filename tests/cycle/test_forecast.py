@@ -26,7 +26,7 @@ def test_forecast_counts_filed_applications_and_ready_not_started(client, login_
     by_stage = queries.applications_by_stage(world.city, year, ["high_tech"])["high_tech"]
     assert (by_stage["submitted"], by_stage["review"], by_stage["materials"]) == (1, 1, 1)
     assert queries.applications_by_stage(world.county_y, year, ["high_tech"])["high_tech"]["submitted"] == 0
-    login_as("manager", region=world.city)
+    login_as("manager", region=world.city, locale="en")
     page = text(client.get(f"/pipeline/targets?region={world.city.id}"))
     cell = page.split('data-applications="high_tech">', 1)[1].split("</td>", 1)[0]
     assert "2 submitted or further, 1 in materials, 0 in intent or coaching" in cell
