@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from crm.auth import queries, services
 from crm.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, SetPasswordForm, UserForm, role_choices
 from crm.auth.models import User
-from crm.core.audit import AuditEvent
+from crm.core.audit import AuditEvent, client_ip
 from crm.core.policy import public, require, signed_in
 from crm.core.security import bearer_token, is_safe_next
 from crm.core.uow import unit_of_work
@@ -66,8 +66,13 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
+        attempt = services.attempt_sign_in(form.username.data, form.password.data, ip=client_ip())
+        user = attempt.user
         if user is None:
+            db.session.commit()  # the failed attempt counts towards the throttle
+            if attempt.locked:  # said alike for every user name, existing or not
+                form.form_errors.append(_("Too many failed sign-ins. Please try again later."))
+                return render_template("auth/login.html", form=form), 429
             form.form_errors.append(_("User name or password is not correct."))
         else:
             lang = session.get("lang")
@@ -77,7 +82,6 @@ def login():
                 user.locale = user.locale or lang
             login_user(user)
             session.permanent = True
-            services.record_login(user)
             db.session.commit()
             target = form.next.data
             return redirect(target if is_safe_next(target) else url_for("main.home"), code=303)
@@ -185,7 +189,8 @@ def users():
     q = request.args.get("q", "").strip()
     role = request.args.get("role", "")
     page = paginate(queries.users_query(q=q, role=role))
-    return render_template("admin/users.html", page=page, q=q, role=role, roles=role_choices())
+    return render_template("admin/users.html", page=page, q=q, role=role, roles=role_choices(),
+                           failures=queries.recent_failed_sign_ins())
 
 
 @admin_bp.route("/users/new", methods=["GET", "POST"])
