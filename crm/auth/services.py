@@ -122,6 +122,14 @@ def attempt_sign_in(username: str, password: str, *, ip: str | None) -> SignIn:
 
 
 
+def sign_out(user: User) -> None:
+    """End every session of `user`, on every device: the session nonce changes, so any copy of a session
+    cookie issued before (this browser's or a stolen one) is refused from now on."""
+    user.session_nonce = new_session_nonce()
+    db.session.flush()
+    audit.record(db.session, "logout", user, actor=user)
+
+
 def _resolve(data: dict, user: User | None) -> dict:
     """Check the role's binding (region or enterprise) and turn the USCC into an id."""
     errors: dict[str, list] = {}

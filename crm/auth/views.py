@@ -91,13 +91,19 @@ def login():
 @bp.post("/logout")
 @signed_in
 def logout():
-    """Sign out (POST only: a link must not sign anyone out)."""
+    """Sign out (POST only: a link must not sign anyone out) of every session of the user, not only this one.
+
+    The session nonce changes, so a copy of this session's cookie (or any other device's) is refused from now
+    on: clearing the cookie in this browser alone would leave a copied cookie valid until it expired.
+    """
     lang = session.get("lang")
+    services.sign_out(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     session.clear()
     if lang:
         session["lang"] = lang
-    flash(_("You have signed out."), "info")
+    flash(_("You have signed out, here and on every other device."), "info")
     return redirect(url_for("auth.login"), code=303)
 
 

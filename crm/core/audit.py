@@ -35,7 +35,7 @@ class AuditEvent(Base):
 
 ACTION_LABELS = {
     "create": _l("Created"), "update": _l("Changed"), "delete": _l("Removed"), "archive": _l("Archived"),
-    "restore": _l("Restored"), "verify": _l("Verified"), "login": _l("Signed in"),
+    "restore": _l("Restored"), "verify": _l("Verified"), "login": _l("Signed in"), "logout": _l("Signed out"),
     "password_change": _l("Changed password"), "demo_load": _l("Loaded demo data"), "revoke": _l("Revoked"),
     "status": _l("Changed status"), "complete": _l("Done"),
 }
