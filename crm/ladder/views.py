@@ -12,6 +12,7 @@ from crm.enterprises import queries as enterprise_queries
 from crm.enterprises.views import child_of, editable, readable
 from crm.extensions import db
 from crm.ladder import services
+from crm.core.audit import register_field_labels
 from crm.ladder.forms import CertificationForm, ReadinessInputsForm
 from crm.ladder.models import Certification
 
@@ -20,6 +21,8 @@ bp = Blueprint("ladder", __name__, url_prefix="/enterprises/<int:enterprise_id>"
 candidates_bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 # The admins' settings of the rule sets (regional thresholds, options), versioned.
 rules_bp = Blueprint("rules", __name__, url_prefix="/admin/rules")
+
+register_field_labels("certifications", CertificationForm)  # the trail names the fields in words (core.audit)
 
 
 @bp.route("/certifications/new", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.core import clock
+from crm.core.audit import register_field_labels
 from crm.core.policy import require
 from crm.core.uow import unit_of_work
 from crm.core.validation import form_status
@@ -16,6 +17,8 @@ from crm.policies.forms import PolicyForm
 from crm.policies.models import WINDOW_STATE_LABELS, Policy
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
+
+register_field_labels("policies", PolicyForm)  # the trail names the fields in words (core.audit)
 
 
 @bp.get("")
