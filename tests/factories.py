@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 
 from crm.auth.models import User
@@ -246,9 +246,9 @@ def notification(user: User, kind: str = "need_overdue", **kw):
 
 def utc(day: date, hour: int = 4):
     """A UTC timestamp on `day` (04:00 UTC is noon in Asia/Shanghai, the same date)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
 def submission(enterprise_: Enterprise, by: User, year: int, **values):

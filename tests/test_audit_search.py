@@ -1,5 +1,5 @@
 """The admin's audit search (user, enterprise, kind, action, dates), its Excel export, fields named in words."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from io import BytesIO
 
 import pytest
@@ -21,7 +21,7 @@ def _event(at, actor="li", action="update", entity="enterprises", entity_id=None
 def trail(world, db):
     """Events of two users over three days (Asia/Shanghai), about two enterprises and a user."""
     x, z = world.ent_x, world.ent_z
-    utc = timezone.utc
+    utc = UTC
     _event(datetime(2026, 3, 1, 2, tzinfo=utc), entity_id=x.id, enterprise_id=x.id, summary="E1",
            changes={"name": ["旧名", "新名"], "mystery_field": [1, 2]})
     _event(datetime(2026, 3, 1, 17, tzinfo=utc), entity="needs", entity_id=7, enterprise_id=x.id, summary="E2",
@@ -66,7 +66,7 @@ def test_search_by_each_filter(client, trail, admin):
 def test_the_list_is_paginated_and_keeps_the_search(client, world, admin, app, db, monkeypatch):
     monkeypatch.setitem(app.config, "PER_PAGE", 2)
     for n in range(5):
-        _event(datetime(2026, 3, 1, n, tzinfo=timezone.utc), summary=f"P{n}", actor="li")
+        _event(datetime(2026, 3, 1, n, tzinfo=UTC), summary=f"P{n}", actor="li")
     db.session.commit()
     first = text(client.get("/admin/audit?actor=li"))
     assert "· P4" in first and "· P3" in first and "· P2" not in first
@@ -108,7 +108,7 @@ def test_export_is_the_filtered_trail_in_words_and_formula_safe(client, trail, a
 
 
 def test_export_cells_never_start_a_formula(client, world, admin, db):
-    _event(datetime(2026, 3, 1, tzinfo=timezone.utc), actor="=1+1", summary="=HYPERLINK(\"http://evil\")")
+    _event(datetime(2026, 3, 1, tzinfo=UTC), actor="=1+1", summary="=HYPERLINK(\"http://evil\")")
     db.session.commit()
     row = list(load_workbook(BytesIO(client.get("/admin/audit.xlsx").data)).active.iter_rows(values_only=True))[1]
     assert (row[1], row[7]) == ("'=1+1", "'=HYPERLINK(\"http://evil\")")

@@ -227,7 +227,7 @@ def set_language(user: User, lang: str) -> None:
     user.locale = lang
 
 
-TOKEN_PREFIX = "mp_"
+TOKEN_PREFIX = "mp_"  # noqa: S105 - the public prefix of every API token, not a secret
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is written at most this often
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from crm.auth import queries, services
 from crm.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, SetPasswordForm, UserForm, role_choices
 from crm.auth.models import User
-from crm.core.audit import AuditEvent, client_ip, register_field_labels
+from crm.core.audit import client_ip, register_field_labels
 from crm.core.policy import public, require, signed_in
 from crm.core.security import bearer_token, is_safe_next
 from crm.core.uow import unit_of_work

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from crm.core.audit import register_field_labels
 from crm.core.policy import require, signed_in
 from crm.core.uow import unit_of_work
 from crm.core.validation import form_status
@@ -12,7 +13,6 @@ from crm.enterprises import queries as enterprise_queries
 from crm.enterprises.views import child_of, editable, readable
 from crm.extensions import db
 from crm.ladder import services
-from crm.core.audit import register_field_labels
 from crm.ladder.forms import CertificationForm, ReadinessInputsForm
 from crm.ladder.models import Certification
 

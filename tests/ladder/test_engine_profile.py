@@ -157,14 +157,11 @@ def test_net_assets_may_be_negative():
 
 
 def test_code_lists_match_the_registry_models():
+    from crm.enterprises.models import AMOUNT_FIELDS, HEADCOUNT_FIELDS, IPKind, TechDomain
     from crm.enterprises.models import CLASS_I_KINDS as MODEL_CLASS_I
-    from crm.enterprises.models import IPKind, TechDomain
     from crm.ladder.models import FLAG_FIELDS as MODEL_FLAGS
     from crm.ladder.models import JUDGEMENT_MAX as MODEL_JUDGEMENT_MAX
-    from crm.ladder.profile import FLAG_FIELDS
-
-    from crm.enterprises.models import AMOUNT_FIELDS, HEADCOUNT_FIELDS
-    from crm.ladder.profile import FIGURE_FIELDS, PEOPLE_FIELDS
+    from crm.ladder.profile import FIGURE_FIELDS, FLAG_FIELDS, PEOPLE_FIELDS
 
     assert set(FIGURE_FIELDS) == {*AMOUNT_FIELDS, *HEADCOUNT_FIELDS} and PEOPLE_FIELDS == set(HEADCOUNT_FIELDS)
     assert set(IP_KINDS) == {k.value for k in IPKind}

@@ -1,7 +1,7 @@
 """Targets: pace and lights at the boundaries, roll-up of sub-regions, scoping, the edit form, forecasts."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
