@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 # Debian packages the tests and the PDF sheets need (see shared/notes/toolchain.md).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 
-.PHONY: run test bench install install-dev translations extract system-deps check-migrations clean
+.PHONY: run test lint bench install install-dev translations extract system-deps check-migrations clean
 
 run: install translations  ## venv, install, migrate, demo data, serve on SQLite with the scheduler beside
 	@mkdir -p instance
@@ -17,12 +17,15 @@ run: install translations  ## venv, install, migrate, demo data, serve on SQLite
 	@$(FLASK) scheduler run & runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: install-dev translations system-deps  ## the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
+test: install-dev lint translations system-deps  ## static checks, then the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
 	TEST_DATABASE_URL= $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	else echo "== TEST_DATABASE_URL not set: PostgreSQL pass skipped (SQLite only)"; fi
+
+lint: install-dev  ## ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear and the bandit security rules (pyproject.toml)
+	$(BIN)/ruff check crm tests bench
 
 bench: install  ## registry list at 100,000 enterprises; rules evaluations, candidate pool and sheets at 5,000; service pages; import/export rows per second at 50,000
 	$(BIN)/python bench/registry.py $(BENCH_ARGS)

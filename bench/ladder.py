@@ -12,7 +12,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def build(app, n: int) -> None:
             with db.engine.begin() as conn:
                 conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         db.session.add(Region(id=1, code="640100", name="银川市", level="city", path="/1/"))
         for k in range(5):
             db.session.add(Region(id=2 + k, code=f"6401{k + 4:02d}", name=f"县{k}", level="county", parent_id=1,

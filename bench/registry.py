@@ -14,7 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def build(app, rows: int) -> None:
             with db.engine.begin() as conn:
                 conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         province = Region(code="640000", name="宁夏回族自治区", level="province", path="/1/", id=1)
         db.session.add(province)
         counties, next_id = [], 2

@@ -135,8 +135,8 @@ def register_blueprints(app: Flask) -> None:
     from crm.ladder.views import candidates_bp, rules_bp
     from crm.main import bp as main_bp
     from crm.notify.views import bp as notify_bp
-    from crm.pipeline.views import bp as pipeline_bp
     from crm.performance.views import bp as performance_bp
+    from crm.pipeline.views import bp as pipeline_bp
     from crm.policies.views import bp as policies_bp
     from crm.portal.views import accounts_bp as portal_accounts_bp
     from crm.portal.views import bp as portal_bp

@@ -84,6 +84,7 @@ GET_ROUTES = {
     "admin.user_new": ("/admin/users/new", _admin_only),
     "admin.user_edit": ("/admin/users/{user}/edit", _admin_only),
     "admin.audit": ("/admin/audit", _admin_only),
+    "admin.audit_export": ("/admin/audit.xlsx?entity=enterprises", _admin_only),
     "regions.regions": ("/admin/regions", _admin_only),
     "regions.region_form": ("/admin/regions/{region}/edit", _admin_only),
     "rules.index": ("/admin/rules", _admin_only),

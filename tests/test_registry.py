@@ -153,7 +153,7 @@ def test_no_n_plus_one_on_the_list(client, login_as, world, db):
         return counter["n"]
 
     few = run()
-    for i in range(50):
+    for _ in range(50):
         factories.enterprise(world.county_y)
     db.session.commit()
     assert run() == few

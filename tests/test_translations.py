@@ -25,6 +25,7 @@ def extracted(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def zh_catalogue():
+    """The zh_CN catalogue: the one place a translation lives (a message outside it fails the test below)."""
     with CATALOGUE.open("rb") as f:
         return read_po(f)
 

@@ -131,3 +131,29 @@ class PasswordLink(Base):
 
 
 ENTITY_LABELS.update({"password_links": _l("Set-password link")})
+
+
+class LoginAttempt(Base):
+    """One try to sign in (the sign-in throttle counts these; admins see the failures).
+
+    Keyed by the user name as typed (lower-cased), never by a user id: a name that does not exist
+    is counted and locked exactly like one that does, so the throttle reveals nothing about accounts.
+    `locked` marks a try refused unchecked while the account or address was locked: it is kept for
+    the record but not counted, so waiting out a lock is enough to end it.
+    """
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        sa.Index("ix_login_attempts_username_at", "username", "at"),
+        sa.Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64))
+    ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    success: Mapped[bool] = mapped_column(default=False)
+    locked: Mapped[bool] = mapped_column(default=False)
+
+    def __repr__(self) -> str:
+        return f"<LoginAttempt {self.username} {self.ip} {'ok' if self.success else 'failed'}>"

@@ -4,12 +4,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from crm.auth.models import ApiToken, PasswordLink, User, new_session_nonce
+from crm.auth.models import ApiToken, LoginAttempt, PasswordLink, User, new_session_nonce
 from crm.core import audit
 from crm.core.db import utcnow
 from crm.core.i18n import LANGUAGES
@@ -51,6 +52,82 @@ def record_login(user: User) -> None:
     """Note a successful sign-in in the user row and the audit trail."""
     user.last_login_at = utcnow()
     audit.record(db.session, "login", user, actor=user)
+
+
+# --- the sign-in throttle ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in attempt came to: the user (None on any failure) and whether it was refused as locked."""
+
+    user: User | None
+    locked: bool = False
+
+
+def _attempt_name(username: str) -> str:
+    return (username or "").strip().lower()[:64]
+
+
+def sign_in_locked(username: str, ip: str, now: datetime | None = None) -> bool:
+    """Whether sign-in is refused for this user name (LOGIN_MAX_FAILURES failures within LOGIN_LOCK_MINUTES since
+    its last success) or from this address (LOGIN_IP_MAX_FAILURES failures within LOGIN_IP_WINDOW_MINUTES, any
+    user names). The same answer whether or not the user name exists. A limit of 0 turns that check off.
+    """
+    from flask import current_app
+
+    config = current_app.config
+    now = now or utcnow()
+    counted = (LoginAttempt.success.is_(False), LoginAttempt.locked.is_(False))
+    max_failures = config["LOGIN_MAX_FAILURES"]
+    name = _attempt_name(username)
+    if max_failures > 0:
+        since = now - timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
+        last_success = db.session.scalar(select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == name, LoginAttempt.success.is_(True), LoginAttempt.at > since))
+        failures = db.session.scalar(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.username == name, LoginAttempt.at > (last_success or since), *counted))
+        if failures >= max_failures:
+            return True
+    ip_max = config["LOGIN_IP_MAX_FAILURES"]
+    if ip_max > 0 and ip:
+        since = now - timedelta(minutes=config["LOGIN_IP_WINDOW_MINUTES"])
+        failures = db.session.scalar(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.ip == ip, LoginAttempt.at > since, *counted))
+        if failures >= ip_max:
+            return True
+    return False
+
+
+def attempt_sign_in(username: str, password: str, *, ip: str | None) -> SignIn:
+    """Check a sign-in through the throttle and record the attempt (flushed; the caller commits).
+
+    While the user name or the address is locked the password is not even checked. A success resets the
+    user name's count (failures before it no longer count); an address's count only ages out.
+    """
+    now = utcnow()
+    ip = (ip or "")[:45]
+    name = _attempt_name(username)
+    if sign_in_locked(name, ip, now):
+        db.session.add(LoginAttempt(username=name, ip=ip, at=now, success=False, locked=True))
+        db.session.flush()
+        return SignIn(None, locked=True)
+    user = authenticate(username, password)
+    db.session.add(LoginAttempt(username=name, ip=ip, at=now, success=user is not None, locked=False))
+    db.session.flush()
+    if user is not None:
+        record_login(user)
+    return SignIn(user)
+
+
+
+
+def sign_out(user: User) -> None:
+    """End every session of `user`, on every device: the session nonce changes, so any copy of a session
+    cookie issued before (this browser's or a stolen one) is refused from now on."""
+    user.session_nonce = new_session_nonce()
+    db.session.flush()
+    audit.record(db.session, "logout", user, actor=user)
 
 
 def _resolve(data: dict, user: User | None) -> dict:
@@ -150,7 +227,7 @@ def set_language(user: User, lang: str) -> None:
     user.locale = lang
 
 
-TOKEN_PREFIX = "mp_"
+TOKEN_PREFIX = "mp_"  # noqa: S105 - the public prefix of every API token, not a secret
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is written at most this often
 
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from crm.auth import queries, services
 from crm.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, SetPasswordForm, UserForm, role_choices
 from crm.auth.models import User
-from crm.core.audit import AuditEvent
+from crm.core.audit import client_ip, register_field_labels
 from crm.core.policy import public, require, signed_in
 from crm.core.security import bearer_token, is_safe_next
 from crm.core.uow import unit_of_work
@@ -19,6 +20,8 @@ from crm.extensions import db
 
 bp = Blueprint("auth", __name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+register_field_labels("users", UserForm, enterprise_id=_l("Enterprise"))  # the trail's field names (core.audit)
 
 
 def load_user(session_id: str):
@@ -66,8 +69,13 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
+        attempt = services.attempt_sign_in(form.username.data, form.password.data, ip=client_ip())
+        user = attempt.user
         if user is None:
+            db.session.commit()  # the failed attempt counts towards the throttle
+            if attempt.locked:  # said alike for every user name, existing or not
+                form.form_errors.append(_("Too many failed sign-ins. Please try again later."))
+                return render_template("auth/login.html", form=form), 429
             form.form_errors.append(_("User name or password is not correct."))
         else:
             lang = session.get("lang")
@@ -77,7 +85,6 @@ def login():
                 user.locale = user.locale or lang
             login_user(user)
             session.permanent = True
-            services.record_login(user)
             db.session.commit()
             target = form.next.data
             return redirect(target if is_safe_next(target) else url_for("main.home"), code=303)
@@ -87,13 +94,19 @@ def login():
 @bp.post("/logout")
 @signed_in
 def logout():
-    """Sign out (POST only: a link must not sign anyone out)."""
+    """Sign out (POST only: a link must not sign anyone out) of every session of the user, not only this one.
+
+    The session nonce changes, so a copy of this session's cookie (or any other device's) is refused from now
+    on: clearing the cookie in this browser alone would leave a copied cookie valid until it expired.
+    """
     lang = session.get("lang")
+    services.sign_out(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     session.clear()
     if lang:
         session["lang"] = lang
-    flash(_("You have signed out."), "info")
+    flash(_("You have signed out, here and on every other device."), "info")
     return redirect(url_for("auth.login"), code=303)
 
 
@@ -185,7 +198,8 @@ def users():
     q = request.args.get("q", "").strip()
     role = request.args.get("role", "")
     page = paginate(queries.users_query(q=q, role=role))
-    return render_template("admin/users.html", page=page, q=q, role=role, roles=role_choices())
+    return render_template("admin/users.html", page=page, q=q, role=role, roles=role_choices(),
+                           failures=queries.recent_failed_sign_ins())
 
 
 @admin_bp.route("/users/new", methods=["GET", "POST"])
@@ -224,18 +238,53 @@ def user_edit(user_id: int):
     return render_template("admin/user_form.html", form=form, user=user), form_status(form)
 
 
+def _audit_choices() -> dict:
+    """The kinds of record and the actions to pick from, by their names in the user's language."""
+    from crm.core.audit import ACTION_LABELS, ENTITY_LABELS
+
+    def by_name(labels: dict) -> list:
+        return sorted(((code, str(label)) for code, label in labels.items()), key=lambda pair: pair[1])
+
+    return {"entities": by_name(ENTITY_LABELS), "actions": by_name(ACTION_LABELS)}
+
+
 @admin_bp.get("/audit")
 @require("audit.read")
 def audit():
-    """The whole audit trail, newest first, 50 a page; filter by entity type or actor."""
-    from sqlalchemy import select
+    """The whole audit trail, newest first, 50 a page; search by user, enterprise (name or USCC), kind of
+    record, action and dates; the same selection exports to Excel."""
+    f = queries.AuditFilters.from_args(request.args)
+    page = paginate(queries.audit_query(f))
+    return render_template("admin/audit.html", page=page, f=f, names=queries.enterprise_names(page.items),
+                           **_audit_choices())
 
-    stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    entity = request.args.get("entity", "").strip()
-    actor = request.args.get("actor", "").strip()
-    if entity:
-        stmt = stmt.where(AuditEvent.entity_type == entity)
-    if actor:
-        stmt = stmt.where(AuditEvent.actor_label == actor)
-    page = paginate(stmt)
-    return render_template("admin/audit.html", page=page, entity=entity, actor=actor)
+
+AUDIT_EXPORT_MAX_ROWS = 100_000
+
+
+@admin_bp.get("/audit.xlsx")
+@require("audit.read")
+def audit_export():
+    """The searched trail as an Excel sheet (at most 100,000 events, newest first), the changes in words."""
+    from crm.core.audit import action_label, entity_label, field_label
+    from crm.core.i18n import fmt_datetime
+    from crm.core.xlsx import xlsx_response
+
+    f = queries.AuditFilters.from_args(request.args)
+    events = db.session.scalars(queries.audit_query(f).limit(AUDIT_EXPORT_MAX_ROWS)).all()
+    names = queries.enterprise_names(events)
+
+    def shown(value) -> str:
+        return "—" if value is None else str(value)
+
+    def changes(ev) -> str:
+        return "\n".join(f"{field_label(ev.entity_type, field)}: {shown(pair[0])} → {shown(pair[1])}"
+                         for field, pair in (ev.changes or {}).items() if isinstance(pair, list) and len(pair) == 2)
+
+    headers = [_("Time"), _("User"), _("IP address"), _("Action"), _("Record type"), _("Record"), _("Enterprise"),
+               _("Summary"), _("Changes")]
+    rows = [[fmt_datetime(ev.at), ev.actor_label, ev.ip or "", str(action_label(ev.action)),
+             str(entity_label(ev.entity_type)), ev.entity_id,
+             names.get(ev.enterprise_id or (ev.entity_id if ev.entity_type == "enterprises" else None), ""),
+             ev.summary, changes(ev)] for ev in events]
+    return xlsx_response(_("Audit trail") + ".xlsx", _("Audit trail"), headers, rows)

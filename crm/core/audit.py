@@ -35,12 +35,38 @@ class AuditEvent(Base):
 
 ACTION_LABELS = {
     "create": _l("Created"), "update": _l("Changed"), "delete": _l("Removed"), "archive": _l("Archived"),
-    "restore": _l("Restored"), "verify": _l("Verified"), "login": _l("Signed in"),
+    "restore": _l("Restored"), "verify": _l("Verified"), "login": _l("Signed in"), "logout": _l("Signed out"),
     "password_change": _l("Changed password"), "demo_load": _l("Loaded demo data"), "revoke": _l("Revoked"),
     "status": _l("Changed status"), "complete": _l("Done"),
 }
 # Features add the names of the records they audit (core never imports a feature).
 ENTITY_LABELS: dict[str, Any] = {}
+
+
+# The names of recorded fields in words, per entity type: {"enterprises": {"name": _l("Enterprise name"), …}}.
+# Features register them (most from their forms' labels: register_field_labels); unknown fields show their code.
+FIELD_LABELS: dict[str, dict[str, Any]] = {}
+
+
+def register_field_labels(entity_type: str, *forms: type, **labels: Any) -> None:
+    """Name the fields of `entity_type` in the trail: the labels of the forms' fields (by field name, the
+    same as the column's), then `labels` for the rest."""
+    from wtforms.fields.core import UnboundField
+
+    target = FIELD_LABELS.setdefault(entity_type, {})
+    for form in forms:
+        for name in dir(form):
+            field = getattr(form, name, None)
+            if isinstance(field, UnboundField):
+                label = field.args[0] if field.args else field.kwargs.get("label")
+                if label is not None and not isinstance(label, (list, tuple, dict)):
+                    target.setdefault(name, label)
+    target.update(labels)
+
+
+def field_label(entity_type: str, field: str):
+    """A recorded field's name in the user's language, or its code when none is registered."""
+    return FIELD_LABELS.get(entity_type, {}).get(field, field)
 
 
 def action_label(action: str):

@@ -100,10 +100,10 @@ def register_jinja(app) -> None:
         money=fmt_money, ratio=fmt_ratio, int=fmt_int, datetime=fmt_datetime, date=fmt_date, month=fmt_month,
         num=fmt_number, pct=fmt_percent,
     )
-    from crm.core.audit import action_label, entity_label
+    from crm.core.audit import action_label, entity_label, field_label
 
     app.jinja_env.globals.update(
-        action_label=action_label, entity_label=entity_label, LANGUAGES=LANGUAGES,
+        action_label=action_label, entity_label=entity_label, field_label=field_label, LANGUAGES=LANGUAGES,
         current_language=current_language, html_lang=html_lang,
         get_locale=get_locale,
     )

@@ -8,7 +8,7 @@ from flask import Response
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-FORMULA_START = ("=", "+", "-", "@")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # (OWASP's list: tab and CR too)
 
 
 def _cell(value):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm.core.audit import AuditEvent
+from crm.core.audit import AuditEvent, register_field_labels
 from crm.core.htmx import render_page_or_fragment
 from crm.core.policy import Role, can, require, signed_in
 from crm.core.uow import unit_of_work
@@ -30,6 +31,13 @@ from crm.ladder.tiers import CANDIDATE, TIER_LABELS, Tier
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 regions_bp = Blueprint("regions", __name__, url_prefix="/admin/regions")
+
+# the trail names the fields of these records in words (core.audit)
+register_field_labels("enterprises", EnterpriseForm)
+register_field_labels("enterprise_contacts", ContactForm)
+register_field_labels("annual_figures", FiguresForm, source=_l("Source"))
+register_field_labels("intellectual_property", IPForm)
+register_field_labels("regions", RegionForm)
 
 
 def read_filter(args=None) -> queries.RegistryFilter:

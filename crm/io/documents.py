@@ -70,7 +70,7 @@ class Table:
         for closer in self.closers:
             try:
                 closer()
-            except Exception:  # noqa: BLE001 - closing is best effort
+            except Exception:  # noqa: BLE001, S110 - closing is best effort
                 pass
 
 

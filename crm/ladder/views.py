@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from crm.core.audit import register_field_labels
 from crm.core.policy import require, signed_in
 from crm.core.uow import unit_of_work
 from crm.core.validation import form_status
@@ -20,6 +21,8 @@ bp = Blueprint("ladder", __name__, url_prefix="/enterprises/<int:enterprise_id>"
 candidates_bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 # The admins' settings of the rule sets (regional thresholds, options), versioned.
 rules_bp = Blueprint("rules", __name__, url_prefix="/admin/rules")
+
+register_field_labels("certifications", CertificationForm)  # the trail names the fields in words (core.audit)
 
 
 @bp.route("/certifications/new", methods=["GET", "POST"])

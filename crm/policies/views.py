@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.core import clock
+from crm.core.audit import register_field_labels
 from crm.core.policy import can, require
 from crm.core.security import is_safe_next
 from crm.core.uow import unit_of_work
@@ -21,6 +22,8 @@ from crm.policies.forms import ConditionsForm, PolicyForm, PushForm
 from crm.policies.models import PUSH_STATUS_LABELS, PUSH_TRANSITIONS, WINDOW_STATE_LABELS, Policy
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
+
+register_field_labels("policies", PolicyForm)  # the trail names the fields in words (core.audit)
 
 
 @bp.get("")

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from crm.auth.models import User
 from crm.core import clock
-from crm.core.audit import action_label
+from crm.core.audit import action_label, register_field_labels
 from crm.core.forms import choices
 from crm.core.htmx import render_page_or_fragment
 from crm.core.policy import Role, require
@@ -45,6 +46,14 @@ from crm.service.models import (
 )
 
 bp = Blueprint("service", __name__)
+
+# the trail names the fields of these records in words (core.audit)
+register_field_labels("visits", VisitEditForm, enterprise_id=_l("Enterprise"), officer_id=_l("Officer"))
+register_field_labels("needs", NeedForm, NeedStatusForm, enterprise_id=_l("Enterprise"), visit_id=_l("Visit"),
+                      status=_l("Status"))
+register_field_labels("follow_ups", FollowUpForm, enterprise_id=_l("Enterprise"), need_id=_l("Need"),
+                      visit_id=_l("Visit"), source=_l("Source"), done_note=_l("Note"))
+register_field_labels("departments", DepartmentForm)
 
 
 def _manageable(enterprise_id: int) -> Enterprise:
