@@ -2,7 +2,7 @@
 the three rates; a visit that explains a policy informs the enterprise."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
