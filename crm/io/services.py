@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -162,7 +163,7 @@ def cell_text(value, type_: str) -> str:
 
 # --- the rows of one kind --------------------------------------------------------------------------------
 
-class _Rows:
+class _Rows(ABC):
     """Parse, look up and write the rows of one kind (subclasses: prefetch and apply)."""
 
     kind: str = ""
@@ -278,11 +279,13 @@ class _Rows:
             self.report.changes.append({"row": number, "key": key, "name": name, "changes": {
                 self.column_name(f): [_shown(old), _shown(new)] for f, (old, new) in changes.items()}})
 
-    def prefetch(self, rows: list[dict]) -> None:  # pragma: no cover - every kind overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def prefetch(self, rows: list[dict]) -> None:
+        """Load what the rows refer to (enterprises, existing records) in a few queries, before applying them."""
 
-    def apply(self, number: int, data: dict) -> None:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def apply(self, number: int, data: dict) -> None:
+        """Create, update or leave unchanged the record of one checked row."""
 
     # -- shared lookups
     def enterprises_by_uscc(self, rows: list[dict]) -> dict[str, Enterprise]:
