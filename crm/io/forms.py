@@ -146,7 +146,7 @@ USCC_NOTE = _l("18 characters, GB 32100-2015; the check digit is verified.")
 NAME_INFO_NOTE = _l("For reading only: the enterprise is found by its unified social credit code.")
 
 USCC = Column("uscc", _l("Unified social credit code"), ("统一社会信用代码", "社会信用代码", "信用代码", "USCC"),
-              required=True, note=USCC_NOTE, example="91640100MA76XXXXX0")
+              required=True, note=USCC_NOTE)  # the example row's code is crm.io.documents.example_uscc()
 NAME_INFO = Column("name", _l("Enterprise name"), ("企业名称", "单位名称", "企业"), info=True, note=NAME_INFO_NOTE)
 
 ENTERPRISE_COLUMNS = (

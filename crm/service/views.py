@@ -166,11 +166,14 @@ def _enterprise_for_service(enterprise_id: int | None, *, write: bool = False) -
     return enterprise
 
 
-def _load(model, item_id: int):
-    """A visit, need or follow-up whose enterprise the user may read (else 404)."""
+def _load(model, item_id: int, may=None):
+    """A visit, need or follow-up whose enterprise the user may read (else 404); with `may` (a record rule of
+    crm.service.queries), also one the user may change (else 403: they can see it exists)."""
     item = db.session.get(model, item_id)
     if item is None or not queries.can_read_service(current_user, item.enterprise):
         abort(404)
+    if may is not None and not may(current_user, item):
+        abort(403)
     return item
 
 
@@ -255,9 +258,7 @@ def visit_detail(visit_id: int):
 @require("service.write")
 def visit_edit(visit_id: int):
     """Correct a visit: its author for 7 days after recording it, a manager or admin afterwards (audited)."""
-    visit = _load(Visit, visit_id)
-    if not queries.can_edit_visit(current_user, visit):
-        abort(403)
+    visit = _load(Visit, visit_id, queries.can_edit_visit)
     form = VisitEditForm(obj=visit)
     form.policy_ids.choices = _policy_choices(visit.policies)
     if request.method == "GET":
@@ -368,9 +369,7 @@ def need_comment(need_id: int):
     """Comment on a need: to the enterprise (shown in its portal) or an internal note."""
     from crm.service.forms import NeedCommentForm
 
-    need = _load(Need, need_id)
-    if not queries.can_comment_need(current_user, need):
-        abort(403)
+    need = _load(Need, need_id, queries.can_comment_need)
     form = NeedCommentForm()
     if form.validate_on_submit():
         with unit_of_work(form) as work:
@@ -386,9 +385,7 @@ def need_comment(need_id: int):
 @require("service.write")
 def need_status(need_id: int):
     """Move the need to an allowed status; closing needs a resolution, referring a department."""
-    need = _load(Need, need_id)
-    if not queries.can_work_need(current_user, need):
-        abort(403)
+    need = _load(Need, need_id, queries.can_work_need)
     form = _status_form(need, NeedStatusForm())
     if form.validate_on_submit():
         try:
@@ -410,9 +407,7 @@ def need_status(need_id: int):
 @require("service.write")
 def need_edit(need_id: int):
     """Change a need's category, title, details, due date or owner (refused when someone saved in between)."""
-    need = _load(Need, need_id)
-    if not queries.can_work_need(current_user, need):
-        abort(403)
+    need = _load(Need, need_id, queries.can_work_need)
     form = NeedForm(obj=need)
     form.owner_id.choices = _owner_choices(need.enterprise)
     if request.method == "GET":
@@ -486,9 +481,7 @@ def follow_up_new():
 @require("service.write")
 def follow_up_edit(follow_up_id: int):
     """Change what, who or by when (its assignee, a manager, an admin)."""
-    follow_up = _load(FollowUp, follow_up_id)
-    if not queries.can_work_follow_up(current_user, follow_up):
-        abort(403)
+    follow_up = _load(FollowUp, follow_up_id, queries.can_work_follow_up)
     form = FollowUpForm(obj=follow_up)
     form.assignee_id.choices = choices((u.id, f"{u.name}（{u.role_label}）")
                                        for u in queries.takers_for(follow_up.enterprise))
@@ -508,9 +501,7 @@ def follow_up_edit(follow_up_id: int):
 @require("service.write")
 def follow_up_done(follow_up_id: int):
     """Mark a follow-up done with a note (from the workbench, the list or the enterprise page)."""
-    follow_up = _load(FollowUp, follow_up_id)
-    if not queries.can_work_follow_up(current_user, follow_up):
-        abort(403)
+    follow_up = _load(FollowUp, follow_up_id, queries.can_work_follow_up)
     form = FollowUpDoneForm()
     back = _back(url_for("service.follow_ups"))
     if not form.validate_on_submit():
