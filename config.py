@@ -71,6 +71,10 @@ class Config:
     NEED_ESCALATION_DAYS = int(os.environ.get("NEED_ESCALATION_DAYS", 14))
     # A target is yellow when behind its pace by up to this share of the expected value, red beyond it.
     PIPELINE_YELLOW_MARGIN = os.environ.get("PIPELINE_YELLOW_MARGIN", "0.10")
+    # minutes the scheduler's count of visits and needs is read before pages count live again (it runs every 10)
+    PIPELINE_ROLLUP_MAX_AGE = int(os.environ.get("PIPELINE_ROLLUP_MAX_AGE", "30"))
+    # minutes the scheduler's ranking of candidates for the forecasts is read (it runs hourly)
+    PIPELINE_FORECAST_MAX_AGE = int(os.environ.get("PIPELINE_FORECAST_MAX_AGE", "120"))
     # E-mail of notifications: off unless MAIL_SERVER is set (the inbox works either way).
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))

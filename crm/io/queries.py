@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm.core.policy import Role
+from crm.core.policy import SYSTEM, Role  # noqa: F401 - SYSTEM: the CLI exports as it
 from crm.enterprises.models import (
     ENTERPRISE_STATUS_LABELS,
     AnnualFigures,
@@ -33,19 +33,6 @@ from crm.ladder.tiers import tier_label
 YIELD = 1000
 
 
-class _System:
-    """The command line's actor for exports: sees everything, like an administrator."""
-
-    id = None
-    username = "cli"
-    role = Role.ADMIN
-    region_id = None
-    enterprise_id = None
-    is_authenticated = True
-    is_active = True
-
-
-SYSTEM = _System()
 EXPORT_KINDS = ("enterprises", "figures", "ip", "certifications", "candidates", "needs", "visits")
 
 

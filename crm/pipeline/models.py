@@ -40,6 +40,26 @@ class TierSnapshot(Base):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Rollup(Base):
+    """A province-wide aggregate the scheduler keeps fresh (the service counts behind the lights), keyed by leaf region.
+
+    The dashboard's visits, needs and coverage read the two biggest tables; counting them on every page view
+    cost 250 ms at province scale, so a job counts them every few minutes and pages read the result while it
+    is fresh (PIPELINE_ROLLUP_MAX_AGE), and count live otherwise. One row per (kind, year), replaced in place.
+    """
+
+    __tablename__ = "pipeline_rollups"
+    __table_args__ = (sa.UniqueConstraint("kind", "year", name="uq_pipeline_rollups_kind_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    year: Mapped[int]
+    as_of: Mapped[date]  # the bureau's date the counts run to
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
 class Metric(StrEnum):
     """What a target measures."""
 

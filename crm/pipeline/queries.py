@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import and_, distinct, func, or_, select
 
+from crm.core import clock
+from crm.core.db import utcnow
 from crm.core.policy import Role
 from crm.enterprises.models import Enterprise, EnterpriseStatus, Region
 from crm.enterprises.queries import all_regions, subtree_ids
@@ -22,6 +25,7 @@ from crm.pipeline.models import (
     TIERED_METRICS,
     IndicatorValue,
     Metric,
+    Rollup,
     Target,
     TierSnapshot,
 )
@@ -253,6 +257,56 @@ def judge(metric: str, target: Decimal | None, actual: Decimal, start: Decimal |
     return "red", expected
 
 
+# The metrics counted from visits and needs (the biggest tables): read from the scheduler's roll-up when fresh.
+ACTIVITY_METRICS = frozenset({Metric.VISITS, Metric.RESOLUTION_RATE, Metric.COVERAGE})
+ACTIVITY_KEYS = ("visits", "needs_raised", "needs_closed", "visited", "operating")
+
+
+def count_activity(region: Region | None, year: int, today: date) -> dict[str, dict]:
+    """Live: {key: {(leaf region id, ""): n}} of the year's visits, needs raised and closed, enterprises visited
+    and operating, up to `today` (one query each but operating's and the needs' pair)."""
+    first, last = date(year, 1, 1), min(date(year, 12, 31), today)
+    where_region = _in(Enterprise.region_id, region)
+    out: dict[str, dict] = {}
+    out["visits"] = {(r, ""): n for r, n in db.session.execute(
+        select(Enterprise.region_id, func.count()).select_from(Visit)
+        .join(Enterprise, Enterprise.id == Visit.enterprise_id)
+        .where(where_region, Visit.visited_on.between(first, last)).group_by(Enterprise.region_id))}
+    raised = db.session.execute(
+        select(Enterprise.region_id, func.count(), func.count().filter(Need.status.in_(CLOSED_NEED_STATUSES)))
+        .select_from(Need).join(Enterprise, Enterprise.id == Need.enterprise_id)
+        .where(where_region, Need.raised_on.between(first, last)).group_by(Enterprise.region_id)).all()
+    out["needs_raised"] = {(r, ""): n for r, n, _ in raised}
+    out["needs_closed"] = {(r, ""): c for r, _, c in raised}
+    out["visited"] = {(r, ""): n for r, n in db.session.execute(
+        select(Enterprise.region_id, func.count(distinct(Visit.enterprise_id)))
+        .select_from(Visit).join(Enterprise, Enterprise.id == Visit.enterprise_id)
+        .where(where_region, Enterprise.archived_at.is_(None), Visit.visited_on.between(first, last))
+        .group_by(Enterprise.region_id))}
+    out["operating"] = {(r, ""): n for r, n in db.session.execute(
+        select(Enterprise.region_id, func.count()).where(_operating(region)).group_by(Enterprise.region_id))}
+    return out
+
+
+def encode_activity(values: dict[str, dict]) -> dict[str, list[list[int]]]:
+    """The roll-up's JSON form: {key: [[leaf region id, n], …]}."""
+    return {key: sorted([r, n] for (r, _t), n in values[key].items()) for key in ACTIVITY_KEYS}
+
+
+def activity(region: Region | None, year: int, today: date):
+    """(counts as count_activity, when they were counted or None for live): the scheduler's province-wide roll-up
+    when it runs to `today` and is younger than PIPELINE_ROLLUP_MAX_AGE minutes, else counted now.
+
+    Province-wide counts serve every region: each is keyed by leaf region and every reader sums the leaves of
+    the region it shows, so no number outside the reader's scope is ever added in."""
+    max_age = timedelta(minutes=int(current_app.config.get("PIPELINE_ROLLUP_MAX_AGE", 30)))
+    rollup = db.session.scalar(select(Rollup).where(Rollup.kind == "activity", Rollup.year == year,
+                                                    Rollup.as_of == today, Rollup.computed_at >= utcnow() - max_age))
+    if rollup is None or any(key not in rollup.data for key in ACTIVITY_KEYS):
+        return count_activity(region, year, today), None
+    return {key: {(r, ""): n for r, n in rollup.data[key]} for key in ACTIVITY_KEYS}, rollup.computed_at
+
+
 def _actuals(region: Region | None, year: int, today: date, metrics: set[str] | None = None) -> dict[str, dict]:
     """Per metric {(leaf region id, tier or ""): value}, and the stock at the year's start (one query each);
     only the `metrics` asked for (None: all), since the visits and needs counts read the biggest tables."""
@@ -280,26 +334,9 @@ def _actuals(region: Region | None, year: int, today: date, metrics: set[str] | 
     if Metric.VALID_COUNT in wanted:
         out[Metric.VALID_COUNT] = {(r, t): n for r, t, n in valid_on(last)}
         out["valid_start"] = {(r, t): n for r, t, n in valid_on(start)}
-    if Metric.VISITS in wanted:
-        out[Metric.VISITS] = {(r, ""): n for r, n in db.session.execute(
-            select(Enterprise.region_id, func.count()).select_from(Visit)
-            .join(Enterprise, Enterprise.id == Visit.enterprise_id)
-            .where(where_region, Visit.visited_on.between(first, last)).group_by(Enterprise.region_id))}
-    if Metric.RESOLUTION_RATE in wanted:
-        raised = db.session.execute(
-            select(Enterprise.region_id, func.count(), func.count().filter(Need.status.in_(CLOSED_NEED_STATUSES)))
-            .select_from(Need).join(Enterprise, Enterprise.id == Need.enterprise_id)
-            .where(where_region, Need.raised_on.between(first, last)).group_by(Enterprise.region_id)).all()
-        out["needs_raised"] = {(r, ""): n for r, n, _ in raised}
-        out["needs_closed"] = {(r, ""): c for r, _, c in raised}
-    if Metric.COVERAGE in wanted:
-        out["visited"] = {(r, ""): n for r, n in db.session.execute(
-            select(Enterprise.region_id, func.count(distinct(Visit.enterprise_id)))
-            .select_from(Visit).join(Enterprise, Enterprise.id == Visit.enterprise_id)
-            .where(where_region, Enterprise.archived_at.is_(None), Visit.visited_on.between(first, last))
-            .group_by(Enterprise.region_id))}
-        out["operating"] = {(r, ""): n for r, n in db.session.execute(
-            select(Enterprise.region_id, func.count()).where(_operating(region)).group_by(Enterprise.region_id))}
+    if wanted & ACTIVITY_METRICS:
+        values, out["activity_as_of"] = activity(region, year, today)
+        out.update(values)
     return out
 
 
@@ -353,6 +390,7 @@ class TargetBoard:
     metrics: list[tuple[str, str]] = field(default_factory=list)  # (metric, tier) rows
     regions: list[Region | None] = field(default_factory=list)
     cells: dict = field(default_factory=dict)  # (region id or None, metric, tier) → Progress
+    activity_as_of: datetime | None = None  # when the visits and needs were counted (None: live)
 
 
 def target_board(region: Region | None, year: int, today: date, margin: Decimal,
@@ -366,7 +404,7 @@ def target_board(region: Region | None, year: int, today: date, margin: Decimal,
     targets = targets_of(year, ids)
     actuals = _actuals(region, year, today, {m for (_r, m, _t) in targets} if targeted_only else None)
     fraction = year_fraction(year, today)
-    board = TargetBoard(year, fraction)
+    board = TargetBoard(year, fraction, activity_as_of=actuals.get("activity_as_of"))
     board.metrics = ([(m, t) for m in TIERED_METRICS for t in TIERS]
                      + [(m, "") for m in (Metric.VISITS, Metric.RESOLUTION_RATE, Metric.COVERAGE)])
     regions = [region] + tree.children(region)
@@ -390,28 +428,48 @@ def target_board(region: Region | None, year: int, today: date, margin: Decimal,
 
 # --- forecast ------------------------------------------------------------------------------------------------
 
-def forecast(user, region: Region | None, tiers: list[str], filed: dict[str, set[int]] | None = None
-             ) -> dict[str, Counter]:
+def count_forecast(candidates, started: set[int] | None) -> Counter:
+    """Counter(ready=…, close=…, ready_not_filed=…) of ranked candidates; "close": data still missing or exactly
+    one criterion failing; ready_not_filed only when `started` (ids with an application this year) is given."""
+    counts = Counter()
+    for c in candidates:
+        if c.verdict == "ready":
+            counts["ready"] += 1
+            if started is not None:
+                counts["ready_not_filed"] += c.enterprise.id not in started
+        elif c.verdict == "incomplete" or c.failing == 1:
+            counts["close"] += 1
+    return counts
+
+
+def forecast(user, region: Region | None, tiers: list[str], filed: dict[str, set[int]] | None = None,
+             tree: RegionTree | None = None) -> dict[str, Counter]:
     """{tier: Counter(ready=…, close=…, ready_not_filed=…)} from the ladder's ranking of the candidate pool.
 
-    "close": data still missing (incomplete) or exactly one criterion failing. `filed`: {tier: ids of the
-    enterprises with an application this year} (crm.cycle), to count the ready ones not started yet.
+    `filed`: {tier: ids of the enterprises with an application this year} (crm.cycle), to count the ready ones
+    not started yet. Ranking a city's candidates takes seconds at province scale, so the scheduler's hourly
+    roll-up (by leaf region, summed here over the region's leaves) is read when it is from today, younger than
+    PIPELINE_FORECAST_MAX_AGE minutes and holds every tier asked for; otherwise the pool is ranked now.
     """
     from crm.ladder.queries import candidate_pool
 
-    out = {}
-    for tier in tiers:
-        counts = Counter()
-        started = None if filed is None else filed.get(tier, set())
-        for c in candidate_pool(user, tier, region_id=region.id if region else None):
-            if c.verdict == "ready":
-                counts["ready"] += 1
-                if started is not None:
-                    counts["ready_not_filed"] += c.enterprise.id not in started
-            elif c.verdict == "incomplete" or c.failing == 1:
-                counts["close"] += 1
-        out[tier] = counts
-    return out
+    max_age = timedelta(minutes=int(current_app.config.get("PIPELINE_FORECAST_MAX_AGE", 120)))
+    rollup = db.session.scalar(select(Rollup).where(
+        Rollup.kind == "forecast", Rollup.year == clock.today().year, Rollup.as_of == clock.today(),
+        Rollup.computed_at >= utcnow() - max_age)) if tiers else None
+    if rollup is not None and all(t in rollup.data for t in tiers):
+        tree = tree or RegionTree.load()
+        leaves = tree.leaves(region.id) if region else tree.every()
+        out = {}
+        for tier in tiers:
+            counts = Counter()
+            for region_id, ready, close, not_filed in rollup.data[tier]:
+                if region_id in leaves:
+                    counts.update(ready=ready, close=close, ready_not_filed=not_filed if filed is not None else 0)
+            out[tier] = +counts
+        return out
+    return {tier: count_forecast(candidate_pool(user, tier, region_id=region.id if region else None),
+                                 None if filed is None else filed.get(tier, set())) for tier in tiers}
 
 
 def applications_by_stage(region: Region | None, year: int, tiers: list[str]) -> dict[str, Counter]:
@@ -437,7 +495,7 @@ def indicator_table(region: Region | None, year: int, today: date,
     region_id = region.id if region else None
     table: dict[str, list] = {}
     last_year_end = date(year - 1, 12, 31)
-    current = _actuals(region, year, today)[Metric.VALID_COUNT]
+    current = _actuals(region, year, today, {Metric.VALID_COUNT})[Metric.VALID_COUNT]
     every = set(ids) if ids is not None else tree.every()
     previous = db.session.execute(
         select(Certification.tier, func.count(distinct(Certification.enterprise_id)))

@@ -6,13 +6,14 @@ import calendar
 from collections import Counter
 from datetime import date
 from decimal import Decimal
+from time import perf_counter
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, insert, or_, select
 
 from crm.core import audit
 from crm.core.db import utcnow
-from crm.core.policy import Role, can
+from crm.core.policy import SYSTEM, Role, can
 from crm.core.validation import ValidationFailed
 from crm.enterprises.models import Enterprise
 from crm.enterprises.queries import subtree_ids
@@ -23,10 +24,12 @@ from crm.pipeline.models import (
     PERCENT_METRICS,
     TIERED_METRICS,
     IndicatorValue,
+    Metric,
+    Rollup,
     Target,
     TierSnapshot,
 )
-from crm.pipeline.queries import ENTERED_INDICATORS
+from crm.pipeline.queries import ENTERED_INDICATORS, count_activity, count_forecast, encode_activity
 from crm.service.models import Assignment
 
 
@@ -83,6 +86,48 @@ def compute_snapshot(end: date) -> int:
     if rows:
         db.session.execute(insert(TierSnapshot), rows)
     return len(rows)
+
+
+def refresh_activity(today: date) -> int:
+    """Count the year's visits and needs province-wide by leaf region into the roll-up the pages read (replaced
+    in place: safe to run twice). Returns how many leaf regions had any activity."""
+    started = perf_counter()
+    data = encode_activity(count_activity(None, today.year, today))
+    _store_rollup("activity", today, data, started)
+    return len({r for rows in data.values() for r, _n in rows})
+
+
+def refresh_forecast(today: date) -> int:
+    """Rank the province's candidates for every tier some region targets new certifications of this year, and
+    keep per leaf region how many are ready, close, and ready without an application (replaced in place: safe
+    to run twice). Returns the tiers ranked."""
+    from crm.cycle.queries import filed_enterprises
+    from crm.ladder.queries import candidate_pool
+
+    started = perf_counter()
+    tiers = sorted(set(db.session.scalars(select(Target.tier).where(
+        Target.year == today.year, Target.metric == Metric.NEW_CERTS, Target.tier != ""))))
+    filed = filed_enterprises(None, today.year, tiers)
+    data = {}
+    for tier in tiers:
+        by_region: dict[int, list] = {}
+        for c in candidate_pool(SYSTEM, tier, day=today):
+            by_region.setdefault(c.enterprise.region_id, []).append(c)
+        data[tier] = sorted([region_id, counts["ready"], counts["close"], counts["ready_not_filed"]]
+                            for region_id, counts in ((r, count_forecast(cs, filed[tier]))
+                                                      for r, cs in by_region.items()))
+    _store_rollup("forecast", today, data, started)
+    return len(tiers)
+
+
+def _store_rollup(kind: str, today: date, data: dict, started: float) -> None:
+    rollup = db.session.scalar(select(Rollup).where(Rollup.kind == kind, Rollup.year == today.year))
+    if rollup is None:
+        rollup = Rollup(kind=kind, year=today.year)
+        db.session.add(rollup)
+    rollup.as_of, rollup.data, rollup.computed_at = today, data, utcnow()
+    rollup.duration_ms = round((perf_counter() - started) * 1000)
+    db.session.flush()
 
 
 def backfill(since: date, until: date) -> list[tuple[date, int]]:

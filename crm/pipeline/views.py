@@ -76,7 +76,8 @@ def dashboard():
         "pipeline/dashboard.html", region=region, today=today, funnel=funnel, charts=charts,
         subregions=subregions, movement=queries.movement(region, today.year),
         months=months, trend=trend, expiring=queries.expiring_by_month(region, today),
-        lights=[p for p in lights if p.target is not None], tiers=queries.TIERS, regions=_scope_choices(),
+        lights=[p for p in lights if p.target is not None], activity_as_of=board.activity_as_of,
+        tiers=queries.TIERS, regions=_scope_choices(),
         metric_labels=METRIC_LABELS, percent=PERCENT_METRICS, tier_label=tier_label)
 
 

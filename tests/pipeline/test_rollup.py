@@ -1,0 +1,161 @@
+"""The scheduler's roll-up of the year's visits and needs: it equals the live count in every region, pages read
+it while it is fresh (and say when it was counted), and count live when it is stale, from another day or absent."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select
+
+from crm.core import clock
+from crm.core.db import utcnow
+from crm.extensions import db as _db
+from crm.notify import scheduler
+from crm.pipeline import queries, services
+from crm.pipeline.models import Rollup, Target
+from tests import factories
+from tests.helpers import count_queries
+
+M = Decimal("0.10")
+
+
+def _activity(world):
+    """Visits and needs in three counties of two cities, this year and last."""
+    today = clock.today()
+    officer_x = factories.user("officer", region=world.county_x, serves=[world.ent_x, world.ent_park])
+    officer_z = factories.user("officer", region=world.county_z, serves=[world.ent_z])
+    for enterprise, officer, n in [(world.ent_x, officer_x, 3), (world.ent_park, officer_x, 1),
+                                   (world.ent_z, officer_z, 5)]:
+        for _ in range(n):
+            factories.visit(enterprise, officer, visited_on=today)
+    factories.visit(world.ent_y, officer_x, visited_on=today.replace(year=today.year - 1))  # last year
+    factories.need(world.ent_x, owner=officer_x, raised_on=today, status="resolved", closed_on=today,
+                   resolution="done")
+    factories.need(world.ent_x, owner=officer_x, raised_on=today)
+    factories.need(world.ent_z, owner=officer_z, raised_on=today)
+    for region, metric in [(world.city, "visits"), (world.city, "coverage"), (world.city, "resolution_rate"),
+                           (world.other_city, "visits")]:
+        _db.session.add(Target(year=today.year, region_id=region.id, metric=metric, tier="",
+                               value=Decimal(50)))
+    _db.session.commit()
+    return today
+
+
+def _cells(board):
+    return {key: (p.actual, p.target, p.light) for key, p in board.cells.items()}
+
+
+def test_the_roll_up_equals_the_live_count_in_every_region(world, db):
+    today = _activity(world)
+    assert services.refresh_activity(today) == 4  # the four leaves with enterprises (operating counts them all)
+    db.session.commit()
+    rollup = db.session.scalar(select(Rollup))
+    assert (rollup.kind, rollup.year, rollup.as_of) == ("activity", today.year, today)
+    for region in [None, world.province, world.city, world.county_x, world.county_y, world.park_x, world.other_city]:
+        rolled = queries.target_board(region, today.year, today, M)
+        assert rolled.activity_as_of is not None
+        db.session.execute(delete(Rollup))
+        live = queries.target_board(region, today.year, today, M)
+        assert live.activity_as_of is None
+        assert _cells(rolled) == _cells(live), region
+        services.refresh_activity(today)
+    x = queries.target_board(world.county_x, today.year, today, M).cells
+    assert x[(world.county_x.id, "visits", "")].actual == 4  # county X and its park; not Z, not last year
+    assert x[(world.county_x.id, "resolution_rate", "")].actual == Decimal("50.0")
+
+
+def test_running_twice_replaces_the_row(world, db):
+    today = _activity(world)
+    services.refresh_activity(today)
+    factories.visit(world.ent_y, factories.user("officer", region=world.county_y), visited_on=today)
+    services.refresh_activity(today)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Rollup)) == 1
+    y = dict(map(tuple, db.session.scalar(select(Rollup)).data["visits"]))
+    assert y[world.county_y.id] == 1
+
+
+def test_the_dashboard_reads_a_fresh_roll_up_and_says_when_it_was_counted(client, login_as, world, db):
+    today = _activity(world)
+    login_as("manager", region=world.city)
+    assert 'id="activity-as-of"' not in client.get("/pipeline").get_data(as_text=True)
+    live_queries = count_queries(client, "/pipeline")
+    services.refresh_activity(today)
+    db.session.commit()
+    assert 'id="activity-as-of"' in client.get("/pipeline").get_data(as_text=True)
+    fresh_queries = count_queries(client, "/pipeline")
+    assert fresh_queries == live_queries - 4  # the roll-up's read now finds a row: no live count (four queries)
+    # a visit recorded after the count shows once the roll-up is stale (older than PIPELINE_ROLLUP_MAX_AGE)
+    factories.visit(world.ent_x, factories.user("officer", region=world.county_x), visited_on=today)
+    db.session.commit()
+    board = queries.target_board(world.city, today.year, today, M)
+    assert board.cells[(world.city.id, "visits", "")].actual == 4  # the roll-up's count, not 5
+    rollup = db.session.scalar(select(Rollup))
+    rollup.computed_at = utcnow() - timedelta(minutes=31)
+    db.session.commit()
+    board = queries.target_board(world.city, today.year, today, M)
+    assert board.activity_as_of is None and board.cells[(world.city.id, "visits", "")].actual == 5
+    assert 'id="activity-as-of"' not in client.get("/pipeline").get_data(as_text=True)
+    assert count_queries(client, "/pipeline") == live_queries
+
+
+def test_a_roll_up_of_another_day_is_not_read(world, db):
+    today = _activity(world)
+    services.refresh_activity(today - timedelta(days=1))  # yesterday's count (or last year's on 1 January)
+    db.session.commit()
+    assert queries.target_board(world.city, today.year, today, M).activity_as_of is None
+
+
+def test_the_job_is_registered_and_runs(world, db):
+    _activity(world)
+    job = scheduler.job_by_id("pipeline.refresh_activity")
+    run = scheduler.run_now(job)
+    assert run.outcome == "ok", run.detail
+    assert db.session.scalar(select(Rollup)).as_of == clock.today()
+
+
+def test_the_forecast_roll_up_equals_ranking_the_pool_now_in_every_region(world, db):
+    from crm.cycle.queries import filed_enterprises
+    from crm.ladder.queries import candidate_pool
+    from tests.cycle.helpers import application, batch
+
+    today = clock.today()
+    admin = factories.user("admin")
+    for enterprise in (world.ent_x, world.ent_park, world.ent_y, world.ent_z):
+        factories.figures(enterprise, today.year - 1)
+    application(batch(world.city, "tech_sme", today.year), world.ent_x, "submitted")
+    db.session.add(Target(year=today.year, region_id=world.city.id, metric="new_certs", tier="tech_sme",
+                          value=Decimal(10)))
+    db.session.commit()
+    regions = [None, world.province, world.city, world.county_x, world.county_y, world.other_city]
+    live = {}
+    for region in regions:
+        filed = filed_enterprises(region, today.year, ["tech_sme"])
+        live[region] = queries.forecast(admin, region, ["tech_sme"], filed)
+    assert live[world.city]["tech_sme"]["ready"] + live[world.city]["tech_sme"]["close"] >= 3
+    assert services.refresh_forecast(today) == 1
+    db.session.commit()
+    for region in regions:
+        filed = filed_enterprises(region, today.year, ["tech_sme"])
+        with_rollup = count_of_queries(lambda: queries.forecast(admin, region, ["tech_sme"], filed))
+        assert with_rollup[0] == live[region], region
+        assert with_rollup[1] <= 2  # the roll-up and the region tree, no ranking
+    # a tier no roll-up holds is ranked now
+    pool = candidate_pool(admin, "high_tech", region_id=world.city.id)
+    assert queries.forecast(admin, world.city, ["high_tech"]) == {"high_tech": queries.count_forecast(pool, None)}
+
+
+def count_of_queries(call):
+    """(what `call` returns, how many SQL statements it ran)."""
+    from sqlalchemy import event
+
+    counter = {"n": 0}
+
+    def count(*_args):
+        counter["n"] += 1
+
+    event.listen(_db.engine, "before_cursor_execute", count)
+    try:
+        return call(), counter["n"]
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", count)
