@@ -87,20 +87,25 @@ class StdoutHandler(logging.StreamHandler):
 
 
 def configure_logging(app: Flask) -> None:
-    """Send the root logger to stdout in LOG_FORMAT at LOG_LEVEL (replacing a handler an earlier app set)."""
+    """Send the root logger to stdout in LOG_FORMAT at LOG_LEVEL, and log every request of `app`."""
+    install_handler(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    register_request_log(app)
+
+
+def install_handler(log_format: str, level: str | int) -> None:
+    """The root logger's stdout handler in this format at this level (replacing one installed before)."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_miaopu", False)]:
         root.removeHandler(handler)
     handler = StdoutHandler()
     handler._miaopu = True
-    handler.setFormatter(JsonFormatter() if app.config["LOG_FORMAT"] == "json" else TextFormatter())
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
-    root.setLevel(app.config["LOG_LEVEL"])
-    if app.config["LOG_FORMAT"] == "json":
+    root.setLevel(level)
+    if log_format == "json":
         # werkzeug's development server writes its own access lines; ours are the structured ones
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    register_request_log(app)
 
 
 def register_request_log(app: Flask) -> None:
