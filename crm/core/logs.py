@@ -23,6 +23,9 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # The attributes every LogRecord has; anything else on a record came from `extra=` and is written out.
 _RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
+# Libraries whose INFO lines are step-by-step progress (every PDF, every migration run): WARNING and up only.
+_CHATTY = ("weasyprint", "fontTools", "alembic.runtime.plugins")
+
 log = logging.getLogger("miaopu.request")
 
 
@@ -103,6 +106,8 @@ def install_handler(log_format: str, level: str | int) -> None:
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
     root.setLevel(level)
+    for chatty in _CHATTY:  # their INFO lines are progress reports, not events
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     if log_format == "json":
         # werkzeug's development server writes its own access lines; ours are the structured ones
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
