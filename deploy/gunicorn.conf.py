@@ -72,10 +72,14 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = (
     '{"ts": "%(t)s", "logger": "gunicorn.access", "request_id": "%({x-request-id}o)s", '
     '"remote_addr": "%({x-forwarded-for}i)s", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, '
-    '"bytes": "%(B)s", "duration_ms": %(M)s, "user_agent": "%(a)s"}'
+    '"bytes": %(B)s, "duration_ms": %(M)s, "user_agent": "%(a)s"}'
 )
 
 proc_name = "miaopu-web"
+
+# gunicorn's control socket (`gunicornc`) lives in the unit's RuntimeDirectory, not in the service's home.
+if os.path.isdir("/run/miaopu"):
+    control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "/run/miaopu/gunicorn.ctl")
 
 
 def post_fork(server, worker):
