@@ -92,3 +92,19 @@ def post_fork(server, worker):
     with wsgi.app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)  # forget the parent's connections without closing them under it
+
+
+def worker_exit(server, worker):
+    """Before a worker goes (restart, or recycled after max_requests), let its background work finish.
+
+    Batches of readiness sheets and imports run in threads of the web worker that started them
+    (crm/ladder/documents.py, crm/io/jobs.py); those threads are daemons, so without this wait a recycled
+    worker would cut a batch off half-way (the page then shows it as stalled). On a restart the master
+    kills the worker after graceful_timeout anyway, so the wait stays inside it.
+    """
+    from crm.io.jobs import wait_for_jobs
+    from crm.ladder.documents import wait_for_batches
+
+    budget = max(1, graceful_timeout - 5)
+    wait_for_batches(budget)
+    wait_for_jobs(budget)

@@ -213,3 +213,42 @@ def test_the_hash_follows_the_content(tmp_path):
     asset.write_text("body{color:red}")
     assert assets.file_hash(str(asset)) != first
     assert assets.file_hash(str(tmp_path / "none.css")) is None
+
+
+# --- gunicorn -------------------------------------------------------------------------------------
+
+def _gunicorn_settings(monkeypatch, **env) -> dict:
+    import runpy
+
+    for name in ("GUNICORN_WORKERS", "GUNICORN_MAX_WORKERS", "GUNICORN_PRELOAD", "GUNICORN_BIND"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+
+
+def test_gunicorn_workers_follow_the_cores_up_to_a_cap(monkeypatch):
+    monkeypatch.setattr("multiprocessing.cpu_count", lambda: 2)
+    assert _gunicorn_settings(monkeypatch)["workers"] == 5
+    monkeypatch.setattr("multiprocessing.cpu_count", lambda: 16)
+    assert _gunicorn_settings(monkeypatch)["workers"] == 8
+    assert _gunicorn_settings(monkeypatch, GUNICORN_MAX_WORKERS="12")["workers"] == 12
+    assert _gunicorn_settings(monkeypatch, GUNICORN_WORKERS="3")["workers"] == 3
+
+
+def test_gunicorn_settings_from_the_environment(monkeypatch):
+    settings = _gunicorn_settings(monkeypatch, GUNICORN_BIND="127.0.0.1:8001", GUNICORN_PRELOAD="1")
+    assert settings["bind"] == "127.0.0.1:8001"
+    assert settings["preload_app"] is True
+    assert settings["worker_class"] == "gthread"
+    assert settings["accesslog"] is None
+    line = settings["access_log_format"].replace("%(s)s", "200").replace("%(M)s", "12").replace("%(B)s", "0")
+    assert json.loads(re.sub(r"%\([^)]*\)s", "x", line))["status"] == 200
+
+
+def test_a_leaving_worker_waits_for_its_background_work(monkeypatch):
+    waited = []
+    monkeypatch.setattr("crm.ladder.documents.wait_for_batches", lambda t: waited.append(("sheets", t)))
+    monkeypatch.setattr("crm.io.jobs.wait_for_jobs", lambda t: waited.append(("imports", t)))
+    _gunicorn_settings(monkeypatch)["worker_exit"](None, None)
+    assert [kind for kind, _ in waited] == ["sheets", "imports"] and all(t > 0 for _, t in waited)
