@@ -25,7 +25,7 @@ test: install-dev lint translations system-deps  ## static checks, then the whol
 	else echo "== TEST_DATABASE_URL not set: PostgreSQL pass skipped (SQLite only)"; fi
 
 lint: install-dev  ## ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear and the bandit security rules (pyproject.toml)
-	$(BIN)/ruff check crm tests bench
+	$(BIN)/ruff check crm tests bench deploy
 
 bench: install  ## registry list at 100,000 enterprises; rules evaluations, candidate pool and sheets at 5,000; service pages; import/export rows per second at 50,000
 	$(BIN)/python bench/registry.py $(BENCH_ARGS)

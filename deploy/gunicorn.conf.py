@@ -56,9 +56,10 @@ max_requests_jitter = max_requests // 10
 # Off by default (reload picks up new code); GUNICORN_PRELOAD=1 to turn it on.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "0").strip().lower() in {"1", "true", "yes", "on"}
 
-# The heartbeat file of each worker is written every few seconds: keep it in memory, not on disk.
-if os.path.isdir("/dev/shm"):
-    worker_tmp_dir = "/dev/shm"
+# The heartbeat file of each worker is written every few seconds: keep it in memory, not on disk. gunicorn
+# makes it with mkstemp and unlinks it at once, so a shared directory is safe here.
+if os.path.isdir("/dev/shm"):  # noqa: S108
+    worker_tmp_dir = "/dev/shm"  # noqa: S108
 
 # nginx on the same machine sets X-Forwarded-*; the app reads them through ProxyFix (TRUSTED_PROXIES=1).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
