@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 # Debian packages the tests and the PDF sheets need (see shared/notes/toolchain.md).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 
-.PHONY: run test lint bench install install-dev translations extract system-deps check-migrations clean
+.PHONY: run test lint bench install install-dev translations extract system-deps check-migrations clean wheelhouse
 
 run: install translations  ## venv, install, migrate, demo data, serve on SQLite with the scheduler beside
 	@mkdir -p instance
@@ -25,7 +25,7 @@ test: install-dev lint translations system-deps  ## static checks, then the whol
 	else echo "== TEST_DATABASE_URL not set: PostgreSQL pass skipped (SQLite only)"; fi
 
 lint: install-dev  ## ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear and the bandit security rules (pyproject.toml)
-	$(BIN)/ruff check crm tests bench
+	$(BIN)/ruff check crm tests bench deploy
 
 bench: install  ## registry list at 100,000 enterprises; rules engine at 5,000; the province of issue #14 (50,000 enterprises: pages, engine, sheets, worker memory); import/export at 50,000 rows
 	$(BIN)/python bench/registry.py $(BENCH_ARGS)
@@ -68,6 +68,20 @@ check-migrations: $(VENV)/.installed  ## models and migrations agree (on a scrat
 	rm -f /tmp/miaopu-check.db
 	DATABASE_URL=sqlite:////tmp/miaopu-check.db $(FLASK) db upgrade
 	DATABASE_URL=sqlite:////tmp/miaopu-check.db $(FLASK) db check
+
+# For a server without internet (README "Running in production"): on a machine WITH internet and the same
+# Debian 12 / Python 3.11 / CPU architecture as the server, collect every runtime dependency as a wheel and
+# pack the code with them. Copy dist/ to the server; `pip install --no-index --find-links` installs from it.
+WHEELHOUSE ?= dist/wheelhouse
+wheelhouse: | $(BIN)/python  ## dist/wheelhouse/ (every runtime wheel) and dist/miaopu-<version>.tar.gz (the code), for an offline install
+	@mkdir -p $(WHEELHOUSE)
+	$(BIN)/pip download -q -r requirements.txt -d $(WHEELHOUSE)
+	@# anything published only as source is built into a wheel here, so the server needs no compiler
+	$(BIN)/pip wheel -q -r requirements.txt --wheel-dir $(WHEELHOUSE) --find-links $(WHEELHOUSE)
+	@rm -f $(WHEELHOUSE)/*.tar.gz $(WHEELHOUSE)/*.zip
+	@version=$$(git describe --always --dirty 2>/dev/null || date +%Y%m%d); \
+	  git archive --format=tar.gz --prefix=miaopu/ -o dist/miaopu-$$version.tar.gz HEAD && \
+	  echo "== dist/miaopu-$$version.tar.gz and $(WHEELHOUSE)/ ($$(ls $(WHEELHOUSE) | wc -l) wheels)"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

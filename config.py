@@ -85,6 +85,11 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "miaopu@localhost")
     # The app's address as users reach it, for links in e-mails (e.g. http://miaopu.kjj.intranet).
     SERVER_URL = os.environ.get("SERVER_URL", "")
+    # Logs to stdout (crm.core.logs): "json" lines (production's default) or "text"; the root level.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+    # /healthz answers 503 when the scheduler's runner has not renewed its heartbeat for this long (0: never).
+    HEALTH_SCHEDULER_MAX_AGE = int(os.environ.get("HEALTH_SCHEDULER_MAX_AGE", 600))
 
 
 class DevelopmentConfig(Config):
@@ -102,6 +107,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     # Hashing with scrypt costs ~100 ms; tests create hundreds of users.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # one line per request would drown the test output (tests of the logs set INFO themselves)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").strip().upper()
 
 
 class ProductionConfig(Config):
@@ -110,6 +117,7 @@ class ProductionConfig(Config):
     NAME = "production"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").strip().lower()
 
 
 CONFIGS = {

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:
-    """Build the app: config → extensions → blueprints → errors → jinja → cli. No side effects."""
+    """Build the app: config → logs → extensions → blueprints → errors → jinja → cli. No side effects
+    but one: the root logger writes to stdout in LOG_FORMAT (crm.core.logs)."""
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -22,7 +23,10 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     _check_config(app)
+    from crm.core.logs import configure_logging
 
+    # first, so that the request id and the timer are set before any other hook can end the request
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     from crm.core.errors import register_error_handlers
@@ -31,6 +35,9 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     from crm.core.security import register_security_headers
 
     register_security_headers(app)
+    from crm.core.assets import register_assets
+
+    register_assets(app)
     register_jinja(app)
     register_cli(app)
     return app
@@ -45,7 +52,10 @@ def _check_config(app: Flask) -> None:
                 "SECRET_KEY must be set to a random value of at least 32 characters in production "
                 "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
             )
+    if app.config.get("LOG_FORMAT") not in ("json", "text"):
+        raise RuntimeError(f"LOG_FORMAT must be json or text, not {app.config.get('LOG_FORMAT')!r}")
     if app.config.get("TRUSTED_PROXIES"):
+        # behind nginx: client address, scheme and host come from its X-Forwarded-* headers (deploy/nginx)
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = app.config["TRUSTED_PROXIES"]

@@ -51,4 +51,4 @@ def test_postgres_urls_use_psycopg3(monkeypatch):
 def test_health_check(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "scheduler": "not seen"}

@@ -25,15 +25,17 @@ def run_command(interval: int):
     from crm.notify import scheduler
 
     app = current_app._get_current_object()
+    # the app configured the root logger (crm.core.logs: LOG_FORMAT, LOG_LEVEL); this only applies without it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("miaopu.scheduler")
+    log.setLevel(logging.INFO)  # what the runner did is always worth a line, whatever LOG_LEVEL says
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its per-tick lines drown ours
     holder = scheduler.runner_name()
 
     def tick():
         with app.app_context():
             try:
-                for run in scheduler.tick(holder=holder):
+                for run in scheduler.tick(holder=holder, heartbeat=True):
                     log.info("%s %s: %s (%s ms)", run.job_id, run.outcome, run.detail, run.duration_ms)
             finally:
                 db.session.remove()

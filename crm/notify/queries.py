@@ -38,3 +38,11 @@ def done_slot(job_id: str, slot) -> bool:
     """Whether the job has run successfully for this slot already."""
     return db.session.scalar(select(func.count()).select_from(JobRun).where(
         JobRun.job_id == job_id, JobRun.scheduled_for == slot, JobRun.outcome == "ok")) > 0
+
+
+def scheduler_heartbeat():
+    """The runner's heartbeat lease (a JobLock row), or None if no runner ever beat on this database."""
+    from crm.notify.models import JobLock
+    from crm.notify.scheduler import HEARTBEAT_ID
+
+    return db.session.get(JobLock, HEARTBEAT_ID)

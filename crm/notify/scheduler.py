@@ -35,6 +35,11 @@ from crm.notify.queries import done_slot
 
 # A lease outlives any job by far; a runner that died holding it frees the job after this long.
 LEASE = timedelta(minutes=30)
+# The runner's heartbeat is a lease of its own in job_locks (no job has this id): renewed at every check
+# and before every job, it expires HEALTH_SCHEDULER_MAX_AGE seconds later; /healthz reports a runner
+# whose heartbeat expired as stale.
+HEARTBEAT_ID = "scheduler.heartbeat"
+DEFAULT_HEARTBEAT_AGE = 600
 
 
 @dataclass(frozen=True)
@@ -189,13 +194,39 @@ def run(job: Job, slot: datetime, *, holder: str | None = None, manual: bool = F
         release(job.id, holder)
 
 
-def tick(now: datetime | None = None, holder: str | None = None) -> list[JobRun]:
-    """Run every job whose latest slot has not run yet (what the runner does each minute)."""
+def beat(holder: str, now: datetime | None = None) -> None:
+    """Renew the runner's heartbeat (committed at once): it says "alive" until HEALTH_SCHEDULER_MAX_AGE from now."""
+    from flask import current_app
+
+    now = now or utcnow()
+    age = current_app.config.get("HEALTH_SCHEDULER_MAX_AGE") or DEFAULT_HEARTBEAT_AGE
+    if db.session.get(JobLock, HEARTBEAT_ID) is None:
+        try:
+            db.session.add(JobLock(job_id=HEARTBEAT_ID, holder=holder, expires_at=now + timedelta(seconds=age)))
+            db.session.commit()
+            return
+        except IntegrityError:  # a second runner beat first: renew the row below
+            db.session.rollback()
+    db.session.execute(update(JobLock).where(JobLock.job_id == HEARTBEAT_ID)
+                       .values(holder=holder, expires_at=now + timedelta(seconds=age)))
+    db.session.commit()
+
+
+def tick(now: datetime | None = None, holder: str | None = None, *, heartbeat: bool = False) -> list[JobRun]:
+    """Run every job whose latest slot has not run yet (what the runner does each minute).
+
+    With `heartbeat` (the runner process) the heartbeat is renewed first and before each job, so a long
+    job does not make a live runner look dead.
+    """
     now = now or utcnow()
     done = []
+    if heartbeat:
+        beat(holder or runner_name())
     for job in registry():
         slot = job.latest_slot(now)
         if slot is not None and not done_slot(job.id, slot):
+            if heartbeat:
+                beat(holder or runner_name())
             result = run(job, slot, holder=holder, now=now)
             if result is not None:
                 done.append(result)
