@@ -137,7 +137,7 @@ def test_the_forecast_roll_up_equals_ranking_the_pool_now_in_every_region(world,
     db.session.commit()
     for region in regions:
         filed = filed_enterprises(region, today.year, ["tech_sme"])
-        with_rollup = count_of_queries(lambda: queries.forecast(admin, region, ["tech_sme"], filed))
+        with_rollup = count_of_queries(lambda r=region, f=filed: queries.forecast(admin, r, ["tech_sme"], f))
         assert with_rollup[0] == live[region], region
         assert with_rollup[1] <= 2  # the roll-up and the region tree, no ranking
     # a tier no roll-up holds is ranked now
