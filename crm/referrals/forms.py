@@ -36,8 +36,8 @@ def _yes_no(value):
 class CallbackForm(FlaskForm):
     """The call-back (回访) on a resolved need."""
 
-    satisfied = RadioField(_l("Is the enterprise satisfied?"), choices=[("yes", _l("Satisfied")),
-                                                                        ("no", _l("Not satisfied"))],
+    satisfied = RadioField(_l("Is the enterprise satisfied?"), choices=choices([("yes", _l("Satisfied")),
+                                                                                ("no", _l("Not satisfied"))]),
                            validators=[required()])
     satisfaction = SelectField(_l("Satisfaction (1–5)"), coerce=lambda v: int(v) if str(v).isdigit() else None,
                                choices=choices([(i, i) for i in range(5, 0, -1)]), validators=[required()])
