@@ -154,3 +154,29 @@ def test_reopening_a_referred_need_closes_its_referral(db, people):
     assert referral.closed_at is not None and referral.status == "pending"
     again = refer(people.need, people.officer, people.hr)
     assert again.id != referral.id and again.department_id == people.hr.id
+
+
+def test_the_department_list_and_the_overdue_list_do_not_grow_with_the_rows(client, login_as, db, world, people):
+    from crm.referrals.jobs import escalate_overdue
+    from tests import factories
+    from tests.helpers import count_queries
+
+    def add(n):
+        for i in range(n):
+            need = factories.need(world.ent_x, owner=people.officer, title=f"需求{i}", status="referred",
+                                  department_id=people.tax.id)
+            factories.referral(need, referred_by=people.officer, due_on=date(2026, 9, 1))
+        db.session.commit()
+        escalate_overdue(date(2026, 9, 29))
+        db.session.commit()
+
+    add(2)
+    login_as(people.tax_user)
+    inbox = count_queries(client, "/department/needs")
+    login_as(people.manager)
+    overdue = count_queries(client, "/referrals/overdue")
+    add(8)
+    login_as(people.tax_user)
+    assert count_queries(client, "/department/needs") == inbox
+    login_as(people.manager)
+    assert count_queries(client, "/referrals/overdue") == overdue
