@@ -69,6 +69,10 @@ class Config:
     SERVICE_STALE_DAYS = int(os.environ.get("SERVICE_STALE_DAYS", 90))
     # Managers are told of a need in their region overdue by more than this many days.
     NEED_ESCALATION_DAYS = int(os.environ.get("NEED_ESCALATION_DAYS", 14))
+    # referrals to departments (crm.referrals), all in working days of the admin's calendar (crm.core.workdays)
+    REFERRAL_WORKING_DAYS = int(os.environ.get("REFERRAL_WORKING_DAYS", 10))
+    REFERRAL_ESCALATION_STEP = int(os.environ.get("REFERRAL_ESCALATION_STEP", 5))  # a new 督办 level every n days
+    CALLBACK_WORKING_DAYS = int(os.environ.get("CALLBACK_WORKING_DAYS", 3))
     # A target is yellow when behind its pace by up to this share of the expected value, red beyond it.
     PIPELINE_YELLOW_MARGIN = os.environ.get("PIPELINE_YELLOW_MARGIN", "0.10")
     # minutes the scheduler's count of visits and needs is read before pages count live again (it runs every 10)

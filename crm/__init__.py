@@ -106,6 +106,7 @@ def import_models() -> None:
     """Import every model module so the metadata (create_all, Alembic) is complete."""
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
+    import crm.core.workdays  # noqa: F401
     import crm.cycle.models  # noqa: F401
     import crm.enterprises.models  # noqa: F401
     import crm.io.models  # noqa: F401
@@ -114,6 +115,7 @@ def import_models() -> None:
     import crm.pipeline.models  # noqa: F401
     import crm.policies.models  # noqa: F401
     import crm.portal.models  # noqa: F401
+    import crm.referrals.models  # noqa: F401
     import crm.service.models  # noqa: F401
 
 
@@ -140,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.cycle.views import bp as cycle_bp
     from crm.enterprises.views import bp as enterprises_bp
     from crm.enterprises.views import regions_bp
+    from crm.holidays.views import bp as holidays_bp
     from crm.io.views import bp as io_bp
     from crm.ladder.views import bp as ladder_bp
     from crm.ladder.views import candidates_bp, rules_bp
@@ -151,11 +154,12 @@ def register_blueprints(app: Flask) -> None:
     from crm.portal.views import accounts_bp as portal_accounts_bp
     from crm.portal.views import bp as portal_bp
     from crm.portal.views import review_bp as submissions_bp
+    from crm.referrals.views import bp as referrals_bp
     from crm.service.views import bp as service_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
                       api_bp, service_bp, policies_bp, notify_bp, pipeline_bp, io_bp, tokens_bp, portal_bp,
-                      submissions_bp, portal_accounts_bp, performance_bp, cycle_bp):
+                      submissions_bp, portal_accounts_bp, performance_bp, cycle_bp, referrals_bp, holidays_bp):
         app.register_blueprint(blueprint)
 
 

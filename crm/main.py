@@ -14,6 +14,8 @@ def home():
     """Send each role to its working page."""
     if current_user.role == Role.ENTERPRISE:
         return redirect(url_for("portal.home"))
+    if current_user.role == Role.DEPARTMENT:
+        return redirect(url_for("referrals.inbox"))
     if current_user.role == Role.OFFICER:
         return redirect(url_for("service.workbench"))
     return redirect(url_for("enterprises.index"))

@@ -152,6 +152,22 @@ def need(enterprise_: Enterprise, *, owner: User | None = None, visit=None, **kw
     return n
 
 
+def referral(need_, *, referred_by: User | None = None, **kw):
+    """A pending referral of a need to its department (need.department_id), written directly (no checks, no audit)."""
+    from datetime import timedelta
+
+    from crm.core import clock
+    from crm.referrals.models import Referral
+
+    values = dict(referred_on=clock.today(), due_on=clock.today() + timedelta(days=14), note="请协助办理",
+                  status="pending", department_id=need_.department_id)
+    values.update(kw)
+    r = Referral(need_id=need_.id, referred_by_id=referred_by.id if referred_by else None, **values)
+    db.session.add(r)
+    db.session.flush()
+    return r
+
+
 def follow_up(enterprise_: Enterprise, assignee: User, *, need=None, **kw):
     """A follow-up written directly (no checks, no audit)."""
     from datetime import timedelta

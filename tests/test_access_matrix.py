@@ -6,7 +6,13 @@ writes must change nothing: every write records an audit event, so the trail mus
 Officers: "officer_x" serves ent_x (its current assignment); "officer_x_unassigned" is an officer of
 the same county X who does not, so reads ent_x like officer_x but gets 403 on every edit; "officer_y"
 is of another county, for whom ent_x does not exist (404).
+
+Department users (the fifth role): "department" is a contact of the department ent_x's need is referred to,
+"department_other" of another department. A role missing from a route's entry expects 403 (deny by default;
+anonymous callers the sign-in redirect), so each route lists only the roles it lets in, still checked one by one.
 """
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
@@ -16,11 +22,17 @@ from crm.io.models import ImportJob
 from tests import factories
 
 ROLES = ["anon", "admin", "manager_city", "manager_other", "officer_x", "officer_x_unassigned", "officer_y",
-         "enterprise_own", "enterprise_other"]
+         "enterprise_own", "enterprise_other", "department", "department_other"]
 MANAGERS = ["manager_city", "manager_other"]
 OFFICERS = ["officer_x", "officer_x_unassigned", "officer_y"]
 ENTERPRISE_USERS = ["enterprise_own", "enterprise_other"]
 OK, REDIRECT, FORBIDDEN, MISSING = 200, 302, 403, 404
+DEPARTMENTS = ["department", "department_other"]
+
+
+def expected_for(expected: dict, role: str):
+    """The status a role expects: its entry, else the sign-in redirect (anonymous) or 403 (deny by default)."""
+    return expected.get(role, REDIRECT if role == "anon" else FORBIDDEN)
 
 # For GET routes: the status each role gets on a record of county X (ent_x and its children).
 # "anon" gets 302 to the sign-in page unless the route is public.
@@ -189,6 +201,14 @@ GET_ROUTES = {
     "cycle.bulletin_form": ("/cycle/bulletins/{bulletin}/edit", _pipeline_x),
     "cycle.bulletin_pdf": ("/cycle/bulletins/{bulletin}.pdf", _pipeline_x),
     "cycle.bulletin_xlsx": ("/cycle/bulletins/{bulletin}.xlsx", _pipeline_x),
+    # needs closed across departments (crm.referrals): a department's contact sees the needs referred to their
+    # department and nothing else; another department's referral does not exist for them (404)
+    "referrals.inbox": ("/department/needs", {r: OK for r in DEPARTMENTS}),
+    "referrals.referral": ("/department/referrals/{referral}", {"department": OK, "department_other": MISSING}),
+    # escalated referrals (督办): managers over the region and admins
+    "referrals.overdue": ("/referrals/overdue", {"admin": OK, **{r: OK for r in MANAGERS}}),
+    # the working-day calendar: admins
+    "holidays.calendar": ("/admin/calendar?year=2026", _admin_only),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -265,6 +285,18 @@ POST_ROUTES = {
     "submissions.return_": ("/submissions/{submission}/return", {**_review_x, "admin": 422, "officer_x": 422}),
     "submissions.accept": ("/submissions/{submission}/accept", {**_review_x, "admin": "allowed",
                                                                  "officer_x": "allowed"}),
+    # the department's answers, posted empty: refused (422), nothing written; another department's: 404
+    "referrals.answer": ("/department/referrals/{referral}/answer", _answer := {"department": 422,
+                                                                               "department_other": MISSING}),
+    "referrals.extend": ("/department/referrals/{referral}/extend", _answer),
+    "referrals.return_": ("/department/referrals/{referral}/return", _answer),
+    # the call-back on ent_x's need, posted empty: 422 for those who may change the need
+    "referrals.callback": ("/needs/{need}/callback", {"admin": 422, "manager_city": 422, "manager_other": MISSING,
+                                                      "officer_x": 422, "officer_y": MISSING}),
+    # the working-day calendar: admins (an empty date or file is refused, 422; removing a date is audited)
+    "holidays.add": ("/admin/calendar/days", {"admin": 422}),
+    "holidays.import_year": ("/admin/calendar/import", {"admin": 422}),
+    "holidays.delete": ("/admin/calendar/days/{calendar_day}/delete", {"admin": "allowed"}),
     # a new set-password link for ent_x's contact
     "portal_accounts.new_link": ("/enterprises/{ent}/accounts/{contact_user}/link", {
         **_review_x, "admin": "allowed", "officer_x": "allowed"}),
@@ -312,8 +344,14 @@ def ids(world, officer_x, db):
     # service work on ent_x recorded by another officer of county X (officer_x is not its author)
     author = factories.user("officer", region=world.county_x, username="author_x")
     department = factories.department("税务局")
+    factories.department("人社局")
     visit = factories.visit(world.ent_x, author)
-    need = factories.need(world.ent_x, owner=author, visit=visit)
+    need = factories.need(world.ent_x, owner=author, visit=visit, status="referred", department_id=department.id)
+    referral = factories.referral(need, referred_by=author)
+    from crm.core.workdays import CalendarDay
+
+    calendar_day = CalendarDay(day=date(2026, 10, 1), kind="holiday", name="国庆节")
+    db.session.add(calendar_day)
     follow_up = factories.follow_up(world.ent_x, author, need=need)
     policy = factories.policy()
     notification = factories.notification(officer_x)
@@ -344,7 +382,15 @@ def ids(world, officer_x, db):
             "ip": item.id,
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
             "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id,
-            "policy": policy.id, "notification": notification.id}
+            "policy": policy.id, "notification": notification.id, "referral": referral.id,
+            "calendar_day": calendar_day.id}
+
+
+def _department_id(name: str) -> int:
+    from crm.extensions import db
+    from crm.service.models import Department
+
+    return db.session.scalar(select(Department.id).where(Department.name == name))
 
 
 def _sign_in(login_as, world, officer_x, role):
@@ -360,6 +406,8 @@ def _sign_in(login_as, world, officer_x, role):
         "officer_y": ("officer", {"region": world.county_y}),
         "enterprise_own": ("enterprise", {"enterprise": world.ent_x}),
         "enterprise_other": ("enterprise", {"enterprise": world.ent_y}),
+        "department": ("department", {"department_id": _department_id("税务局")}),
+        "department_other": ("department", {"department_id": _department_id("人社局")}),
     }[role]
     login_as(spec[0], **spec[1])
 
@@ -367,7 +415,8 @@ def _sign_in(login_as, world, officer_x, role):
 # JSON API: anonymous callers get 401 JSON; every signed-in role may evaluate a posted profile
 # (it reads nothing from the database but the rule sets in force).
 API_ROUTES = {
-    "api.readiness_check": ("/api/v1/readiness/check?tier=tech_sme", {"anon": 401, **{r: OK for r in ROLES[1:]}}),
+    "api.readiness_check": ("/api/v1/readiness/check?tier=tech_sme", {"anon": 401, **{r: OK for r in ROLES[1:]
+                                                                                      if r not in DEPARTMENTS}}),
     # raising a need by the API: like the need form (posted empty here: 422 for those who may, nothing written)
     "api.need_create": ("/api/v1/needs", {"anon": 401, "admin": 422, "manager_city": 422, "manager_other": 404,
                                           "officer_x": 422, "officer_x_unassigned": 422, "officer_y": 404,
@@ -380,7 +429,7 @@ _api_read_x = {"anon": 401, **{r: (OK if v == OK else MISSING) for r, v in _read
 _api_service = {"anon": 401, **{r: OK for r in ["admin", *MANAGERS, *OFFICERS]},
                 **{r: FORBIDDEN for r in ENTERPRISE_USERS}}
 API_GET_ROUTES = {
-    "api.enterprises": ("/api/v1/enterprises", {"anon": 401, **{r: OK for r in ROLES[1:]}}),
+    "api.enterprises": ("/api/v1/enterprises", {"anon": 401, **{r: OK for r in ROLES[1:] if r not in DEPARTMENTS}}),
     "api.enterprise": ("/api/v1/enterprises/{uscc}", _api_read_x),
     "api.enterprise_figures": ("/api/v1/enterprises/{uscc}/figures", _api_read_x),
     "api.enterprise_certifications": ("/api/v1/enterprises/{uscc}/certifications", _api_read_x),
@@ -401,7 +450,7 @@ def test_get_matrix(client, login_as, world, officer_x, ids, role):
     _sign_in(login_as, world, officer_x, role)
     wrong = []
     for endpoint, (url, expected) in GET_ROUTES.items():
-        want = expected.get(role, REDIRECT)
+        want = expected_for(expected, role)
         got = client.get(url.format(**ids)).status_code
         if got != want:
             wrong.append(f"{endpoint} {url}: expected {want}, got {got}")
@@ -413,14 +462,14 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, of
     wrong = []
     for endpoint, (url, expected) in POST_ROUTES.items():
         _sign_in(login_as, world, officer_x, role)  # logout in the table ends the session: sign in again each time
-        want = expected.get(role, REDIRECT)
+        want = expected_for(expected, role)
         before = db.session.scalar(select(func.count()).select_from(AuditEvent))
         got = client.post(url.format(**ids), data={"lang": "zh_CN"}).status_code
         after = db.session.scalar(select(func.count()).select_from(AuditEvent))
         if want == "allowed":
             # allowed: the write happens and answers 303 (see-other); writes to records are audited
             audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies.", "api_tokens.",
-                                           "submissions.", "portal_accounts."))
+                                           "submissions.", "portal_accounts.", "holidays.", "referrals."))
             if got != 303 or (audited and after == before):
                 wrong.append(f"{endpoint}: allowed, got {got} (+{after - before} events)")
         elif got != want or after != before:
@@ -459,9 +508,9 @@ def test_api_matrix(client, login_as, world, officer_x, role):
     for endpoint, (url, expected) in API_ROUTES.items():
         body = profile if endpoint == "api.readiness_check" else {"uscc": world.ent_x.uscc}
         response = client.post(url, json=body)
-        assert response.status_code == expected[role], endpoint
+        assert response.status_code == expected_for(expected, role), endpoint
         assert response.is_json
     for endpoint, (url, expected) in API_GET_ROUTES.items():
         response = client.get(url.format(uscc=world.ent_x.uscc))
-        assert response.status_code == expected[role], endpoint
+        assert response.status_code == expected_for(expected, role), endpoint
         assert response.is_json

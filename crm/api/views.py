@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from crm.core.policy import can, public, require
+from crm.core.policy import Role, can, public, require
 from crm.core.security import bearer_token
 from crm.enterprises.models import Enterprise
 from crm.enterprises.queries import RegistryFilter, registry_query, scope_enterprises
@@ -45,6 +45,8 @@ def api_signed_in(view):
             if bearer_token() is not None:
                 return error(401, _("The API token is not valid or has been revoked."))
             return error(401, "sign in first")
+        if current_user.role == Role.DEPARTMENT:  # a department's contact answers its referrals and nothing else
+            return error(403, "not allowed")
         return view(*args, **kwargs)
 
     wrapped.capability = "signed_in"

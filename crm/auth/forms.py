@@ -68,6 +68,9 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices, validators=[required()])
     region_id = SelectField(_l("Region"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
                             validate_choice=True)
+    department_id = SelectField(_l("Department"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+                                validate_choice=True,
+                                description=_l("For department users only: the department whose referrals they answer."))
     enterprise_uscc = StringField(
         _l("Enterprise (unified social credit code)"), [optional(), max_length(40)], filters=[strip],
         description=_l("For enterprise users only: the enterprise this account belongs to."),

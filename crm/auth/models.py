@@ -26,7 +26,7 @@ class User(UserMixin, TimestampMixin, Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        sa.CheckConstraint("role IN ('admin', 'manager', 'officer', 'enterprise')", name="role_known"),
+        sa.CheckConstraint("role IN ('admin', 'manager', 'officer', 'enterprise', 'department')", name="role_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,6 +37,8 @@ class User(UserMixin, TimestampMixin, Base):
     role: Mapped[str] = mapped_column(sa.String(16), index=True)
     region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
     enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    # a department user's department (协办部门, crm.service.models.Department): they see its referrals only
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"), index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(sa.String(8))
@@ -48,6 +50,7 @@ class User(UserMixin, TimestampMixin, Base):
 
     region: Mapped[Region | None] = relationship()
     enterprise: Mapped[Enterprise | None] = relationship()
+    department = relationship("Department")
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this

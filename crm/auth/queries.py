@@ -12,8 +12,8 @@ from crm.core.db import utcnow
 
 
 def users_query(*, q: str = "", role: str = "", include_inactive: bool = True):
-    """Users matching a search, newest names first by user name, with region and enterprise loaded."""
-    stmt = select(User).options(selectinload(User.region), selectinload(User.enterprise))
+    """Users matching a search, by user name, with region, enterprise and department loaded."""
+    stmt = select(User).options(selectinload(User.region), selectinload(User.enterprise), selectinload(User.department))
     if q:
         stmt = stmt.where(or_(User.username.icontains(q, autoescape=True), User.name.icontains(q, autoescape=True),
                               User.phone.contains(q, autoescape=True)))

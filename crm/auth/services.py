@@ -21,7 +21,7 @@ from crm.core.validation import ValidationFailed
 from crm.enterprises.models import Enterprise, Region
 from crm.extensions import db
 
-USER_FIELDS = ["username", "name", "email", "phone", "role", "region_id", "enterprise_id", "active"]
+USER_FIELDS = ["username", "name", "email", "phone", "role", "region_id", "enterprise_id", "department_id", "active"]
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -138,7 +138,20 @@ def _resolve(data: dict, user: User | None) -> dict:
         errors["role"] = [_l("Unknown role.")]
     uscc = normalize_uscc(data.pop("enterprise_uscc", "") or "")
     data["enterprise_id"] = None
-    if role == Role.ENTERPRISE:
+    department_id = data.pop("department_id", None)
+    data["department_id"] = None
+    if role == Role.DEPARTMENT:  # bound to a department only (it sees that department's referrals)
+        from crm.service.models import Department
+
+        department = db.session.get(Department, department_id) if department_id else None
+        if department is None or not department.active:
+            errors["department_id"] = [_l("A department user must belong to a department in use.")]
+        else:
+            data["department_id"] = department.id
+        data["region_id"] = None
+    if role == Role.DEPARTMENT:
+        pass
+    elif role == Role.ENTERPRISE:
         if not uscc:
             errors["enterprise_uscc"] = [_l("An enterprise user must belong to an enterprise.")]
         else:

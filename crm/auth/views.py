@@ -178,7 +178,11 @@ def _user_form(user: User | None = None) -> UserForm:
     if user is not None and request.method == "GET":
         form.enterprise_uscc.data = user.enterprise.uscc if user.enterprise else ""
         form.region_id.data = user.region_id
+        form.department_id.data = user.department_id
     form.region_id.choices = {"": "—"} | dict(region_choices())
+    from crm.service.queries import departments
+
+    form.department_id.choices = {"": "—"} | {d.id: d.name for d in departments()}
     return form
 
 
@@ -186,6 +190,7 @@ def _user_data(form: UserForm) -> dict:
     return {
         "username": form.username.data, "name": form.name.data, "email": form.email.data or "",
         "phone": form.phone.data or "", "role": form.role.data, "region_id": form.region_id.data,
+        "department_id": form.department_id.data,
         "enterprise_uscc": form.enterprise_uscc.data or "", "password": form.password.data or "",
         "active": bool(form.active.data),
     }

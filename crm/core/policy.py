@@ -15,12 +15,13 @@ from flask_login import current_user
 
 
 class Role(StrEnum):
-    """The four roles of DESIGN §1 (department comes with the service-in-depth issue)."""
+    """The five roles of DESIGN §1."""
 
     ADMIN = "admin"
     MANAGER = "manager"
     OFFICER = "officer"
     ENTERPRISE = "enterprise"
+    DEPARTMENT = "department"
 
 
 ROLE_LABELS = {
@@ -28,12 +29,13 @@ ROLE_LABELS = {
     Role.MANAGER: _l("Manager"),
     Role.OFFICER: _l("Service officer"),
     Role.ENTERPRISE: _l("Enterprise user"),
+    Role.DEPARTMENT: _l("Department contact"),
 }
 
 # Roles whose user belongs to a region and sees that region's subtree.
 REGIONAL_ROLES = frozenset({Role.MANAGER, Role.OFFICER})
 
-_A, _M, _O, _E = Role.ADMIN, Role.MANAGER, Role.OFFICER, Role.ENTERPRISE
+_A, _M, _O, _E, _D = Role.ADMIN, Role.MANAGER, Role.OFFICER, Role.ENTERPRISE, Role.DEPARTMENT
 
 CAPABILITIES: dict[str, frozenset[Role]] = {
     # the enterprise registry
@@ -56,6 +58,12 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     # the policy catalogue (政策库) and the departments needs are referred to (转办)
     "policies.manage": frozenset({_A, _M}),
     "departments.manage": frozenset({_A}),
+    # a department's contact (协办部门) answers the needs referred to their department, and sees nothing else
+    "referrals.answer": frozenset({_D}),
+    # overdue referrals escalated (督办): managers over the region, admins
+    "referrals.oversee": frozenset({_A, _M}),
+    # the working-day calendar (holidays and 调休 make-up days) every deadline in working days counts with
+    "calendar.manage": frozenset({_A}),
     # the pipeline: dashboards, targets with traffic lights, the indicator table (scoped to the region)
     "pipeline.read": frozenset({_A, _M}),
     "targets.manage": frozenset({_A, _M}),

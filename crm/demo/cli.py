@@ -108,6 +108,11 @@ def load(count: int):
         click.echo(f"{label}: {tally.created} created, {tally.existing} existing{completed}")
     from crm.demo.notify import load_notifications
     from crm.demo.pipeline import load_targets
+    from crm.demo.referrals import load_referrals
+
+    for label, n in load_referrals(clock.today()).items():  # before the jobs run: overdue referrals escalate
+        click.echo(f"{label}: {n} created")
+    db.session.commit()
 
     for label, n in load_notifications(clock.today()).items():
         click.echo(f"{label}: {n} created")
@@ -122,5 +127,9 @@ def load(count: int):
     click.echo(f"Demo accounts (password: {accounts.DEMO_PASSWORD}):")
     for user in accounts.featured_accounts(db.session):
         click.echo(f"  {user.username:<11} {user.role:<10} {user.name}  {_binding(user)}")
+    from crm.demo.referrals import DEPARTMENT_ACCOUNTS
+
+    click.echo("Department accounts: " + ", ".join(f"{u} ({d})" for u, _n, _p, d in DEPARTMENT_ACCOUNTS)
+               + ". Same password.")
     click.echo("More officers: " + ", ".join(s.username for s in accounts.STAFF if s.username.startswith("officer_"))
                + "; manager_szs (石嘴山市). Same password. Demo data only: change it on a shared server.")

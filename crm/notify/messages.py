@@ -29,6 +29,22 @@ MESSAGES = {
         _l("%(start)s to %(end)s: %(visits)s visits, %(needs_opened)s needs raised, %(needs_closed)s closed, "
            "%(overdue)s overdue now; certifications gained %(gained)s, lost %(lost)s; %(behind)s targets behind "
            "pace.")),
+    "referral_new": (
+        _l("A need is referred to %(department)s"),
+        _l("“%(title)s” of %(enterprise)s: please answer by %(due_on)s.")),
+    "referral_answered": (
+        _l("%(department)s has answered"),
+        _l("“%(title)s” of %(enterprise)s: the department's answer is on the need; decide whether it is resolved.")),
+    "referral_extended": (
+        _l("%(department)s asks for more time"),
+        _l("“%(title)s” of %(enterprise)s is now due on %(due_on)s: %(reason)s")),
+    "referral_returned": (
+        _l("%(department)s has sent a need back"),
+        _l("“%(title)s” of %(enterprise)s is in progress with you again: %(reason)s")),
+    "referral_escalation": (
+        _l("Overdue referral escalated (level %(level)s)"),
+        _l("“%(title)s” of %(enterprise)s, referred to %(department)s, was due on %(due_on)s: %(days)s working "
+           "days late.")),
     "need_status": (
         _l("Your request has a new status"),
         _l("“%(title)s”: %(old)s → %(new)s.")),

@@ -89,6 +89,7 @@ def registry() -> list[Job]:
     from crm.ladder import jobs as ladder_jobs
     from crm.notify import mail
     from crm.pipeline import jobs as pipeline_jobs
+    from crm.referrals import jobs as referral_jobs
     from crm.service import jobs as service_jobs
 
     return [
@@ -106,6 +107,9 @@ def registry() -> list[Job]:
         Job("service.overdue_needs", lambda ctx: service_jobs.overdue_needs(ctx.today),
             {"hour": 7, "minute": 15}, _l("Needs past their due date to their owner; long overdue ones to "
                                           "the region's managers"), _l("daily 07:15")),
+        Job("referrals.escalate_overdue", lambda ctx: referral_jobs.escalate_overdue(ctx.today),
+            {"hour": 7, "minute": 20}, _l("Escalate referrals past their deadline (working days) to the region's "
+                                          "managers"), _l("daily 07:20")),
         Job("service.weekly_summary", lambda ctx: service_jobs.weekly_summary(ctx.today),
             {"day_of_week": "mon", "hour": 7, "minute": 30}, _l("Weekly summary of their region to each manager"),
             _l("Mondays 07:30")),

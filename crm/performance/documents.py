@@ -27,11 +27,15 @@ def officers_sheet(rows: list[OfficerRow], median: dict) -> tuple[str, list[str]
 
 
 def needs_sheets(a: NeedsAnalytics, month_names: list[str]) -> list[tuple[str, list[str], list[list]]]:
-    """The needs analytics' four tables: by month, resolution, departments, satisfaction."""
+    """The needs analytics' tables: by month, resolution, departments, satisfaction, outcomes."""
     by_month = ([[str(c.label), *c.by_month, c.raised] for c in a.categories]
                 + [[_("Total"), *a.month_totals, a.total]])
     resolution = ([[str(c.label), c.raised, c.closed, rounded(c.resolution_rate), rounded(c.median_days),
                     rounded(c.mean_days)] for c in a.categories])
+    outcomes = ([[str(c.label), c.financing_wan, c.people_recruited, c.contracts_signed, c.contracts_wan]
+                 for c in a.categories]
+                + [[_("Total"), *(a.outcome_total(n) for n in ("financing_wan", "people_recruited",
+                                                               "contracts_signed", "contracts_wan"))]])
     departments = [[name, n, rounded(share)] for name, n, share in a.departments]
     satisfaction = [[score, n, rounded(100.0 * n / a.rated) if a.rated else None]
                     for score, n in a.satisfaction.items()]
@@ -43,4 +47,6 @@ def needs_sheets(a: NeedsAnalytics, month_names: list[str]) -> list[tuple[str, l
                                        _("Mean days to close")], resolution),
         (_("Departments"), [_("Department"), _("Needs referred"), _("Share") + " (%)"], departments),
         (_("Satisfaction"), [_("Score"), _("Needs"), _("Share") + " (%)"], satisfaction),
+        (_("Outcomes"), [_("Category"), _("Financing obtained (10k CNY)"), _("People recruited"),
+                         _("Contracts signed"), _("Value of the contracts (10k CNY)")], outcomes),
     ]

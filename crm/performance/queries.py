@@ -14,6 +14,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -343,6 +344,11 @@ class CategoryFigures:
     by_month: list[int] = field(default_factory=lambda: [0] * 12)
     closed: int = 0
     days: list[int] = field(default_factory=list)
+    # outcomes recorded on its needs: financing 万元, people recruited, contracts signed and their 万元
+    financing_wan: Decimal = Decimal("0")
+    people_recruited: int = 0
+    contracts_signed: int = 0
+    contracts_wan: Decimal = Decimal("0")
 
     @property
     def label(self):
@@ -402,6 +408,10 @@ class NeedsAnalytics:
     def all_days(self) -> list[int]:
         return [d for c in self.categories for d in c.days]
 
+    def outcome_total(self, name: str):
+        """The sum of one outcome field over every category."""
+        return sum((getattr(c, name) for c in self.categories), Decimal("0") if name.endswith("_wan") else 0)
+
 
 def _needs_in(user, region_id: int | None, year: int, *columns):
     """A select of `columns` over the needs raised in `year` on enterprises in scope (and the region)."""
@@ -426,12 +436,19 @@ def needs_analytics(user, year: int, region_id: int | None = None) -> NeedsAnaly
     figures = {c: CategoryFigures(str(c)) for c in NEED_CATEGORY_LABELS}
     month = extract("month", Need.raised_on)
     closed = Need.status.in_(CLOSED_NEED_STATUSES)
-    for category, m, raised, closed_n in db.session.execute(
-            _needs_in(user, region_id, year, Need.category, month, func.count(), func.count().filter(closed))
+    outcomes = (func.sum(Need.financing_wan), func.sum(Need.people_recruited), func.sum(Need.contracts_signed),
+                func.sum(Need.contracts_wan))
+    for category, m, raised, closed_n, financing, recruited, contracts, contracts_wan in db.session.execute(
+            _needs_in(user, region_id, year, Need.category, month, func.count(), func.count().filter(closed),
+                      *outcomes)
             .group_by(Need.category, month)):
         item = figures.setdefault(category, CategoryFigures(category))
         item.by_month[int(m) - 1] += raised
         item.closed += closed_n
+        item.financing_wan += Decimal(financing or 0)
+        item.people_recruited += int(recruited or 0)
+        item.contracts_signed += int(contracts or 0)
+        item.contracts_wan += Decimal(contracts_wan or 0)
 
     for category, days in db.session.execute(
             _needs_in(user, region_id, year, Need.category, days_between(Need.closed_on, Need.raised_on))

@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crm.core.forms import CountField, DateField, choices, max_length, optional, options, required, strip
+from crm.core.forms import AmountField, CountField, DateField, choices, max_length, optional, options, required, strip
 from crm.service.models import NEED_CATEGORY_LABELS, NEED_STATUS_LABELS, VISIT_MODE_LABELS
 
 # The visit form offers this many need slots (blank ones are ignored): one shown, the rest folded.
@@ -122,7 +122,17 @@ class NeedStatusForm(FlaskForm):
     department_id = SelectField(_l("Referred to"), coerce=_int_or_none, validate_choice=False)
     satisfaction = SelectField(_l("Enterprise's satisfaction"), coerce=_int_or_none, validate_choice=False,
                                choices=choices([("", _l("Not asked")), *[(i, i) for i in range(5, 0, -1)]]))
+    # what came of it (closing): summed per category in the needs analytics (crm.performance)
+    financing_wan = AmountField(_l("Financing obtained (10k CNY)"))
+    people_recruited = CountField(_l("People recruited"))
+    contracts_signed = CountField(_l("Contracts signed"), message=_l("Enter a whole number, e.g. 2."))
+    contracts_wan = AmountField(_l("Value of the contracts (10k CNY)"))
     version = HiddenField()
+
+    def outcome(self) -> dict:
+        """The outcome fields filled in (crm.service.services.OUTCOME_FIELDS)."""
+        return {name: getattr(self, name).data for name in ("financing_wan", "people_recruited", "contracts_signed",
+                                                            "contracts_wan")}
 
     def set_statuses(self, allowed) -> None:
         """Offer only the transitions allowed from the current status."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -152,6 +153,7 @@ class FollowUpSource(StrEnum):
     NEED = "need"
     READINESS = "readiness"
     EXPIRY = "expiry"
+    CALLBACK = "callback"  # 回访: ask the enterprise whether a resolved need really was (crm.referrals)
 
 
 FOLLOW_UP_SOURCE_LABELS = {
@@ -160,6 +162,7 @@ FOLLOW_UP_SOURCE_LABELS = {
     FollowUpSource.NEED: _l("From a need"),
     FollowUpSource.READINESS: _l("From a readiness gap"),
     FollowUpSource.EXPIRY: _l("Before a certificate expires"),
+    FollowUpSource.CALLBACK: _l("Call-back on a resolved need"),
 }
 
 
@@ -254,6 +257,12 @@ class Need(TimestampMixin, Base):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(default=1)
+    # what came of it (entered when it is closed; summed per category in crm.performance): financing obtained,
+    # people recruited, contracts signed and their value
+    financing_wan: Mapped[Decimal | None]
+    people_recruited: Mapped[int | None]
+    contracts_signed: Mapped[int | None]
+    contracts_wan: Mapped[Decimal | None]
 
     enterprise: Mapped[Enterprise] = relationship()
     visit: Mapped[Visit | None] = relationship(backref="needs")

@@ -302,9 +302,12 @@ def need_comments(need: Need, *, enterprise_view: bool) -> list:
 
 
 def need_history(need: Need) -> list:
-    """The audit events of a need (raised, edited, status changes), oldest first."""
-    return list(db.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity_type == "needs", AuditEvent.entity_id == need.id).order_by(AuditEvent.at, AuditEvent.id)))
+    """The audit events of a need (raised, edited, status changes) with its referrals' and call-backs', oldest
+    first."""
+    from crm.referrals.queries import need_timeline_clause
+
+    return list(db.session.scalars(select(AuditEvent).where(need_timeline_clause(need))
+                                   .order_by(AuditEvent.at, AuditEvent.id)))
 
 
 # --- the needs board and lists ---------------------------------------------------------------------

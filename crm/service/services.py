@@ -8,6 +8,7 @@ A need carries an optimistic version: a change based on an older version is refu
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
@@ -335,9 +336,39 @@ def _whole(value) -> int | None:
         return None
 
 
+OUTCOME_FIELDS = ("financing_wan", "people_recruited", "contracts_signed", "contracts_wan")
+
+
+def _outcome(outcome: dict | None, errors: dict) -> dict:
+    """The outcome fields given (financing 万元, people recruited, contracts and their 万元), checked ≥ 0."""
+    values = {}
+    for name, value in (outcome or {}).items():
+        if name not in OUTCOME_FIELDS or value in (None, ""):
+            continue
+        if name.endswith("_wan"):
+            try:
+                value = Decimal(str(value))
+            except (InvalidOperation, ValueError):
+                errors[name] = [_l("Enter a number, e.g. 1234.5.")]
+                continue
+            if value < 0 or value >= Decimal("1e12") or value.as_tuple().exponent < -2:
+                errors[name] = [_l("An amount in 10k CNY, at least 0, with at most two decimal places.")]
+                continue
+        else:
+            value = _whole(value)
+            if value is None or not 0 <= value <= 10_000_000:
+                errors[name] = [_l("Enter a whole number, at least 0.")]
+                continue
+        values[name] = value
+    return values
+
+
 def change_need_status(need: Need, status: str, *, actor, version=None, resolution: str = "",
-                       department_id=None, satisfaction=None) -> dict:
-    """Move a need along its allowed transitions; closing needs a resolution, referring a department."""
+                       department_id=None, satisfaction=None, outcome: dict | None = None) -> dict:
+    """Move a need along its allowed transitions; closing needs a resolution, referring a department.
+
+    Referring opens a referral with its deadline in working days; leaving "referred" closes it; resolving plans
+    the call-back (crm.referrals.services). Closing may record the outcome (OUTCOME_FIELDS)."""
     _refuse_unless_worker(need, actor)
     _check_version(need, version)
     allowed = NEED_TRANSITIONS.get(need.status, ())
@@ -363,6 +394,7 @@ def change_need_status(need: Need, status: str, *, actor, version=None, resoluti
             values["satisfaction"] = _whole(satisfaction)
             if values["satisfaction"] is None or not 1 <= values["satisfaction"] <= 5:
                 errors["satisfaction"] = [_l("Satisfaction is a score from 1 to 5.")]
+        values.update(_outcome(outcome, errors))
     else:  # reopened or taken up: the closure (and any referral) no longer holds
         values.update(closed_on=None, satisfaction=None, department_id=None)
         if resolution:
@@ -375,7 +407,26 @@ def change_need_status(need: Need, status: str, *, actor, version=None, resoluti
     _flush_need(need)
     audit.record(db.session, "status", need, actor=actor, enterprise_id=need.enterprise_id, changes=changes,
                  summary=f"{need.enterprise.name} · {need.title}")
+    from crm.referrals import services as referrals
+
+    if status == NeedStatus.REFERRED:
+        referrals.open_referral(need, actor=actor)
+    elif old_status == NeedStatus.REFERRED:
+        referrals.close_referral(need, actor=actor)
+    if status == NeedStatus.RESOLVED:
+        referrals.plan_callback(need, actor=actor)
     _tell_the_enterprise(need, old_status)
+    return changes
+
+
+def rate_by_callback(need: Need, satisfaction: int, *, actor) -> dict:
+    """The satisfaction the enterprise gave on the call-back (回访), kept on the need."""
+    changes = audit.apply_changes(need, {"satisfaction": satisfaction})
+    if changes:
+        need.updated_by_id = getattr(actor, "id", None)
+        _flush_need(need)
+        audit.record(db.session, "update", need, actor=actor, enterprise_id=need.enterprise_id, changes=changes,
+                     summary=f"{need.enterprise.name} · {need.title}")
     return changes
 
 

@@ -348,11 +348,15 @@ def need_detail(need_id: int):
     return _render_need(need, _status_form(need))
 
 
-def _render_need(need: Need, status_form: NeedStatusForm, status: int = 200, comment_form=None):
+def _render_need(need: Need, status_form: NeedStatusForm, status: int = 200, comment_form=None, callback_form=None):
+    from crm.referrals import queries as referral_queries
+    from crm.referrals.forms import CallbackForm
     from crm.service.forms import NeedCommentForm
 
     return render_template(
         "service/need.html", need=need, status_form=status_form, can_work=queries.can_work_need(current_user, need),
+        referrals=referral_queries.need_referrals(need), callbacks=referral_queries.need_callbacks(need),
+        callback_form=callback_form or CallbackForm(formdata=None),
         comments=queries.need_comments(need, enterprise_view=False),
         comment_form=comment_form or NeedCommentForm(formdata=None),
         can_comment=queries.can_comment_need(current_user, need),
@@ -391,7 +395,7 @@ def need_status(need_id: int):
         try:
             services.change_need_status(need, form.status.data, actor=current_user, version=form.version.data,
                                         resolution=form.resolution.data, department_id=form.department_id.data,
-                                        satisfaction=form.satisfaction.data)
+                                        satisfaction=form.satisfaction.data, outcome=form.outcome())
         except ValidationFailed as failure:
             db.session.rollback()
             need = db.session.get(Need, need_id)

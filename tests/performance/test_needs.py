@@ -159,7 +159,7 @@ def test_export_one_sheet_per_table(client, login_as, world, needs, db):
     response = client.get("/performance/needs.xlsx?year=2026")
     assert response.status_code == 200
     wb = load_workbook(BytesIO(response.data))
-    assert wb.sheetnames == ["Needs by month", "Resolution by category", "Departments", "Satisfaction"]
+    assert wb.sheetnames == ["Needs by month", "Resolution by category", "Departments", "Satisfaction", "Outcomes"]
     by_month = list(wb["Needs by month"].iter_rows(values_only=True))
     assert by_month[0][0] == "Category" and by_month[0][1] == "Jan" and by_month[0][-1] == "Total"
     assert by_month[2] == ("Talent", 0, 1, 2, 0, 1, 0, 1, 0, 0, 0, 0, 0, 5)
