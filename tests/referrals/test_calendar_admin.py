@@ -71,7 +71,7 @@ def test_import_from_excel_with_dates_and_english_headers(client, login_as, db):
 
 
 def test_a_bad_row_refuses_the_whole_file(client, login_as, db):
-    login_as("admin")
+    login_as("admin", locale="en")
     db.session.add(CalendarDay(day=date(2026, 3, 2), kind="holiday", name="旧"))
     db.session.commit()
     before = db.session.scalar(select(func.count()).select_from(AuditEvent))
