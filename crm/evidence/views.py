@@ -345,7 +345,7 @@ def plan_report_officer(officer_id: int):
 
 
 REPORT_HEADERS = (_l("Officer"), _l("Region"), _l("Planned"), _l("Done"), _l("Done, unplanned"), _l("Missed"),
-                  _l("To do"), _l("Plan done %"))
+                  _l("To do"), _l("Share of the plan done"))
 
 
 @bp.get("/visit-plans/report.xlsx", endpoint="plan_report_export")

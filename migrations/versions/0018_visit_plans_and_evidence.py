@@ -1,5 +1,4 @@
-"""Visit plans and evidence: attachments (visits, needs, certifications), check-ins, joint visits (officers and
-departments), visit plans.
+"""visit plans and evidence: attachments, check-ins, joint visits, visit plans
 
 Revision ID: 0018
 Revises: 0013
