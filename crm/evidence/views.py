@@ -219,9 +219,11 @@ def _plan_officer():
 @require("service.read")
 def plans():
     """A month's plan of visits, week by week, each with its state; the visits made outside the plan."""
+    return _render_plans(_plan_officer(), queries.parse_month(request.args.get("month"), clock.today()))
+
+
+def _render_plans(officer, month):
     today = clock.today()
-    month = queries.parse_month(request.args.get("month"), today)
-    officer = _plan_officer()
     items = queries.plans_of(officer.id, month)
     weeks: dict[int | None, list] = {}
     for plan in items:
@@ -341,7 +343,7 @@ def plan_report_officer(officer_id: int):
     officer = queries.officer_in_scope(current_user, officer_id)
     if officer is None:
         abort(404)
-    return redirect(url_for("evidence.plans", officer=officer.id, month=f"{_report_month():%Y-%m}"))
+    return _render_plans(officer, _report_month())
 
 
 REPORT_HEADERS = (_l("Officer"), _l("Region"), _l("Planned"), _l("Done"), _l("Done, unplanned"), _l("Missed"),
