@@ -20,8 +20,7 @@ def _int_or_none(value):
 class AttachmentForm(FlaskForm):
     """Add photos or files to a record."""
 
-    files = MultipleFileField(_l("Photos or files"), description=_l(
-        "JPEG, PNG or WebP photos, PDF, Word (.docx) or Excel (.xlsx); at most %(mb)s MB each."))
+    files = MultipleFileField(_l("Photos or files"))
 
 
 class CheckInForm(FlaskForm):

@@ -12,8 +12,8 @@ from crm.core import clock
 from crm.core.policy import Role, can
 from crm.enterprises.models import Enterprise
 from crm.enterprises.queries import can_edit_enterprise, can_view_enterprise
-from crm.extensions import db
 from crm.evidence.models import Attachment, CheckIn, ParentKind, VisitPlan, visit_departments, visit_officers
+from crm.extensions import db
 from crm.service import queries as service_queries
 from crm.service.models import Department, Need, Visit
 
