@@ -362,8 +362,22 @@ def _fill(plan: VisitPlan, visit: Visit, *, actor) -> None:
 
 
 def match_visit(visit: Visit, *, actor) -> list[VisitPlan]:
-    """Fill the open plans of the visit's officers (author and joint) for its enterprise and month; returns them."""
+    """Fill the open plans of the visit's officers (author and joint) for its enterprise and month; returns them.
+
+    Plans it filled before that no longer fit (its date moved to another month, a joint officer was taken off)
+    are opened again first.
+    """
     officer_ids = [visit.officer_id, *(u.id for u in queries.joint_officers(visit))]
+    month = queries.month_start(visit.visited_on)
+    for stale in db.session.scalars(select(VisitPlan).where(
+            VisitPlan.visit_id == visit.id,
+            (VisitPlan.month != month) | VisitPlan.officer_id.not_in(officer_ids))):
+        stale.visit_id = None
+        db.session.flush()
+        audit.record(db.session, "update", stale, actor=actor, enterprise_id=stale.enterprise_id,
+                     changes={"visit_id": [visit.id, None]},
+                     summary=f"{stale.enterprise.name} · {stale.month:%Y-%m}")
+        _match_plan(stale, actor=actor)
     plans = list(db.session.scalars(select(VisitPlan).where(
         VisitPlan.enterprise_id == visit.enterprise_id, VisitPlan.month == queries.month_start(visit.visited_on),
         VisitPlan.officer_id.in_(officer_ids), VisitPlan.visit_id.is_(None))))

@@ -25,6 +25,7 @@ from crm.service import queries as service_queries
 
 bp = Blueprint("evidence", __name__)
 
+register_field_labels("visits", joint_officers=_l("Joint visit with"), departments=_l("Departments taking part"))
 register_field_labels("visit_plans", VisitPlanForm, officer_id=_l("Officer"), visit_id=_l("Visit"))
 register_field_labels("attachments", parent_type=_l("Record"), parent_id=_l("Record no."),
                       original_name=_l("File name"), mime=_l("Type"), size=_l("Size"))

@@ -77,6 +77,15 @@ def test_an_html_file_renamed_jpg_is_refused_and_nothing_is_kept(app, client, lo
     assert count(db, Attachment) == 0
 
 
+def test_a_refused_batch_leaves_no_file_behind(app, client, login_as, staff, visit, upload, db):
+    """The first file was written before the second was refused: the rollback deletes it."""
+    login_as(staff["officer_x"])
+    before = len(_files(app))
+    response = upload("visit", visit.id, ("good.png", png_bytes()), ("bad.jpg", HTML, "image/jpeg"))
+    assert response.status_code == 422 and "bad.jpg" in text(response)
+    assert count(db, Attachment) == 0 and len(_files(app)) == before
+
+
 def test_a_file_over_the_limit_is_refused(app, client, login_as, staff, visit, upload, db, monkeypatch):
     login_as(staff["officer_x"])
     monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 1024)

@@ -94,6 +94,18 @@ def test_a_plan_made_after_the_visit_is_filled_at_once(staff, world, db):
     assert plan.visit_id == visit.id
 
 
+def test_moving_a_visit_to_another_month_opens_its_plan_again(staff, world, db):
+    officer = staff["officer_x"]
+    plan = services.plan_visit(world.ent_x, {"month": _this_month()}, actor=officer)
+    visit = service_services.record_visit(world.ent_x, _visit_data(clock.today()), actor=officer)
+    services.record_evidence(visit, actor=officer)
+    assert plan.visit_id == visit.id
+    service_services.update_visit(visit, _visit_data(_last_month()), actor=officer)
+    services.match_visit(visit, actor=officer)
+    assert plan.visit_id is None
+    assert audit_events(db, "visit_plans", "update")[-1].changes["visit_id"] == [visit.id, None]
+
+
 def test_a_visit_of_another_month_does_not_fill_the_plan(staff, world, db):
     officer = staff["officer_x"]
     plan = services.plan_visit(world.ent_x, {"month": queries.next_month(_this_month())}, actor=officer)
@@ -211,3 +223,31 @@ def test_months_parse():
     assert queries.parse_month("2026-2", date(2020, 5, 5)) == date(2020, 5, 1)
     assert queries.next_month(date(2026, 12, 1)) == date(2027, 1, 1)
     assert queries.week_of_month(date(2026, 1, 29)) == 5
+
+
+def test_the_plan_and_the_report_do_not_grow_queries_with_rows(client, login_as, staff, world, db):
+    """No N+1: twice the plans and visits, the same number of statements."""
+    from tests.helpers import count_queries
+
+    x = staff["officer_x"]
+    month = _this_month()
+
+    def add(n):
+        for _ in range(n):
+            e = factories.enterprise(world.county_x)
+            v = factories.visit(e, x, visited_on=clock.today())
+            db.session.add(VisitPlan(officer_id=x.id, enterprise_id=e.id, month=month, visit_id=v.id,
+                                     planned_week=2))
+            factories.visit(e, staff["officer_x2"], visited_on=clock.today())
+        db.session.commit()
+
+    add(3)
+    login_as(x)
+    plans_before = count_queries(client, "/visit-plans")
+    login_as(staff["manager"])
+    report_before = count_queries(client, "/visit-plans/report")
+    add(6)
+    login_as(x)
+    assert count_queries(client, "/visit-plans") == plans_before
+    login_as(staff["manager"])
+    assert count_queries(client, "/visit-plans/report") == report_before
