@@ -11,7 +11,7 @@ from crm.evidence import services
 from crm.evidence.models import Attachment
 from tests import factories
 from tests.evidence.conftest import DOCX, HTML, XLSX, office_bytes, png_bytes
-from tests.helpers import text
+from tests.helpers import text, zh
 from tests.service.conftest import audit_events, count
 
 
@@ -96,7 +96,7 @@ def test_a_file_over_the_limit_is_refused(app, client, login_as, staff, visit, u
     # a request body over MAX_CONTENT_LENGTH is refused by Flask before any view: the 413 page
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2048)
     response = upload("visit", visit.id, ("big.png", big))
-    assert response.status_code == 413
+    assert response.status_code == 413 and zh("The upload is too large.") in text(response)
     assert count(db, Attachment) == 0
 
 
@@ -193,3 +193,35 @@ def test_unknown_kinds_and_missing_records_are_404(client, login_as, staff, uplo
     assert client.get("/attachments/enterprise/1").status_code == 404
     assert client.get("/attachments/visit/999999").status_code == 404
     assert client.get("/attachments/999999").status_code == 404
+
+
+@pytest.mark.parametrize(("head", "expected"), [
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "image/jpeg"),
+    (b"RIFF\x24\x00\x00\x00WEBPVP8 ", "image/webp"),
+    (b"%PDF-1.4\n", "application/pdf"),
+    (b"GIF89a", None),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>", None),
+    (b"RIFF\x24\x00\x00\x00WAVEfmt ", None),
+    (b"PK\x03\x04not really a zip", None),
+])
+def test_sniff_by_content(head, expected):
+    import io
+
+    assert services.sniff(io.BytesIO(head + b"\x00" * 32)) == expected
+
+
+def test_office_files_by_their_content_types_entry():
+    import io
+
+    assert services.sniff(io.BytesIO(office_bytes(XLSX))).endswith("spreadsheetml.sheet")
+    assert services.sniff(io.BytesIO(office_bytes("application/vnd.ms-excel.sheet.macroEnabled.main+xml"))) is None
+    import openpyxl
+
+    real = io.BytesIO()
+    openpyxl.Workbook().save(real)
+    assert services.sniff(real) == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_stored_names_cannot_leave_the_folder():
+    with pytest.raises(ValueError):
+        services.stored_path("../../etc/passwd")
