@@ -63,8 +63,13 @@ class Config:
     IMPORT_DIR = os.environ.get("IMPORT_DIR")
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", 25)) * 1024 * 1024
     IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 100_000))
-    # No request body may be larger (the import's upload is the largest the app takes).
-    MAX_CONTENT_LENGTH = IMPORT_MAX_BYTES + 1024 * 1024
+    # Attachments of visits, needs and certifications (crm.evidence): kept under ATTACHMENTS_DIR (default
+    # instance/attachments, never under static/), at most ATTACHMENT_MAX_MB per file, ATTACHMENT_MAX_FILES a form.
+    ATTACHMENTS_DIR = os.environ.get("ATTACHMENTS_DIR")
+    ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_MB", 10)) * 1024 * 1024
+    ATTACHMENT_MAX_FILES = int(os.environ.get("ATTACHMENT_MAX_FILES", 5))
+    # No request body may be larger (Flask answers 413): the largest upload the app takes, plus the form around it.
+    MAX_CONTENT_LENGTH = max(IMPORT_MAX_BYTES, ATTACHMENT_MAX_BYTES * ATTACHMENT_MAX_FILES) + 1024 * 1024
     # The workbench lists an officer's enterprises not visited for this many days.
     SERVICE_STALE_DAYS = int(os.environ.get("SERVICE_STALE_DAYS", 90))
     # Managers are told of a need in their region overdue by more than this many days.

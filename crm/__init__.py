@@ -109,6 +109,7 @@ def import_models() -> None:
     import crm.core.workdays  # noqa: F401
     import crm.cycle.models  # noqa: F401
     import crm.enterprises.models  # noqa: F401
+    import crm.evidence.models  # noqa: F401
     import crm.io.models  # noqa: F401
     import crm.ladder.models  # noqa: F401
     import crm.notify.models  # noqa: F401
@@ -142,6 +143,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.cycle.views import bp as cycle_bp
     from crm.enterprises.views import bp as enterprises_bp
     from crm.enterprises.views import regions_bp
+    from crm.evidence.views import bp as evidence_bp
     from crm.holidays.views import bp as holidays_bp
     from crm.io.views import bp as io_bp
     from crm.ladder.views import bp as ladder_bp
@@ -159,7 +161,8 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
                       api_bp, service_bp, policies_bp, notify_bp, pipeline_bp, io_bp, tokens_bp, portal_bp,
-                      submissions_bp, portal_accounts_bp, performance_bp, cycle_bp, referrals_bp, holidays_bp):
+                      submissions_bp, portal_accounts_bp, performance_bp, cycle_bp, referrals_bp, holidays_bp,
+                      evidence_bp):
         app.register_blueprint(blueprint)
 
 

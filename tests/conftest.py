@@ -46,7 +46,8 @@ def app(tmp_path_factory):
         _reset_postgres(url)
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url,
                      SHEET_BATCH_DIR=str(tmp_path_factory.mktemp("sheet-batches")),
-                     IMPORT_DIR=str(tmp_path_factory.mktemp("imports")))
+                     IMPORT_DIR=str(tmp_path_factory.mktemp("imports")),
+                     ATTACHMENTS_DIR=str(tmp_path_factory.mktemp("attachments")))
     with app.app_context():
         upgrade()
         # Every test starts from empty tables, including the first (the migrations seed a few lists).

@@ -209,6 +209,20 @@ GET_ROUTES = {
     "referrals.overdue": ("/referrals/overdue", {"admin": OK, **{r: OK for r in MANAGERS}}),
     # the working-day calendar: admins
     "holidays.calendar": ("/admin/calendar?year=2026", _admin_only),
+    # evidence (crm.evidence): a visit's files follow the visit's read rule; the 14-day warning and one's own plan
+    # are every bureau user's; a plan is its officer's (author_x), read by the managers of its region and admins
+    "evidence.attachments": ("/attachments/visit/{visit}", _service_x),
+    "evidence.download": ("/attachments/{attachment}", _service_x),
+    "evidence.recent_visits": ("/visits/recent?enterprise_id={ent}", _registry),
+    "evidence.plans": ("/visit-plans", _registry),
+    "evidence.plan_new": ("/visit-plans/new", _registry),
+    "evidence.plan_detail": ("/visit-plans/{visit_plan}", _plan_x := {
+        "admin": OK, "manager_city": OK, "manager_other": MISSING, **{r: MISSING for r in OFFICERS},
+        **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    "evidence.plan_edit": ("/visit-plans/{visit_plan}/edit", {**_plan_x, "manager_city": FORBIDDEN}),
+    "evidence.plan_report": ("/visit-plans/report", _performance),
+    "evidence.plan_report_officer": ("/visit-plans/report/{author}", {**_performance, "manager_other": MISSING}),
+    "evidence.plan_report_export": ("/visit-plans/report.xlsx", _performance),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -308,6 +322,20 @@ POST_ROUTES = {
         "admin": 422, "manager_city": 422, "manager_other": MISSING, "officer_x": 422,
         "officer_x_unassigned": FORBIDDEN, "officer_y": MISSING, **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
     "cycle.flag": ("/enterprises/{ent}/flags", _move_post),
+    # evidence: posted without a file, an upload is refused (422) for those who may add files to the visit (its
+    # author, managers of its region, admins); a file is deleted by its uploader (author_x) or an admin
+    "evidence.upload": ("/attachments/visit/{visit}", {
+        "admin": 422, "manager_city": 422, "manager_other": MISSING, "officer_x": FORBIDDEN,
+        "officer_x_unassigned": FORBIDDEN, "officer_y": MISSING, **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    "evidence.delete": ("/attachments/{attachment}/delete", {
+        "admin": "allowed", "manager_city": FORBIDDEN, "manager_other": MISSING, "officer_x": FORBIDDEN,
+        "officer_x_unassigned": FORBIDDEN, "officer_y": MISSING, **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    # a check-in names its enterprise: posted without one, 404 for those who check in
+    "evidence.check_in": ("/check-ins", {**{r: MISSING for r in ["admin", *MANAGERS, *OFFICERS]},
+                                        **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    "evidence.plan_delete": ("/visit-plans/{visit_plan}/delete", {
+        "admin": "allowed", "manager_city": FORBIDDEN, "manager_other": MISSING, **{r: MISSING for r in OFFICERS},
+        **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
 }
 
 
@@ -376,6 +404,14 @@ def ids(world, officer_x, db):
     bulletin = Bulletin(region_id=world.county_x.id, year=2025, month=10, commentary="")
     db.session.add(bulletin)
     db.session.commit()
+    # evidence: a photo on author_x's visit, and author_x's plan for ent_x this month
+    from crm.core import clock
+    from crm.evidence import services as evidence_services
+    from tests.evidence.conftest import png_bytes
+
+    attachment = evidence_services.store_bytes("visit", visit, "photo.png", png_bytes(), actor=author)
+    visit_plan = evidence_services.plan_visit(world.ent_x, {"month": clock.today().replace(day=1)}, actor=author)
+    db.session.commit()
     return {"cycle_batch": cycle_batch.id, "application": application.id, "bulletin": bulletin.id,
             "import_job": import_job.id, "token": token.id, "submission": submission.id,
             "contact_user": contact_user.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id,
@@ -383,7 +419,8 @@ def ids(world, officer_x, db):
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
             "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id,
             "policy": policy.id, "notification": notification.id, "referral": referral.id,
-            "calendar_day": calendar_day.id}
+            "calendar_day": calendar_day.id, "attachment": attachment.id, "visit_plan": visit_plan.id,
+            "author": author.id}
 
 
 def _department_id(name: str) -> int:
@@ -469,7 +506,8 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, of
         if want == "allowed":
             # allowed: the write happens and answers 303 (see-other); writes to records are audited
             audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies.", "api_tokens.",
-                                           "submissions.", "portal_accounts.", "holidays.", "referrals."))
+                                           "submissions.", "portal_accounts.", "holidays.", "referrals.",
+                                           "evidence."))
             if got != 303 or (audited and after == before):
                 wrong.append(f"{endpoint}: allowed, got {got} (+{after - before} events)")
         elif got != want or after != before:

@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from crm.core import audit, clock
-from crm.demo import accounts, ladder, portal, registry, service
+from crm.demo import accounts, evidence, ladder, portal, registry, service
 from crm.demo.ladder import LadderTallies
 from crm.demo.registry import RegistryTallies, Tally
 from crm.extensions import db
@@ -36,6 +36,7 @@ class LoadReport:
     assignments: Tally = field(default_factory=Tally)
     service: service.ServiceTallies = field(default_factory=service.ServiceTallies)
     portal: portal.PortalTallies = field(default_factory=portal.PortalTallies)
+    evidence: evidence.EvidenceTallies = field(default_factory=evidence.EvidenceTallies)
 
     def lines(self) -> list[tuple[str, Tally]]:
         """(label, tally) per table."""
@@ -45,7 +46,9 @@ class LoadReport:
                 ("certifications", lad.certifications), ("tier events", lad.events),
                 ("readiness inputs", lad.inputs), ("assignments", self.assignments), ("departments", s.departments),
                 ("policies", s.policies), ("visits", s.visits), ("needs", s.needs), ("follow-ups", s.follow_ups),
-                ("submissions", p.submissions), ("need comments", p.comments)]
+                ("submissions", p.submissions), ("need comments", p.comments),
+                ("visit plans", self.evidence.plans), ("joint visits", self.evidence.joint),
+                ("check-ins", self.evidence.check_ins), ("attachments", self.evidence.attachments)]
 
     @property
     def created(self) -> int:
@@ -74,6 +77,7 @@ def load_demo(count: int) -> LoadReport:
     policies = service.load_policies(session, clock.today(), report.service.policies)
     service.load_service_work(session, list(ids.values()), policies, departments, clock.today(), report.service)
     portal.load_portal(session, enterprise_user, password_hash, report.users, report.portal)
+    evidence.load_evidence(session, list(ids.values()), clock.today(), report.evidence)
     if report.changed:  # a run that finds everything in place leaves no trace
         summary = "demo data loaded: " + ", ".join(f"{label} {t.created}" for label, t in report.lines())
         changes = {label: [None, t.created] for label, t in report.lines() if t.created}

@@ -219,7 +219,13 @@ def visit_new():
     if request.method == "GET":
         form.visited_on.data = clock.today()
         form.enterprise_id.data = enterprise.id if enterprise else None
-    if form.validate_on_submit():
+    # joint officers and departments, the check-in, photos (crm.evidence)
+    from crm.evidence import services as evidence_services
+    from crm.evidence.views import visit_form_evidence
+
+    evidence = visit_form_evidence(enterprise)
+    if form.validate_on_submit() & evidence["form"].validate():
+        extra = evidence["form"]
         with unit_of_work(form) as work:
             visit = services.record_visit(
                 enterprise, {"visited_on": form.visited_on.data, "mode": form.mode.data,
@@ -227,11 +233,18 @@ def visit_new():
                              "policy_ids": form.policy_ids.data},
                 actor=current_user, needs=form.need_entries(),
                 follow_up={"due_on": form.follow_up_on.data, "action": form.follow_up_action.data})
+            evidence_services.record_evidence(
+                visit, actor=current_user, joint_officer_ids=extra.joint_officer_ids.data,
+                department_ids=extra.department_ids.data, check_in_id=evidence["check_in_id"],
+                uploads=request.files.getlist("files"))
         if work.ok:
             flash(_("The visit to %(name)s has been logged.", name=enterprise.name), "success")
+            for other in evidence["recent"]:
+                flash(_("Note: %(officer)s visited %(name)s on %(day)s.", officer=other.officer.name,
+                        name=enterprise.name, day=other.visited_on.isoformat()), "warning")
             return redirect(_back(url_for("service.visit_detail", visit_id=visit.id)), code=303)
     return render_template("service/visit_form.html", form=form, enterprise=enterprise, visit=None,
-                           need_slots=NEED_SLOTS), form_status(form)
+                           need_slots=NEED_SLOTS, evidence=evidence), form_status(form)
 
 
 @bp.get("/visits/enterprises", endpoint="visit_enterprise_options")
@@ -249,9 +262,12 @@ def visit_detail(visit_id: int):
     """One visit: what was said, the policies explained, the needs raised and follow-ups planned from it."""
     visit = _load(Visit, visit_id)
     history = queries.visit_history(visit)
+    from crm.evidence.views import visit_panel_context
+
     return render_template("service/visit.html", visit=visit, can_edit=queries.can_edit_visit(current_user, visit),
                            deadline=queries.visit_edit_deadline(visit), history=history,
-                           names=queries.actor_names(history), action_label=action_label)
+                           names=queries.actor_names(history), action_label=action_label,
+                           evidence=visit_panel_context(visit))
 
 
 @bp.route("/visits/<int:visit_id>/edit", methods=["GET", "POST"], endpoint="visit_edit")
@@ -263,16 +279,23 @@ def visit_edit(visit_id: int):
     form.policy_ids.choices = _policy_choices(visit.policies)
     if request.method == "GET":
         form.policy_ids.data = [p.id for p in visit.policies]
-    if form.validate_on_submit():
+    from crm.evidence import services as evidence_services
+    from crm.evidence.views import visit_form_evidence
+
+    evidence = visit_form_evidence(visit.enterprise, visit=visit)
+    if form.validate_on_submit() & evidence["form"].validate():
         with unit_of_work(form) as work:
             services.update_visit(visit, {"visited_on": form.visited_on.data, "mode": form.mode.data,
                                           "people_met": form.people_met.data, "summary": form.summary.data,
                                           "policy_ids": form.policy_ids.data}, actor=current_user)
+            evidence_services.set_joint(visit, evidence["form"].joint_officer_ids.data,
+                                        evidence["form"].department_ids.data, actor=current_user)
+            evidence_services.match_visit(visit, actor=current_user)
         if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("service.visit_detail", visit_id=visit.id), code=303)
     return render_template("service/visit_form.html", form=form, enterprise=visit.enterprise, visit=visit,
-                           need_slots=0), form_status(form)
+                           need_slots=0, evidence=evidence), form_status(form)
 
 
 # --- needs -----------------------------------------------------------------------------------------
@@ -349,12 +372,14 @@ def need_detail(need_id: int):
 
 
 def _render_need(need: Need, status_form: NeedStatusForm, status: int = 200, comment_form=None, callback_form=None):
+    from crm.evidence.views import attachments_context
     from crm.referrals import queries as referral_queries
     from crm.referrals.forms import CallbackForm
     from crm.service.forms import NeedCommentForm
 
     return render_template(
-        "service/need.html", need=need, status_form=status_form, can_work=queries.can_work_need(current_user, need),
+        "service/need.html", evidence=attachments_context("need", need), need=need, status_form=status_form,
+        can_work=queries.can_work_need(current_user, need),
         referrals=referral_queries.need_referrals(need), callbacks=referral_queries.need_callbacks(need),
         callback_form=callback_form or CallbackForm(formdata=None),
         comments=queries.need_comments(need, enterprise_view=False),
@@ -582,5 +607,8 @@ def workbench():
     from crm.cycle.queries import at_risk
 
     risky = len(at_risk(current_user, officer=str(current_user.id))) if current_user.role == Role.OFFICER else 0
+    from crm.evidence.views import plan_summary
+
     return render_template("service/workbench.html", wb=queries.workbench(current_user, stale_days=days),
+                           plan=plan_summary(current_user),
                            stale_days=days, today=clock.today(), pending_submissions=pending, at_risk=risky)

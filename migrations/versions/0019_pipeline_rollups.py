@@ -1,7 +1,7 @@
 """pipeline roll-ups: the scheduler's province-wide count of the year's visits and needs
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0018
 Create Date: 2026-11-25 15:10:07.420104
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019'
-down_revision = '0015'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
