@@ -98,13 +98,17 @@ def import_models() -> None:
     import crm.core.audit  # noqa: F401
     import crm.cycle.models  # noqa: F401
     import crm.enterprises.models  # noqa: F401
+    import crm.events.models  # noqa: F401
     import crm.io.models  # noqa: F401
     import crm.ladder.models  # noqa: F401
     import crm.notify.models  # noqa: F401
+    import crm.partners.models  # noqa: F401
     import crm.pipeline.models  # noqa: F401
     import crm.policies.models  # noqa: F401
     import crm.portal.models  # noqa: F401
+    import crm.saved_views.models  # noqa: F401
     import crm.service.models  # noqa: F401
+    import crm.tags.models  # noqa: F401
 
 
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:
