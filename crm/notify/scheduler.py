@@ -85,6 +85,7 @@ def registry() -> list[Job]:
     from crm.notify import mail
     from crm.pipeline import jobs as pipeline_jobs
     from crm.service import jobs as service_jobs
+    from crm.tags import jobs as tags_jobs
 
     return [
         Job("ladder.expire_certifications", lambda ctx: ladder_jobs.expire_certifications(ctx.today),
@@ -107,6 +108,9 @@ def registry() -> list[Job]:
         Job("pipeline.monthly_snapshot", lambda ctx: pipeline_jobs.monthly_snapshot(ctx.today),
             {"day": 1, "hour": 1, "minute": 0}, _l("Snapshot of the ladder at the end of last month"),
             _l("monthly, on the 1st at 01:00")),
+        Job("tags.refresh_rule_tags", lambda ctx: tags_jobs.refresh_rule_tags(ctx.today),
+            {"hour": 2, "minute": 15}, _l("Re-evaluate the tags by rule over the enterprises' figures"),
+            _l("daily 02:15")),
         Job("notify.deliver_email", lambda ctx: mail.deliver_pending(),
             {"minute": "*"}, _l("E-mail new notifications (when SMTP is configured)"), _l("every minute"),
             options={"quiet": True}),

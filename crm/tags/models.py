@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.core.audit import ENTITY_LABELS
+from crm.core.audit import ACTION_LABELS, ENTITY_LABELS
 from crm.core.db import Base, TimestampMixin, UTCDateTime, utcnow
 from crm.core.uow import register_unique
 from crm.enterprises.models import Region
@@ -68,3 +68,4 @@ class EnterpriseTag(Base):
 
 register_unique("uq_tags_name_region_id", "name", _l("This region already has a tag of that name."))
 ENTITY_LABELS.update({"tags": _l("Tag"), "enterprise_tags": _l("Enterprise tag")})
+ACTION_LABELS.update({"refresh": _l("Refreshed")})
