@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
-from crm.core.forms import DateField, max_length, optional, required, strip, uscc_validator
+from crm.core.forms import DateField, max_length, optional, options, required, strip, uscc_validator
 from crm.events.models import EVENT_KIND_LABELS
 from crm.service.forms import MultiCheckboxField
 
@@ -18,7 +18,7 @@ def _int_or_none(value):
 class EventForm(FlaskForm):
     """An event: kind, topic, date, place, the organising region, the policies presented."""
 
-    kind = SelectField(_l("Kind"), choices=list(EVENT_KIND_LABELS.items()))
+    kind = SelectField(_l("Kind"), choices=options(EVENT_KIND_LABELS))
     topic = StringField(_l("Topic"), [required(), max_length(160)], filters=[strip])
     held_on = DateField(_l("Date"), [required()])
     place = StringField(_l("Place"), [optional(), max_length(160)], filters=[strip])

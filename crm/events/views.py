@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.core.audit import register_field_labels
+from crm.core.forms import choices
 from crm.core.policy import Role, require
 from crm.core.uow import unit_of_work
 from crm.core.validation import form_status
@@ -53,11 +54,12 @@ def form(event_id: int | None = None):
     if event is not None and request.method == "GET":
         form.policy_ids.data = [p.id for p in event.policies]
     scope = None if current_user.role == Role.ADMIN else current_user.region_id
-    form.region_id.choices = region_choices(within=scope)
+    allowed = region_choices(within=scope)
+    form.region_id.choices = choices(allowed)
     offered = active_policies() + [p for p in (event.policies if event else []) if not p.active]
-    form.policy_ids.choices = [(p.id, p.title) for p in offered]
+    form.policy_ids.choices = choices((p.id, p.title) for p in offered)
     if form.validate_on_submit():
-        if form.region_id.data not in dict(form.region_id.choices):
+        if form.region_id.data not in dict(allowed):
             abort(403)
         chosen = [p for p in offered if p.id in set(form.policy_ids.data or [])]
         data = {name: form[name].data for name in EventForm.FIELDS}

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
-from crm.core.forms import AmountField, DateField, max_length, optional, required, strip
+from crm.core.forms import AmountField, DateField, max_length, optional, options, required, strip
 from crm.partners.models import CONSENT_MODE_LABELS, PARTNER_KIND_LABELS
 from crm.service.forms import MultiCheckboxField
 
@@ -18,7 +18,7 @@ class PartnerForm(FlaskForm):
     """A partner: who, what kind, where, whom to call, which needs it handles."""
 
     name = StringField(_l("Partner name"), [required(), max_length(120)], filters=[strip])
-    kind = SelectField(_l("Kind"), choices=list(PARTNER_KIND_LABELS.items()))
+    kind = SelectField(_l("Kind"), choices=options(PARTNER_KIND_LABELS))
     region_id = SelectField(_l("Region"), coerce=_int_or_none, validate_choice=False)
     contact_name = StringField(_l("Contact person"), [optional(), max_length(60)], filters=[strip])
     phone = StringField(_l("Phone"), [optional(), max_length(32)], filters=[strip])
@@ -37,7 +37,7 @@ class ReferralForm(FlaskForm):
     consent_by = StringField(_l("Consent given by"), [required(), max_length(60)], filters=[strip],
                              description=_l("Who at the enterprise agreed that the partner may contact them."))
     consent_on = DateField(_l("Consent given on"), [required()])
-    consent_mode = SelectField(_l("Consent given"), choices=list(CONSENT_MODE_LABELS.items()))
+    consent_mode = SelectField(_l("Consent given"), choices=options(CONSENT_MODE_LABELS))
 
 
 class ReferralStatusForm(FlaskForm):

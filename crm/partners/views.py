@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from crm.core import clock
 from crm.core.audit import register_field_labels
+from crm.core.forms import choices
 from crm.core.policy import Role, require
 from crm.core.uow import unit_of_work
 from crm.core.validation import ValidationFailed, attach_errors, form_status
@@ -72,10 +73,11 @@ def form(partner_id: int | None = None):
             abort(403)
     form = PartnerForm(obj=partner)
     scope = None if current_user.role == Role.ADMIN else current_user.region_id
-    form.region_id.choices = region_choices(within=scope)
-    form.specialities.choices = [(k, str(v)) for k, v in NEED_CATEGORY_LABELS.items()]
+    allowed = region_choices(within=scope)
+    form.region_id.choices = choices(allowed)
+    form.specialities.choices = choices((k, str(v)) for k, v in NEED_CATEGORY_LABELS.items())
     if form.validate_on_submit():
-        if form.region_id.data not in dict(form.region_id.choices):
+        if form.region_id.data not in dict(allowed):
             abort(403)
         data = {name: form[name].data for name in PartnerForm.FIELDS}
         with unit_of_work(form) as work:
@@ -108,7 +110,7 @@ def refer(need_id: int):
     need = _need(need_id)
     partners = queries.partners_for_need(current_user, need)
     form = ReferralForm(data={"consent_on": clock.today()} if request.method == "GET" else None)
-    form.partner_id.choices = [(p.id, f"{p.name}（{p.kind_label}）") for p in partners]
+    form.partner_id.choices = choices((p.id, f"{p.name}（{p.kind_label}）") for p in partners)
     if form.validate_on_submit():
         partner = next((p for p in partners if p.id == form.partner_id.data), None)
         if partner is None:
@@ -151,7 +153,7 @@ def referral_status(referral_id: int):
     """Move a referral: accepted, in progress, succeeded (with the loan, the contract) or failed."""
     referral = _referral(referral_id)
     form = ReferralStatusForm()
-    form.status.choices = [(s, str(REFERRAL_STATUS_LABELS[s])) for s in REFERRAL_TRANSITIONS[referral.status]]
+    form.status.choices = choices((s, str(REFERRAL_STATUS_LABELS[s])) for s in REFERRAL_TRANSITIONS[referral.status])
     if form.validate_on_submit():
         try:
             services.move_referral(referral, form.status.data, actor=current_user, loan_amount=form.loan_amount.data,

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 
-from crm.core.forms import AmountField, max_length, optional, required, strip
+from crm.core.forms import AmountField, max_length, optional, options, required, strip
 from crm.service.forms import MultiCheckboxField
 from crm.tags.models import TAG_KIND_LABELS
 
@@ -20,7 +20,7 @@ class TagForm(FlaskForm):
     name = StringField(_l("Tag name"), [required(), max_length(40)], filters=[strip])
     region_id = SelectField(_l("Region"), coerce=_int_or_none, validate_choice=False,
                             description=_l("The tag is offered for the enterprises of this region and below."))
-    kind = SelectField(_l("Kind"), choices=list(TAG_KIND_LABELS.items()))
+    kind = SelectField(_l("Kind"), choices=options(TAG_KIND_LABELS))
     active = BooleanField(_l("In use"), default=True)
     # a rule tag's conditions (each filled one is a criterion the ladder's engine checks)
     tiers_held = MultiCheckboxField(_l("Holds a valid certification of"), validate_choice=False)

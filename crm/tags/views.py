@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.core.audit import register_field_labels
+from crm.core.forms import choices
 from crm.core.policy import Role, require
 from crm.core.uow import unit_of_work
 from crm.core.validation import ValidationFailed, form_status
@@ -36,12 +37,13 @@ def index():
 
 def _prepare(form: TagForm) -> None:
     if current_user.role == Role.ADMIN:
-        form.region_id.choices = [("", _("Every region"))] + region_choices()
+        form.allowed_regions = [("", _("Every region")), *region_choices()]
     else:
-        form.region_id.choices = region_choices(within=current_user.region_id)
-    form.tiers_held.choices = [(t.value, str(tier_label(t.value))) for t in Tier]
+        form.allowed_regions = region_choices(within=current_user.region_id)
+    form.region_id.choices = choices(form.allowed_regions)
+    form.tiers_held.choices = choices((t.value, str(tier_label(t.value))) for t in Tier)
     lang = 1 if engine_lang() == "en" else 0
-    form.growth_field.choices = [("", _("—"))] + [(f, FIELD_NAMES[f][lang]) for f in queries.GROWTH_FIELDS]
+    form.growth_field.choices = choices([("", "—"), *((f, FIELD_NAMES[f][lang]) for f in queries.GROWTH_FIELDS)])
 
 
 def _conditions(form: TagForm) -> dict:
@@ -68,7 +70,7 @@ def form(tag_id: int | None = None):
     _prepare(form)
     if form.validate_on_submit():
         region_id = form.region_id.data
-        if current_user.role != Role.ADMIN and region_id not in dict(form.region_id.choices):
+        if current_user.role != Role.ADMIN and region_id not in dict(form.allowed_regions):
             abort(403)
         values = {name: form[name].data for name in TagForm.FIELDS}
         with unit_of_work(form) as work:
@@ -110,7 +112,7 @@ def _back(enterprise_id: int):
 
 
 @bp.post("/enterprises/<int:enterprise_id>/tags")
-@require("registry.read")
+@require("enterprise.edit")
 def add(enterprise_id: int):
     """Put a manual tag on an enterprise (those who may edit it)."""
     from crm.enterprises.views import editable
@@ -134,7 +136,7 @@ def add(enterprise_id: int):
 
 
 @bp.post("/enterprises/<int:enterprise_id>/tags/<int:tag_id>/remove")
-@require("registry.read")
+@require("enterprise.edit")
 def remove(enterprise_id: int, tag_id: int):
     """Take a manual tag off an enterprise."""
     from crm.enterprises.views import editable
