@@ -81,7 +81,7 @@ def ruleset_of(tag: Tag):
     """The rule tag's conditions as a rule set of the ladder's engine (subject "policy": no tier)."""
     from crm.ladder.engine import POLICY_SUBJECT, RuleSet
 
-    return RuleSet.from_dict({"id": f"tag-{tag.id or 0}", "version": tag.conditions_version, "tier": POLICY_SUBJECT,
+    return RuleSet.from_dict({"id": f"tag-{tag.id or 0}", "version": tag.conditions_version or 0, "tier": POLICY_SUBJECT,
                               "label": {"zh": tag.name, "en": tag.name}, "criteria": criteria_of(tag.conditions)})
 
 
