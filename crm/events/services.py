@@ -123,9 +123,13 @@ _PERSON_HEADERS = {"参会人", "参会人员", "姓名", "person", "attendee", 
 
 
 def _header(text) -> str:
-    from crm.io.forms import normalize_header
+    """A header as matched: full-width folded, spaces and a trailing note in brackets dropped (“（必填）”)."""
+    import re
 
-    return normalize_header(str(text or ""))
+    from crm.io.forms import normalize_word
+
+    word = normalize_word(str(text or "")).strip("*")
+    return re.sub(r"\(.*\)$", "", word) or word
 
 
 def import_attendees(event: Event, data: bytes, *, actor, scope_user, attended: bool) -> AttendeeImport:
