@@ -116,11 +116,15 @@ def test_one_audit_event_for_the_load_besides_the_service_work(loaded, db):
     assert others and {e.entity_type for e in others} == {"policies", "visits", "needs", "follow_ups",
                                                           "need_comments", "submissions", "policy_pushes",
                                                           "cycle_batches", "applications", "enterprise_flags",
-                                                          "bulletins"}
+                                                          "bulletins", "tags", "enterprise_tags", "partners",
+                                                          "partner_referrals", "events", "event_attendees"}
     people = {u.id for u in db.session.scalars(sa.select(User).where(User.role.in_(("officer", "enterprise"))))}
-    # the manager sets the certification cycle's batch and writes the bulletin
-    assert all(e.actor_id in people for e in others if e.entity_type not in ("policies", "cycle_batches",
-                                                                             "bulletins"))
+    # the manager sets the certification cycle's batch and writes the bulletin, keeps the tags and partners,
+    # organises the events and records their attendance (which informs the attendees of the policies presented)
+    manager = db.session.scalar(sa.select(User.id).where(User.username == "manager"))
+    assert all(e.actor_id in people for e in others if e.entity_type not in (
+        "policies", "cycle_batches", "bulletins", "tags", "partners", "events", "event_attendees", "policy_pushes"))
+    assert all(e.actor_id in people | {manager} for e in others if e.entity_type == "policy_pushes")
 
 
 def test_second_run_creates_nothing(app, loaded, db):
