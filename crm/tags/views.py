@@ -65,7 +65,9 @@ def form(tag_id: int | None = None):
             abort(403)
     data = None
     if tag is not None and request.method == "GET":
-        data = {**{n: getattr(tag, n) for n in TagForm.FIELDS}, **(tag.conditions or {})}
+        amounts = ("min_revenue", "min_rd_ratio", "min_tech_staff_ratio", "min_growth_pct")
+        data = {**{n: getattr(tag, n) for n in TagForm.FIELDS},
+                **{k: Decimal(str(v)) if k in amounts else v for k, v in (tag.conditions or {}).items()}}
     form = TagForm(data=data)
     _prepare(form)
     if form.validate_on_submit():

@@ -156,3 +156,25 @@ def test_the_job_is_registered():
     from crm.notify.scheduler import job_by_id
 
     assert job_by_id("tags.refresh_rule_tags") is not None
+
+
+def test_editing_a_rule_tag_is_a_new_version_and_refreshes_it(client, login_as, world, people, db):
+    _rd(world.ent_x, "100", "115")
+    tag = _rule_tag(people, region=world.county_x.id)
+    db.session.commit()
+    login_as(people["manager"])
+    form = text(client.get(f"/tags/{tag.id}/edit"))
+    assert 'value="rd_expense" selected' in form or 'selected value="rd_expense"' in form
+    response = client.post(f"/tags/{tag.id}/edit", data={"name": "研发高增长", "region_id": world.county_x.id,
+                                                         "kind": "rule", "active": "y", "growth_field": "rd_expense",
+                                                         "min_growth_pct": "10"})
+    assert response.status_code == 303
+    db.session.refresh(tag)
+    assert (tag.conditions["min_growth_pct"], tag.conditions_version) == ("10", 2)
+    assert [t.name for t in queries.tags_of(world.ent_x)] == ["研发高增长"]  # 15 % now qualifies
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "tags", AuditEvent.action == "update"))
+    assert event.changes["conditions_version"] == [1, 2]
+    # the kind stays
+    refused = client.post(f"/tags/{tag.id}/edit", data={"name": "研发高增长", "region_id": world.county_x.id,
+                                                        "kind": "manual"})
+    assert refused.status_code == 422
