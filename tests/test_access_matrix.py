@@ -210,6 +210,7 @@ GET_ROUTES = {
     "events.new": ("/events/new", _tags_manage),
     "events.detail": ("/events/{event}", {**_read_x}),
     "events.edit": ("/events/{event}/edit", _manage_x),
+    "events.template": ("/events/attendees-template.xlsx", _tags_manage),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 

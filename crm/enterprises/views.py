@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crm.core.audit import AuditEvent, register_field_labels
 from crm.core.htmx import render_page_or_fragment
@@ -166,11 +167,19 @@ def detail(enterprise_id: int):
 
 
 def _tags_context(enterprise: Enterprise) -> dict:
-    """The enterprise page's tags and, for those who may edit it, the manual tags they may add."""
+    """The enterprise page's tags (and the manual tags the user may add), its events and partner referrals."""
+    from crm.events.models import Event, EventAttendee
+    from crm.partners.models import Referral
     from crm.tags import queries as tag_queries
 
     can_tag = queries.can_edit_enterprise(current_user, enterprise)
-    return {"tags": tag_queries.tags_of(enterprise),
+    # the events it signed up for and its referrals to partners (the page's "Events and partners" card)
+    events = db.session.execute(select(Event, EventAttendee.attended).join(
+        EventAttendee, EventAttendee.event_id == Event.id).where(EventAttendee.enterprise_id == enterprise.id)
+        .order_by(Event.held_on.desc()).limit(10)).all()
+    referrals = list(db.session.scalars(select(Referral).options(joinedload(Referral.partner)).where(
+        Referral.enterprise_id == enterprise.id).order_by(Referral.referred_on.desc()).limit(10)))
+    return {"tags": tag_queries.tags_of(enterprise), "events_joined": events, "referrals": referrals,
             "taggable": tag_queries.taggable(current_user, enterprise) if can_tag else [], "can_tag": can_tag}
 
 

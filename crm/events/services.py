@@ -140,7 +140,7 @@ def import_attendees(event: Event, data: bytes, *, actor, scope_user, attended: 
     """
     from openpyxl import load_workbook
 
-    from crm.io.documents import FileRefused, sniff_format
+    from crm.io.documents import FileRefused, example_uscc, sniff_format
 
     if not data:
         raise FileRefused(_l("The file is empty."))
@@ -167,6 +167,8 @@ def import_attendees(event: Event, data: bytes, *, actor, scope_user, attended: 
                 continue
             raw = values[uscc_col] if uscc_col < len(values) else None
             code = normalize_uscc(str(raw or ""))
+            if code == example_uscc():  # the template's example row
+                continue
             error = uscc_error(code)
             if error:
                 report.rejected.append((number, str(error)))

@@ -120,6 +120,18 @@ def attendance(event_id: int):
     return redirect(url_for("events.detail", event_id=event.id, _anchor="attendees"), code=303)
 
 
+@bp.get("/attendees-template.xlsx")
+@require("events.manage")
+def template():
+    """An empty attendee list with one example row: the columns the import reads (企业名称 is ignored)."""
+    from crm.core.xlsx import xlsx_response
+    from crm.io.documents import example_uscc
+
+    # the example row carries the imports' example USCC: the import skips it
+    return xlsx_response(_("attendee-list.xlsx"), _("Attendees"), ["统一社会信用代码", "参会人", "企业名称"],
+                         [[example_uscc(), _("Zhang San (example, skipped)"), ""]])
+
+
 @bp.post("/<int:event_id>/attendees/import")
 @require("events.manage")
 def import_attendees(event_id: int):

@@ -156,3 +156,37 @@ def test_organising_an_event(client, login_as, world, people, db):
     login_as(people["officer"])
     assert client.get("/events/new").status_code == 403
     assert "高企申报培训" in text(client.get(f"/events/{event.id}"))
+
+
+def test_the_template_imports_as_it_is_filled(client, login_as, world, people, briefing, db):
+    from openpyxl import load_workbook
+
+    login_as(people["manager"])
+    response = client.get("/events/attendees-template.xlsx")
+    wb = load_workbook(BytesIO(response.data))
+    ws = wb.active
+    assert [c.value for c in ws[1]] == ["统一社会信用代码", "参会人", "企业名称"]
+    ws.append([world.ent_x.uscc, "张总", world.ent_x.name])
+    out = BytesIO()
+    wb.save(out)
+    response = client.post(f"/events/{briefing.id}/attendees/import",
+                           data={"file": (BytesIO(out.getvalue()), "filled.xlsx")}, content_type="multipart/form-data")
+    assert response.status_code == 303  # the example row is skipped, the filled one signed up (not marked present)
+    [attendee] = db.session.scalars(select(EventAttendee)).all()
+    assert (attendee.enterprise_id, attendee.person, attendee.attended) == (world.ent_x.id, "张总", False)
+
+
+def test_the_enterprise_page_lists_its_events_and_referrals(client, login_as, world, people, briefing, db):
+    from crm.partners import services as partner_services
+
+    services.sign_up(briefing, world.ent_x, actor=people["manager"])
+    bank = partner_services.create_partner({"name": "宁夏银行", "kind": "bank", "region_id": world.city.id},
+                                           actor=people["manager"])
+    need = factories.need(world.ent_x, owner=people["officer"], category="finance")
+    partner_services.refer_need(need, bank, consent_by="张总", consent_on=date(2025, 1, 2), consent_mode="phone",
+                                actor=people["officer"], today=date(2025, 1, 2))
+    db.session.commit()
+    login_as(people["officer"])
+    page = text(client.get(f"/enterprises/{world.ent_x.id}"))
+    assert 'id="outreach"' in page and "2025年科技政策宣讲会" in page and "宁夏银行" in page
+    assert 'id="outreach"' not in text(client.get(f"/enterprises/{world.ent_park.id}"))
