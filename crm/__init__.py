@@ -109,15 +109,19 @@ def import_models() -> None:
     import crm.core.workdays  # noqa: F401
     import crm.cycle.models  # noqa: F401
     import crm.enterprises.models  # noqa: F401
+    import crm.events.models  # noqa: F401
     import crm.evidence.models  # noqa: F401
     import crm.io.models  # noqa: F401
     import crm.ladder.models  # noqa: F401
     import crm.notify.models  # noqa: F401
+    import crm.partners.models  # noqa: F401
     import crm.pipeline.models  # noqa: F401
     import crm.policies.models  # noqa: F401
     import crm.portal.models  # noqa: F401
     import crm.referrals.models  # noqa: F401
+    import crm.saved_views.models  # noqa: F401
     import crm.service.models  # noqa: F401
+    import crm.tags.models  # noqa: F401
 
 
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:
@@ -143,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.cycle.views import bp as cycle_bp
     from crm.enterprises.views import bp as enterprises_bp
     from crm.enterprises.views import regions_bp
+    from crm.events.views import bp as events_bp
     from crm.evidence.views import bp as evidence_bp
     from crm.holidays.views import bp as holidays_bp
     from crm.io.views import bp as io_bp
@@ -150,6 +155,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.ladder.views import candidates_bp, rules_bp
     from crm.main import bp as main_bp
     from crm.notify.views import bp as notify_bp
+    from crm.partners.views import bp as partners_bp
     from crm.performance.views import bp as performance_bp
     from crm.pipeline.views import bp as pipeline_bp
     from crm.policies.views import bp as policies_bp
@@ -157,12 +163,14 @@ def register_blueprints(app: Flask) -> None:
     from crm.portal.views import bp as portal_bp
     from crm.portal.views import review_bp as submissions_bp
     from crm.referrals.views import bp as referrals_bp
+    from crm.saved_views.views import bp as saved_views_bp
     from crm.service.views import bp as service_bp
+    from crm.tags.views import bp as tags_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
                       api_bp, service_bp, policies_bp, notify_bp, pipeline_bp, io_bp, tokens_bp, portal_bp,
                       submissions_bp, portal_accounts_bp, performance_bp, cycle_bp, referrals_bp, holidays_bp,
-                      evidence_bp):
+                      evidence_bp, tags_bp, saved_views_bp, partners_bp, events_bp):
         app.register_blueprint(blueprint)
 
 
@@ -180,6 +188,9 @@ def register_jinja(app: Flask) -> None:
     from crm.ladder import display
 
     display.register_jinja(app)
+    from crm.saved_views import views as saved_views
+
+    saved_views.register_jinja(app)
     app.jinja_env.globals.update(
         can=lambda capability: policy.can(_current_user(), capability),
         can_edit_enterprise=lambda e: enterprise_queries.can_edit_enterprise(_current_user(), e),

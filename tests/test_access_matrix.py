@@ -223,6 +223,28 @@ GET_ROUTES = {
     "evidence.plan_report": ("/visit-plans/report", _performance),
     "evidence.plan_report_officer": ("/visit-plans/report/{author}", {**_performance, "manager_other": MISSING}),
     "evidence.plan_report_export": ("/visit-plans/report.xlsx", _performance),
+    # tags (crm.tags): managers and admins keep the list; a county X tag is the city manager's, not another city's
+    "tags.index": ("/tags", _tags_manage := {"admin": OK, **{r: OK for r in MANAGERS},
+                                             **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
+    "tags.new": ("/tags/new", _tags_manage),
+    "tags.edit": ("/tags/{tag}/edit", _manage_x := {**_tags_manage, "manager_other": MISSING}),
+    # partners (crm.partners): bureau users read the partners of their region and above (the city's bank serves
+    # its counties); managers keep those of their subtree; referring a need follows the need's record rule
+    "partners.index": ("/partners", _registry),
+    "partners.detail": ("/partners/{partner}", {**_registry, "manager_other": MISSING}),
+    "partners.new": ("/partners/new", _tags_manage),
+    "partners.edit": ("/partners/{partner}/edit", _manage_x),
+    "partners.refer": ("/needs/{need}/refer", _move_x),
+    "partners.referrals": ("/referrals", _registry),
+    "partners.referral_status": ("/referrals/{partner_referral}/status", _move_x),
+    "partners.results": ("/partners/results", _tags_manage),
+    "partners.results_export": ("/partners/results.xlsx?year=2025", _tags_manage),
+    # events (crm.events): read near one's region (county X's event: not county Y's officer), organised by managers
+    "events.index": ("/events", _registry),
+    "events.new": ("/events/new", _tags_manage),
+    "events.detail": ("/events/{event}", {**_read_x}),
+    "events.edit": ("/events/{event}/edit", _manage_x),
+    "events.template": ("/events/attendees-template.xlsx", _tags_manage),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -336,6 +358,22 @@ POST_ROUTES = {
     "evidence.plan_delete": ("/visit-plans/{visit_plan}/delete", {
         "admin": "allowed", "manager_city": FORBIDDEN, "manager_other": MISSING, **{r: MISSING for r in OFFICERS},
         **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),
+    # tags: refreshing a rule tag (managers of its region, admins); tagging ent_x posted without a tag: a message
+    # (303), nothing written, for those who may edit ent_x; removing a tag it does not carry: the same
+    "tags.refresh": ("/tags/{rule_tag}/refresh", _manage_post := {
+        "admin": "allowed", "manager_city": "allowed", "manager_other": MISSING,
+        **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
+    "tags.add": ("/enterprises/{ent}/tags", _write_x),
+    "tags.remove": ("/enterprises/{ent}/tags/{tag}/remove", _write_x),
+    # saved views: every signed-in user saves their own (posted without a page: a message, 303); another's: 404
+    "saved_views.create": ("/saved-views", {r: "allowed" for r in ROLES[1:]}),
+    "saved_views.delete": ("/saved-views/{saved_view}/delete", {r: MISSING for r in ROLES[1:]}),
+    # events, posted empty: a sign-up or an import without input is refused (422); attendance with nobody ticked
+    # changes nothing (303)
+    "events.sign_up": ("/events/{event}/attendees", _event_form := {
+        "admin": 422, "manager_city": 422, "manager_other": MISSING, **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
+    "events.import_attendees": ("/events/{event}/attendees/import", _event_form),
+    "events.attendance": ("/events/{event}/attendance", _manage_post),
 }
 
 
@@ -412,7 +450,28 @@ def ids(world, officer_x, db):
     attachment = evidence_services.store_bytes("visit", visit, "photo.png", png_bytes(), actor=author)
     visit_plan = evidence_services.plan_visit(world.ent_x, {"month": clock.today().replace(day=1)}, actor=author)
     db.session.commit()
-    return {"cycle_batch": cycle_batch.id, "application": application.id, "bulletin": bulletin.id,
+    from crm.events.models import Event
+    from crm.partners.models import Partner, PartnerReferral
+    from crm.saved_views.models import SavedView
+    from crm.tags.models import Tag
+
+    tag = Tag(name="重点关注", region_id=world.county_x.id, kind="manual")
+    rule_tag = Tag(name="研发高增长", region_id=world.county_x.id, kind="rule",
+                   conditions={"growth_field": "rd_expense", "min_growth_pct": "20"}, conditions_version=1)
+    partner = Partner(name="宁夏银行银川分行", kind="bank", region_id=world.city.id, specialities=["finance"])
+    event = Event(kind="briefing", topic="研发费用加计扣除宣讲会", held_on=factories.date(2025, 3, 1),
+                  region_id=world.county_x.id)
+    saved_view = SavedView(user_id=someone.id, endpoint="enterprises.index", name="mine", query="tier=high_tech")
+    db.session.add_all([tag, rule_tag, partner, event, saved_view])
+    db.session.flush()
+    partner_referral = PartnerReferral(need_id=need.id, partner_id=partner.id, enterprise_id=world.ent_x.id, status="proposed",
+                        referred_on=factories.date(2025, 3, 2), consent_by="张总", consent_on=factories.date(2025, 3, 2),
+                        consent_mode="phone")
+    db.session.add(partner_referral)
+    db.session.commit()
+    return {"tag": tag.id, "rule_tag": rule_tag.id, "partner": partner.id, "event": event.id,
+            "saved_view": saved_view.id, "partner_referral": partner_referral.id,
+            "cycle_batch": cycle_batch.id, "application": application.id, "bulletin": bulletin.id,
             "import_job": import_job.id, "token": token.id, "submission": submission.id,
             "contact_user": contact_user.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id,
             "ip": item.id,

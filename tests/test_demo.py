@@ -117,15 +117,19 @@ def test_one_audit_event_for_the_load_besides_the_service_work(loaded, db):
                                                           "need_comments", "submissions", "policy_pushes",
                                                           "cycle_batches", "applications", "enterprise_flags",
                                                           "bulletins", "referrals", "need_callbacks", "visit_plans",
-                                                          "attachments"}
+                                                          "attachments", "tags", "enterprise_tags", "partners",
+                                                          "partner_referrals", "events", "event_attendees"}
     people = {u.id for u in db.session.scalars(sa.select(User).where(
         User.role.in_(("officer", "enterprise", "department"))))}
-    # the manager sets the certification cycle's batch and writes the bulletin, and visited one enterprise an
-    # officer plans to visit (crm.demo.evidence: the 14-day warning); the scheduler escalates referrals
-    manager = db.session.scalar(sa.select(User).where(User.username == "manager"))
-    assert all(e.actor_id in people for e in others if e.entity_type not in ("policies", "cycle_batches",
-                                                                             "bulletins")
-               and e.action != "escalate" and not (e.entity_type == "visits" and e.actor_id == manager.id))
+    # the manager sets the certification cycle's batch and writes the bulletin, visited one enterprise an officer
+    # plans to visit (crm.demo.evidence: the 14-day warning), keeps the tags and partners, organises the events
+    # and records their attendance (which informs the attendees of the policies presented); the scheduler
+    # escalates referrals
+    manager = db.session.scalar(sa.select(User.id).where(User.username == "manager"))
+    assert all(e.actor_id in people for e in others if e.entity_type not in (
+        "policies", "cycle_batches", "bulletins", "tags", "partners", "events", "event_attendees", "policy_pushes")
+               and e.action != "escalate" and not (e.entity_type == "visits" and e.actor_id == manager))
+    assert all(e.actor_id in people | {manager} for e in others if e.entity_type == "policy_pushes")
 
 
 def test_second_run_creates_nothing(app, loaded, db):

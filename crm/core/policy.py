@@ -75,6 +75,18 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "applications.write": frozenset({_A, _M, _O}),
     "batches.manage": frozenset({_A, _M}),
     "bulletins.manage": frozenset({_A, _M}),
+    # tags (crm.tags): managers and admins keep the tag list (a region's or everyone's); officers tag the
+    # enterprises they may edit (the record rule, crm.enterprises.queries.can_edit_enterprise)
+    "tags.manage": frozenset({_A, _M}),
+    # partners and referrals (crm.partners): bureau users read the partners near their region; managers and
+    # admins keep them; referring a need follows the need's record rule (service.write); results per year
+    "partners.read": frozenset({_A, _M, _O}),
+    "partners.manage": frozenset({_A, _M}),
+    "partners.results": frozenset({_A, _M}),
+    # events and training (crm.events): bureau users read them; managers and admins organise them and record
+    # sign-up and attendance
+    "events.read": frozenset({_A, _M, _O}),
+    "events.manage": frozenset({_A, _M}),
     # the scheduler's jobs: their schedules, history, and running one by hand
     "jobs.manage": frozenset({_A}),
     # Excel/CSV imports (crm.io), row by row within the importer's scope: admins everywhere, managers their

@@ -126,6 +126,10 @@ def load(count: int):
 
     for label, n in load_cycle(clock.today()).items():
         click.echo(f"{label}: {n} created")
+    from crm.demo.outreach import load_outreach
+
+    for label, n in load_outreach(clock.today()).items():
+        click.echo(f"{label}: {n} created")
     db.session.commit()
     click.echo("")
     click.echo(f"Demo accounts (password: {accounts.DEMO_PASSWORD}):")

@@ -34,6 +34,24 @@ def subtree_ids(region_id: int | None) -> list[int]:
     return cache[region_id]
 
 
+def ancestor_ids(region_id: int | None) -> list[int]:
+    """Ids of a region and every region above it (its materialised path)."""
+    if region_id is None:
+        return []
+    path = db.session.scalar(select(Region.path).where(Region.id == region_id)) or ""
+    return [int(i) for i in path.strip("/").split("/") if i]
+
+
+def nearby_region_filter(column, user):
+    """A filter on a record's region column: what `user` sees of region-kept lists (tags, partners, events) —
+    an admin all; others their subtree and the regions above it (a city's bank serves its counties); NULL
+    (everyone's) always."""
+    if user.role == Role.ADMIN:
+        return column.is_not(None) | column.is_(None)
+    ids = set(subtree_ids(user.region_id)) | set(ancestor_ids(user.region_id))
+    return column.is_(None) | column.in_(ids)
+
+
 def all_regions() -> list[Region]:
     """Every region in tree order (by materialised path of codes would differ; order by path)."""
     regions = list(db.session.scalars(select(Region)))
@@ -138,6 +156,7 @@ class RegistryFilter:
     status: str = ""
     archived: str = ""  # "" = hide archived, "include", "only"
     officer: str = ""  # "" = any, an officer's id = their current enterprises, "none" = unassigned
+    tag: int | None = None  # a tag's id (crm.tags): the enterprises carrying it
     sort: str = "name"
     desc: bool = False
     errors: list = field(default_factory=list)
@@ -179,6 +198,10 @@ def registry_query(user, f: RegistryFilter) -> Select:
         from crm.service.queries import filter_by_officer
 
         stmt = filter_by_officer(stmt, f.officer)
+    if f.tag:
+        from crm.tags.models import EnterpriseTag
+
+        stmt = stmt.where(Enterprise.id.in_(select(EnterpriseTag.enterprise_id).where(EnterpriseTag.tag_id == f.tag)))
     columns = SORTS.get(f.sort, SORTS["name"])
     return stmt.order_by(*[c.desc() if f.desc else c.asc() for c in columns])
 

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crm.core.audit import AuditEvent, register_field_labels
 from crm.core.htmx import render_page_or_fragment
@@ -56,6 +57,7 @@ def read_filter(args=None) -> queries.RegistryFilter:
         status=args.get("status", "") if args.get("status", "") in ENTERPRISE_STATUS_LABELS else "",
         archived=args.get("archived", "") if args.get("archived") in ("include", "only") else "",
         officer=parse_officer_filter(args.get("officer")),
+        tag=int(args.get("tag")) if (args.get("tag") or "").isdigit() and len(args.get("tag")) < 10 else None,
         sort=args.get("sort", "name") if args.get("sort") in queries.SORTS else "name",
         desc=args.get("desc") == "1",
     )
@@ -67,7 +69,7 @@ _read_filter = read_filter
 def filter_args(f: queries.RegistryFilter) -> dict:
     """The query-string arguments of a filter (empty ones left out): links back and the bulk form's hidden fields."""
     args = {"q": f.q, "region": f.region_id or "", "tier": f.tier, "industry": f.industry, "domain": f.tech_domain,
-            "above": f.above_scale, "status": f.status, "archived": f.archived, "officer": f.officer,
+            "above": f.above_scale, "status": f.status, "archived": f.archived, "officer": f.officer, "tag": f.tag or "",
             "sort": f.sort if f.sort != "name" else "", "desc": "1" if f.desc else ""}
     return {k: v for k, v in args.items() if v}
 
@@ -101,6 +103,7 @@ def index():
     """The registry: search, filters, sort, 50 a page; htmx swaps only the results."""
     from crm.service import queries as service_queries
     from crm.service.services import BULK_LIMIT
+    from crm.tags.queries import visible_tags
 
     f = _read_filter()
     page = paginate(queries.registry_query(current_user, f))
@@ -109,6 +112,7 @@ def index():
         "enterprises/index.html", "enterprises/_results.html",
         page=page, f=f, region_choices=queries.region_choices(within=scope),
         officer_choices=service_queries.officer_choices(current_user), filter_args=filter_args(f),
+        tag_choices=[(t.id, t.name) for t in visible_tags(current_user)],
         bulk_limit=BULK_LIMIT,
         divisions=division_choices(), industry_label=industry_label, tiers=list(Tier),
         domain_labels=TECH_DOMAIN_LABELS, status_labels=ENTERPRISE_STATUS_LABELS,
@@ -158,7 +162,25 @@ def detail(enterprise_id: int):
         ladder=ladder_queries.ladder_state(enterprise),
         can_edit=queries.can_edit_enterprise(current_user, enterprise),
         readiness=readiness_context(enterprise), **_service_officer_context(enterprise),
+        **_tags_context(enterprise),
     )
+
+
+def _tags_context(enterprise: Enterprise) -> dict:
+    """The enterprise page's tags (and the manual tags the user may add), its events and partner referrals."""
+    from crm.events.models import Event, EventAttendee
+    from crm.partners.models import PartnerReferral
+    from crm.tags import queries as tag_queries
+
+    can_tag = queries.can_edit_enterprise(current_user, enterprise)
+    # the events it signed up for and its referrals to partners (the page's "Events and partners" card)
+    events = db.session.execute(select(Event, EventAttendee.attended).join(
+        EventAttendee, EventAttendee.event_id == Event.id).where(EventAttendee.enterprise_id == enterprise.id)
+        .order_by(Event.held_on.desc()).limit(10)).all()
+    referrals = list(db.session.scalars(select(PartnerReferral).options(joinedload(PartnerReferral.partner)).where(
+        PartnerReferral.enterprise_id == enterprise.id).order_by(PartnerReferral.referred_on.desc()).limit(10)))
+    return {"tags": tag_queries.tags_of(enterprise), "events_joined": events, "referrals": referrals,
+            "taggable": tag_queries.taggable(current_user, enterprise) if can_tag else [], "can_tag": can_tag}
 
 
 def _service_officer_context(enterprise: Enterprise) -> dict:

@@ -11,7 +11,7 @@ pages, the PDF sheets and the batch ranking all call the same functions:
 
 The result format is domain/readiness-profile.md's; the criteria are domain/tier-criteria.md's
 and regional-defaults.md's. A rule set is data: each criterion has a *kind* (flag, age_days,
-metric, ratio, cagr, ip_count, base_tier, domain_in, sme_score, ht_innovation_score) and that
+metric, ratio, cagr, growth, ip_count, base_tier, domain_in, sme_score, ht_innovation_score) and that
 kind's parameters; thresholds, bands, labels, sources and gap texts all come from the data.
 
 Rule-set data (rules/<tier>.json, or an admin's version of it):
@@ -31,6 +31,7 @@ replace its kind's texts: gap_text, over_text, zero_text, fallback_note, …):
   ratio       numerator, denominator, denominator_fallback?, years ("latest" | 3, summed), op (>=, >),
               value | bands [{"max"|"below": limit, "value": t}, …, {"value": t}] + band_by {field, year}
   cagr        field, years 3, op, min | bands + band_by
+  growth      field, op (>=, >), min: year-on-year growth of the latest year over the year before
   ip_count    class1_min / class2_min / total_min (any one suffices), exclude_used_class2
   base_tier   any_of [tiers]
   domain_in   domains [codes] (default: all eight)
@@ -564,6 +565,14 @@ DEFAULT_TEXTS: dict[str, dict[str, tuple[dict[str, str], tuple[str, ...]]]] = {
         "short_text": ({"zh": "经营不足两个会计年度，无法计算增长率",
                         "en": "fewer than two accounting years: no growth rate can be computed"}, ()),
     },
+    "growth": {
+        "gap_text": ({"zh": "{year} 年{field}需达到 {target} 万元（再增加 {amount} 万元）",
+                      "en": "{year} {field} must reach {target} (10k CNY), another {amount}"},
+                     ("year", "field", "target", "amount", "required")),
+        "zero_base_text": ({"zh": "{year} 年{field}为零或负数，无法计算增长率",
+                            "en": "{year} {field} is zero or negative: no growth rate can be computed"},
+                           ("year", "field")),
+    },
     "ip_count": {
         "gap_text": ({"zh": "需再取得 {items}", "en": "needs {items}"}, ("items",)),
         "item_class1": ({"zh": "{n} 件Ⅰ类知识产权", "en": "{n} more class I IP item(s)"}, ("n",)),
@@ -995,6 +1004,50 @@ class CagrCriterion(Criterion):
         return best if best is not None else first * (1 + self.bands[-1][2]) ** k
 
 
+class GrowthCriterion(Criterion):
+    """Year-on-year growth of a figure: the latest year over the year before it, against a rate (e.g. 0.2)."""
+
+    kind = "growth"
+    unit = "ratio"
+    __slots__ = ("field", "min", "op")
+
+    def __init__(self, r: _Reader):
+        super().__init__(r)
+        self.field = r.get("field", _c_choice(*FIGURE_FIELDS), "revenue")
+        self.op = r.get("op", _c_choice(">=", ">"), ">=")
+        self.min = r.get("min", _c_num)
+        self._read_texts(r)
+
+    def _passes(self, before: Decimal, last: Decimal) -> bool:
+        return OPS[self.op](last, before * (1 + self.min))
+
+    def run(self, f, lang, miss, rulesets):
+        required = json_number(self.min)
+        years = (f.latest_year - 1, f.latest_year)
+        values = [None if f.rows.get(y) is None else getattr(f.rows[y], self.field) for y in years]
+        if None in values:
+            if miss is not None:
+                miss.extend((y, self.field) for y, v in zip(years, values, strict=True) if v is None)
+            return self.entry(lang, UNKNOWN, None, required)
+        before, last = values
+        field = FIELD_NAMES[self.field][_lang_index(lang)]
+        if before <= 0:
+            e = self.entry(lang, FAIL, None, required)
+            e["gap"] = _gap(None, None, self.text("zero_base_text", lang, year=years[0], field=field), 1.0)
+            return e
+        growth = _SHOW.divide(last, before) - 1
+        if self._passes(before, last):
+            return self.entry(lang, PASS, _shown(growth, self.min, True), required)
+        e = self.entry(lang, FAIL, _shown(growth, self.min, False), required)
+        reached = before * (1 + self.min)
+        x = _minimal(reached - last, _TENTH, lambda x: self._passes(before, last + x))
+        text = self.text("gap_text", lang, year=years[1], field=field,
+                         target=_fmt_exact(last + x) if x is not None else "?",
+                         amount=_fmt(x, _TENTH) if x is not None else "?", required=_pct(self.min))
+        e["gap"] = _gap(x, "万元", text, _relative(reached - last, reached))
+        return e
+
+
 class IPCountCriterion(Criterion):
     """Valid IP counts: class I ≥ a, or class II ≥ b, or all ≥ c (any one alternative suffices)."""
 
@@ -1371,7 +1424,7 @@ class HtScoreCriterion(_ScoreCriterion):
 POLICY_SUBJECT = "policy"
 
 KINDS: dict[str, type[Criterion]] = {cls.kind: cls for cls in (
-    FlagCriterion, AgeCriterion, MetricCriterion, RatioCriterion, CagrCriterion, IPCountCriterion,
+    FlagCriterion, AgeCriterion, MetricCriterion, RatioCriterion, CagrCriterion, GrowthCriterion, IPCountCriterion,
     BaseTierCriterion, DomainCriterion, SmeScoreCriterion, HtScoreCriterion)}
 SCORE_KINDS = frozenset({"sme_score", "ht_innovation_score"})
 

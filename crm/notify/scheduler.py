@@ -91,6 +91,7 @@ def registry() -> list[Job]:
     from crm.pipeline import jobs as pipeline_jobs
     from crm.referrals import jobs as referral_jobs
     from crm.service import jobs as service_jobs
+    from crm.tags import jobs as tags_jobs
 
     return [
         Job("ladder.expire_certifications", lambda ctx: ladder_jobs.expire_certifications(ctx.today),
@@ -122,6 +123,9 @@ def registry() -> list[Job]:
         Job("pipeline.refresh_forecast", lambda ctx: pipeline_jobs.refresh_forecast(ctx.today),
             {"minute": 5}, _l("Rank the candidates of every targeted tier for the targets' forecasts"),
             _l("hourly at :05")),
+        Job("tags.refresh_rule_tags", lambda ctx: tags_jobs.refresh_rule_tags(ctx.today),
+            {"hour": 2, "minute": 15}, _l("Re-evaluate the tags by rule over the enterprises' figures"),
+            _l("daily 02:15")),
         Job("notify.deliver_email", lambda ctx: mail.deliver_pending(),
             {"minute": "*"}, _l("E-mail new notifications (when SMTP is configured)"), _l("every minute"),
             options={"quiet": True}),

@@ -373,6 +373,7 @@ def need_detail(need_id: int):
 
 def _render_need(need: Need, status_form: NeedStatusForm, status: int = 200, comment_form=None, callback_form=None):
     from crm.evidence.views import attachments_context
+    from crm.partners.queries import referrals_of_need
     from crm.referrals import queries as referral_queries
     from crm.referrals.forms import CallbackForm
     from crm.service.forms import NeedCommentForm
@@ -386,7 +387,7 @@ def _render_need(need: Need, status_form: NeedStatusForm, status: int = 200, com
         comment_form=comment_form or NeedCommentForm(formdata=None),
         can_comment=queries.can_comment_need(current_user, need),
         history=(history := queries.need_history(need)), names=queries.actor_names(history),
-        action_label=action_label, today=clock.today(),
+        action_label=action_label, today=clock.today(), partner_referrals=referrals_of_need(need),
         statuses=NEED_STATUS_LABELS, follow_ups=list(db.session.scalars(
             select(FollowUp).where(FollowUp.need_id == need.id).order_by(FollowUp.due_on, FollowUp.id))),
     ), status

@@ -16,6 +16,13 @@
       event.preventDefault();
     }
   }, true);
+  // A saved view keeps the filters the page shows now (htmx may have changed them since it loaded).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-saved-view]")) {
+      form.querySelector("input[name=query]").value = window.location.search.replace(/^\?/, "");
+    }
+  }, true);
   // htmx swaps a refused form (422: it comes back with its errors) like a success.
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.xhr && event.detail.xhr.status === 422) {

@@ -186,7 +186,7 @@ def test_overrides_are_checked():
 
 
 def test_every_kind_is_known():
-    assert set(KINDS) == {"flag", "age_days", "metric", "ratio", "cagr", "ip_count", "base_tier", "domain_in",
+    assert set(KINDS) == {"flag", "age_days", "metric", "ratio", "cagr", "growth", "ip_count", "base_tier", "domain_in",
                           "sme_score", "ht_innovation_score"}
 
 
