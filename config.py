@@ -69,6 +69,8 @@ class Config:
     SERVICE_STALE_DAYS = int(os.environ.get("SERVICE_STALE_DAYS", 90))
     # Managers are told of a need in their region overdue by more than this many days.
     NEED_ESCALATION_DAYS = int(os.environ.get("NEED_ESCALATION_DAYS", 14))
+    # Officers are reminded of eligible enterprises told of a policy and not applied this many days before it closes.
+    POLICY_REMINDER_DAYS = int(os.environ.get("POLICY_REMINDER_DAYS", 14))
     # A target is yellow when behind its pace by up to this share of the expected value, red beyond it.
     PIPELINE_YELLOW_MARGIN = os.environ.get("PIPELINE_YELLOW_MARGIN", "0.10")
     # E-mail of notifications: off unless MAIL_SERVER is set (the inbox works either way).

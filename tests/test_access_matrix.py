@@ -144,6 +144,12 @@ GET_ROUTES = {
     "policies.conditions": ("/policies/{policy}/conditions", _policies_manage),
     # a policy matched against the enterprises of the reader's scope (enterprise users: their portal)
     "policies.detail": ("/policies/{policy}", _registry),
+    # the three rates (知晓率、申报率、享受率): managers and admins over their scope, like officer performance
+    "policies.rates": ("/policies/rates?by=region", _performance),
+    "policies.rates_enterprises": ("/policies/rates/enterprises?measure=not_informed&officer=none", _performance),
+    "policies.rates_export": ("/policies/rates.xlsx?by=officer", _performance),
+    # the policies of ent_x on its page (loaded by htmx): read like the page
+    "policies.enterprise_card": ("/policies/enterprises/{ent}", _read_x),
     # imports: admins, managers and officers (within their scope, row by row); a job is its creator's ("someone")
     # or an admin's
     "io.imports": ("/imports", _importers := {"admin": OK, **{r: OK for r in OFFICERS + MANAGERS},
@@ -163,6 +169,7 @@ GET_ROUTES = {
     "portal.need_new": ("/portal/needs/new", _portal),
     "portal.need_detail": ("/portal/needs/{need}", _portal_x),
     "portal.figures": ("/portal/figures", _portal),
+    "portal.policies": ("/portal/policies", _portal),
     "portal.figures_new": ("/portal/figures/new", _portal),
     "portal.ip_new": ("/portal/ip/new", _portal),
     "portal.figures_template": ("/portal/figures/template.xlsx", _portal),

@@ -29,6 +29,14 @@ MESSAGES = {
         _l("%(start)s to %(end)s: %(visits)s visits, %(needs_opened)s needs raised, %(needs_closed)s closed, "
            "%(overdue)s overdue now; certifications gained %(gained)s, lost %(lost)s; %(behind)s targets behind "
            "pace.")),
+    "policy_window_open": (
+        _l("Applications open: %(policy)s"),
+        _l("%(policy)s is open for applications (%(opens_on)s to %(closes_on)s). %(n)s of your enterprises "
+           "qualify and have not been told: %(enterprises)s")),
+    "policy_window_closing": (
+        _l("Applications close in %(days)s days: %(policy)s"),
+        _l("%(policy)s closes on %(closes_on)s. %(n)s of your enterprises were told and have not applied: "
+           "%(enterprises)s")),
     "need_status": (
         _l("Your request has a new status"),
         _l("“%(title)s”: %(old)s → %(new)s.")),
@@ -44,6 +52,8 @@ def _prepare(params: dict) -> dict:
     for key in ("old", "new"):
         if key in out:
             out[key] = NEED_STATUS_LABELS.get(out[key], out[key])
+    if isinstance(out.get("enterprises"), list):
+        out["enterprises"] = "、".join(out["enterprises"]) if out["enterprises"] else "—"
     if isinstance(out.get("actions"), list):
         out["actions"] = "；".join(out["actions"]) if out["actions"] else "—"
     return out

@@ -204,3 +204,305 @@ def match(policy: Policy, user, today=None, lang: str = "zh") -> Matching:
         else:
             not_eligible += 1
     return Matching(eligible, maybe, not_eligible)
+
+
+# --- every policy against many enterprises at once (the jobs, the rates, the enterprise page) ---------------
+
+TOLD = ("informed", "applied", "granted", "not_granted")
+APPLIED = ("applied", "granted", "not_granted")
+
+
+def operating(stmt: Select) -> Select:
+    """Only enterprises that operate (not archived, status active): the ones a policy is pushed to."""
+    from crm.enterprises.models import EnterpriseStatus
+
+    return stmt.where(Enterprise.archived_at.is_(None), Enterprise.status == EnterpriseStatus.ACTIVE)
+
+
+def verdicts(policies: list[Policy], enterprises: list[Enterprise], today=None,
+             lang: str = "zh") -> dict[int, dict[int, tuple[str, list[str]]]]:
+    """{policy id: {enterprise id: (verdict, what is unknown)}} with one profile per enterprise and one
+    evaluator: the profiles are read in bulk (a constant number of queries), each rule set compiled once."""
+    from crm.core import clock
+    from crm.ladder.profile import parse_profile
+    from crm.ladder.queries import profiles_of
+
+    today = today or clock.today()
+    if not policies or not enterprises:
+        return {p.id: {} for p in policies}
+    rulesets = [(p.id, ruleset_of(p)) for p in policies]
+    out: dict[int, dict[int, tuple[str, list[str]]]] = {p.id: {} for p in policies}
+    for eid, raw in profiles_of(enterprises, today).items():
+        profile = parse_profile(raw)
+        for pid, ruleset in rulesets:
+            result = ruleset.evaluate(profile, lang)
+            reasons = ([c["label"] for c in result["criteria"] if c["status"] in ("unknown", "borderline")]
+                       if result["verdict"] == "incomplete" else [])
+            out[pid][eid] = (result["verdict"], reasons)
+    return out
+
+
+def push_states(policy_ids: list[int], enterprise_ids: list[int] | None = None) -> dict[tuple[int, int], tuple]:
+    """{(policy id, enterprise id): (status, amount)} of the pushes of these policies (one query)."""
+    from crm.policies.models import PolicyPush
+
+    if not policy_ids:
+        return {}
+    stmt = select(PolicyPush.policy_id, PolicyPush.enterprise_id, PolicyPush.status, PolicyPush.amount).where(
+        PolicyPush.policy_id.in_(policy_ids))
+    if enterprise_ids is not None:
+        if not enterprise_ids:
+            return {}
+        if len(enterprise_ids) <= 900:
+            stmt = stmt.where(PolicyPush.enterprise_id.in_(enterprise_ids))
+    return {(p, e): (s, a) for p, e, s, a in db.session.execute(stmt)}
+
+
+def open_policies(today, *, within_days: int = 0) -> list[Policy]:
+    """Active policies whose window is open on `today` (or opens within `within_days`), by closing date."""
+    stmt = select(Policy).where(Policy.active.is_(True),
+                                or_(Policy.closes_on.is_(None), Policy.closes_on >= today))
+    if within_days:
+        from datetime import timedelta
+
+        stmt = stmt.where(or_(Policy.opens_on.is_(None), Policy.opens_on <= today + timedelta(days=within_days)))
+    else:
+        stmt = stmt.where(or_(Policy.opens_on.is_(None), Policy.opens_on <= today))
+    return list(db.session.scalars(stmt.order_by(Policy.closes_on.is_(None), Policy.closes_on, Policy.title,
+                                                 Policy.id)))
+
+
+@dataclass
+class ToTell:
+    """A policy whose window is open and the officer's enterprises eligible for it that were not told yet."""
+
+    policy: Policy
+    enterprises: list[Enterprise]
+
+
+def to_tell(user, today=None) -> list[ToTell]:
+    """The workbench's "policies to tell your enterprises about": open windows × the enterprises `user` serves
+    that qualify and were not informed (a constant number of queries)."""
+    from crm.core import clock
+    from crm.service.queries import my_enterprises
+
+    today = today or clock.today()
+    policies = open_policies(today)
+    if not policies:
+        return []
+    mine = list(db.session.scalars(operating(my_enterprises(user))))
+    if not mine:
+        return []
+    found = verdicts(policies, mine, today)
+    told = push_states([p.id for p in policies], [e.id for e in mine])
+    out = []
+    for policy in policies:
+        rows = [e for e in mine if found[policy.id][e.id][0] == "ready" and (policy.id, e.id) not in told]
+        if rows:
+            out.append(ToTell(policy, rows))
+    return out
+
+
+@dataclass
+class PolicyOf:
+    """One policy as it stands for one enterprise: its verdict, what is unknown, the push."""
+
+    policy: Policy
+    verdict: str
+    reasons: list[str]
+    status: str
+    amount: object = None
+
+
+def policies_of(enterprise: Enterprise, today=None, lang: str = "zh", *, include_closed: bool = True) -> list[PolicyOf]:
+    """The active policies the enterprise qualifies for (eligible first) or might (data missing), with the push."""
+    from crm.core import clock
+
+    today = today or clock.today()
+    policies = list(db.session.scalars(select(Policy).where(Policy.active.is_(True)).order_by(Policy.title, Policy.id)))
+    if not include_closed:
+        policies = [p for p in policies if p.window_state(today) != "closed"]
+    found = verdicts(policies, [enterprise], today, lang)
+    pushes = push_states([p.id for p in policies], [enterprise.id])
+    out = []
+    for policy in policies:
+        verdict, reasons = found[policy.id].get(enterprise.id, ("not_ready", []))
+        status, amount = pushes.get((policy.id, enterprise.id), ("", None))
+        if verdict in ("ready", "incomplete"):
+            out.append(PolicyOf(policy, verdict, reasons, status, amount))
+    out.sort(key=lambda r: (r.verdict != "ready", r.policy.title))
+    return out
+
+
+# --- the three rates per policy, region and officer (知晓率、申报率、享受率) ------------------------------------
+
+GROUPINGS = ("policy", "region", "officer")
+# what a number of the report counts; "not_informed" is eligible minus informed (the drill-down a manager wants)
+MEASURES = ("eligible", "not_informed", "informed", "applied", "granted")
+
+
+@dataclass
+class Pair:
+    """One eligible enterprise × policy of the report, with its push, sub-region and officer."""
+
+    policy: Policy
+    enterprise: Enterprise
+    region_id: int | None  # the sub-region of the reader's region the enterprise lies in
+    officer_id: int | None  # its current officer
+    status: str
+    amount: object = None
+
+    def counts_in(self, measure: str) -> bool:
+        """Whether this pair is one of the enterprises behind `measure`'s number."""
+        return {"eligible": True, "not_informed": self.status == "", "informed": self.status in TOLD,
+                "applied": self.status in APPLIED, "granted": self.status == "granted"}[measure]
+
+
+@dataclass
+class Tally:
+    """Eligible, informed, applied, granted and the amount granted; the three rates off them."""
+
+    eligible: int = 0
+    informed: int = 0
+    applied: int = 0
+    granted: int = 0
+    amount: object = None
+
+    def add(self, pair: Pair) -> None:
+        """Count one eligible pair."""
+        from decimal import Decimal
+
+        self.eligible += 1
+        self.informed += pair.status in TOLD
+        self.applied += pair.status in APPLIED
+        if pair.status == "granted":
+            self.granted += 1
+            self.amount = (self.amount or Decimal(0)) + (pair.amount or Decimal(0))
+
+    @property
+    def not_informed(self) -> int:
+        """Eligible and not told yet."""
+        return self.eligible - self.informed
+
+    @property
+    def awareness(self):
+        """知晓率: informed ÷ eligible (%)."""
+        return Matching.rate(self.informed, self.eligible)
+
+    @property
+    def application(self):
+        """申报率: applied ÷ informed (%)."""
+        return Matching.rate(self.applied, self.informed)
+
+    @property
+    def benefit(self):
+        """享受率: granted ÷ applied (%)."""
+        return Matching.rate(self.granted, self.applied)
+
+
+@dataclass
+class RateRow:
+    """One row of the report: what it groups (a policy, a sub-region, an officer) and its tally."""
+
+    key: str  # the drill-down's filter value ("" for "no officer")
+    label: str
+    tally: Tally
+
+
+@dataclass
+class RateReport:
+    """The rates grouped one way, the total, and the eligible pairs behind them (for drill-down and export)."""
+
+    by: str
+    rows: list[RateRow]
+    total: Tally
+    pairs: list[Pair]
+    officers: dict
+    regions: dict
+
+
+def _sub_region(path: str, base_id: int | None) -> int | None:
+    """The id of the child of `base_id` on a region path "/1/5/9/" (the root when base is None; base itself
+    when the enterprise sits in the base region directly)."""
+    ids = [int(i) for i in path.strip("/").split("/") if i]
+    if base_id is None:
+        return ids[0] if ids else None
+    if base_id in ids:
+        at = ids.index(base_id)
+        return ids[at + 1] if at + 1 < len(ids) else base_id
+    return None
+
+
+def eligible_pairs(user, policy_id: int | None = None, today=None) -> tuple[list[Pair], dict, dict]:
+    """Every eligible enterprise × active policy in `user`'s scope with its push, sub-region and officer,
+    and the officers and regions they name: a constant number of queries whatever the size of the registry."""
+    from crm.auth.models import User
+    from crm.core import clock
+    from crm.enterprises.models import Region
+    from crm.service.models import Assignment
+    from sqlalchemy.orm import joinedload
+
+    today = today or clock.today()
+    stmt = select(Policy).where(Policy.active.is_(True))
+    if policy_id is not None:
+        stmt = select(Policy).where(Policy.id == policy_id)
+    policies = list(db.session.scalars(stmt.order_by(Policy.title, Policy.id)))
+    scoped = operating(scope_enterprises(select(Enterprise), user))
+    enterprises = list(db.session.scalars(scoped.options(joinedload(Enterprise.region)).order_by(Enterprise.name,
+                                                                                                 Enterprise.id)))
+    found = verdicts(policies, enterprises, today)
+    pushes = push_states([p.id for p in policies])
+    officer_of = dict(db.session.execute(select(Assignment.enterprise_id, Assignment.officer_id).where(
+        Assignment.ends_on.is_(None), Assignment.enterprise_id.in_(scoped.with_only_columns(Enterprise.id)))).all())
+    base = user.region_id if getattr(user, "region_id", None) else None
+    sub = {e.id: _sub_region(e.region.path, base) for e in enterprises}
+    pairs = []
+    for policy in policies:
+        verdict_of = found[policy.id]
+        for e in enterprises:
+            if verdict_of[e.id][0] == "ready":
+                status, amount = pushes.get((policy.id, e.id), ("", None))
+                pairs.append(Pair(policy, e, sub[e.id], officer_of.get(e.id), status, amount))
+    officers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(set(officer_of.values()))))}
+    regions = {r.id: r for r in db.session.scalars(select(Region).where(Region.id.in_({s for s in sub.values() if s})))}
+    return pairs, officers, regions
+
+
+def rate_report(user, by: str = "policy", policy_id: int | None = None, today=None) -> RateReport:
+    """The three rates and the amount granted grouped by policy, sub-region or officer, with the total."""
+    by = by if by in GROUPINGS else "policy"
+    pairs, officers, regions = eligible_pairs(user, policy_id, today)
+    groups: dict = {}
+    labels: dict = {}
+    total = Tally()
+    for pair in pairs:
+        if by == "policy":
+            key, label = str(pair.policy.id), pair.policy.title
+        elif by == "region":
+            region = regions.get(pair.region_id)
+            key, label = str(pair.region_id or ""), region.name if region else "—"
+        else:
+            officer = officers.get(pair.officer_id)
+            key, label = (str(pair.officer_id), officer.name) if officer else ("none", None)
+        groups.setdefault(key, Tally()).add(pair)
+        labels[key] = label
+        total.add(pair)
+    rows = [RateRow(key, labels[key], tally) for key, tally in groups.items()]
+    rows.sort(key=lambda r: (r.label is None, r.label or "", r.key))
+    return RateReport(by, rows, total, pairs, officers, regions)
+
+
+def drill(pairs: list[Pair], measure: str, *, policy: str = "", region: str = "", officer: str = "") -> list[Pair]:
+    """The pairs behind one number of the report (filters as text, the way the links carry them)."""
+    measure = measure if measure in MEASURES else "eligible"
+    out = []
+    for pair in pairs:
+        if policy and str(pair.policy.id) != policy:
+            continue
+        if region and str(pair.region_id or "") != region:
+            continue
+        if officer and (str(pair.officer_id) if pair.officer_id else "none") != officer:
+            continue
+        if pair.counts_in(measure):
+            out.append(pair)
+    return out

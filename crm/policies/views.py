@@ -163,3 +163,100 @@ def push(policy_id: int, enterprise_id: int):
     db.session.commit()
     flash(_("%(name)s: %(status)s.", name=enterprise.name, status=PUSH_STATUS_LABELS[form.status.data]), "success")
     return back
+
+
+# --- the three rates per policy, region and officer; the drill-down; the export ------------------------------
+
+def _report_args() -> tuple[str, int | None]:
+    by = request.args.get("by", "policy")
+    raw = request.args.get("policy", "")
+    return (by if by in queries.GROUPINGS else "policy",
+            int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None)
+
+
+def _group_label(by: str, row) -> str:
+    return row.label if row.label is not None else _("No officer")
+
+
+@bp.get("/rates")
+@require("performance.read")
+def rates():
+    """知晓率、申报率、享受率 and the amount granted, by policy, sub-region or officer, in the reader's scope."""
+    by, policy_id = _report_args()
+    report = queries.rate_report(current_user, by, policy_id)
+    policy = db.session.get(Policy, policy_id) if policy_id else None
+    return render_template("policies/rates.html", report=report, by=by, policy=policy,
+                           policies=queries.active_policies(), group_label=_group_label)
+
+
+@bp.get("/rates/enterprises")
+@require("performance.read")
+def rates_enterprises():
+    """The enterprises behind one number of the rates (filters: policy, region, officer, measure)."""
+    measure = request.args.get("measure", "eligible")
+    measure = measure if measure in queries.MEASURES else "eligible"
+    _by, policy_id = _report_args()
+    pairs, officers, regions = queries.eligible_pairs(current_user, policy_id)
+    rows = queries.drill(pairs, measure, region=request.args.get("region", "")[:12],
+                         officer=request.args.get("officer", "")[:12])
+    return render_template("policies/rates_enterprises.html", page=list_page(rows), measure=measure,
+                           measure_labels=_measure_labels(), officers=officers, regions=regions,
+                           status_labels=PUSH_STATUS_LABELS, total=len(rows))
+
+
+def _measure_labels() -> dict:
+    return {"eligible": _("Eligible"), "not_informed": _("Not informed"), "informed": _("Informed"),
+            "applied": _("Applied"), "granted": _("Granted")}
+
+
+@bp.get("/rates.xlsx")
+@require("performance.read")
+def rates_export():
+    """The rates as Excel: the grouped table, then every eligible enterprise × policy with its push."""
+    from crm.core.xlsx import workbook_sheets_bytes
+
+    by, policy_id = _report_args()
+    report = queries.rate_report(current_user, by, policy_id)
+    group = {"policy": _("Policy"), "region": _("Region"), "officer": _("Officer")}[by]
+    headers = [group, _("Eligible"), _("Informed"), _("Awareness rate (%)"), _("Applied"),
+               _("Application rate (%)"), _("Granted"), _("Benefit rate (%)"), _("Amount granted (10k CNY)")]
+
+    def line(label, t):
+        return [label, t.eligible, t.informed, t.awareness, t.applied, t.application, t.granted, t.benefit,
+                t.amount]
+
+    summary = [line(_group_label(by, r), r.tally) for r in report.rows] + [line(_("Total"), report.total)]
+    detail = [[p.policy.title, p.enterprise.name, p.enterprise.uscc,
+               report.regions[p.region_id].name if p.region_id in report.regions else "",
+               report.officers[p.officer_id].name if p.officer_id in report.officers else "",
+               str(PUSH_STATUS_LABELS[p.status]), p.amount] for p in report.pairs]
+    body = workbook_sheets_bytes([
+        (_("Rates"), headers, summary),
+        (_("Enterprises"), [_("Policy"), _("Enterprise"), _("USCC"), _("Region"), _("Officer"), _("Status"),
+                            _("Amount granted (10k CNY)")], detail)])
+    from urllib.parse import quote
+
+    from flask import Response
+
+    name = _("policy-rates") + f"-{clock.today().isoformat()}.xlsx"
+    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=policy-rates.xlsx; "
+                                                    f"filename*=UTF-8''{quote(name)}"})
+
+
+# --- the policies of one enterprise (its page, loaded by htmx) -------------------------------------------------
+
+@bp.get("/enterprises/<int:enterprise_id>", endpoint="enterprise_card")
+@require("service.read")
+def enterprise_card(enterprise_id: int):
+    """The enterprise page's card: the policies it qualifies for or might, the push, the buttons to mark it."""
+    from crm.enterprises.queries import get_enterprise_for
+    from crm.service.queries import can_record
+
+    enterprise = get_enterprise_for(current_user, enterprise_id)
+    if enterprise is None:
+        abort(404)
+    return render_template("policies/_enterprise_card.html", e=enterprise,
+                           rows=queries.policies_of(enterprise, lang=engine_lang()), today=clock.today(),
+                           window_labels=WINDOW_STATE_LABELS, status_labels=PUSH_STATUS_LABELS,
+                           transitions=PUSH_TRANSITIONS, can_push=can_record(current_user, enterprise))
