@@ -40,9 +40,8 @@ def test_min_revenue_at_its_boundary(world, db, revenue, verdict):
 def test_a_tier_held_counts_while_valid_only(world, db):
     today = clock.today()
     factories.certification(world.ent_x, "tech_sme", issued_on=today - timedelta(days=100))
-    cert = factories.certification(world.ent_y, "tech_sme", issued_on=today - timedelta(days=100))
-    cert.status = "expired"
-    db.session.flush()
+    # last year's registration: it expired on 31 December
+    factories.certification(world.ent_y, "tech_sme", issued_on=today.replace(month=1, day=1) - timedelta(days=100))
     assert _verdict(world.ent_x, {"tiers_held": ["tech_sme", "high_tech"]}) == "ready"
     assert _verdict(world.ent_y, {"tiers_held": ["tech_sme"]}) == "not_ready"
 
