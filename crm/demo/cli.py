@@ -117,6 +117,10 @@ def load(count: int):
 
     for label, n in load_cycle(clock.today()).items():
         click.echo(f"{label}: {n} created")
+    from crm.demo.policies import load_policy_push
+
+    for label, n in load_policy_push(clock.today()).items():
+        click.echo(f"{label}: {n}")
     db.session.commit()
     click.echo("")
     click.echo(f"Demo accounts (password: {accounts.DEMO_PASSWORD}):")

@@ -436,11 +436,12 @@ def _sub_region(path: str, base_id: int | None) -> int | None:
 def eligible_pairs(user, policy_id: int | None = None, today=None) -> tuple[list[Pair], dict, dict]:
     """Every eligible enterprise × active policy in `user`'s scope with its push, sub-region and officer,
     and the officers and regions they name: a constant number of queries whatever the size of the registry."""
+    from sqlalchemy.orm import joinedload
+
     from crm.auth.models import User
     from crm.core import clock
     from crm.enterprises.models import Region
     from crm.service.models import Assignment
-    from sqlalchemy.orm import joinedload
 
     today = today or clock.today()
     stmt = select(Policy).where(Policy.active.is_(True))
