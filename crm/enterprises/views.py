@@ -276,7 +276,8 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
         asked = request.args.get("year", "")  # the readiness panel's "missing figures of <year>" links
         form.year.data = int(asked) if asked.isdigit() and len(asked) == 4 else (latest + 1) if latest else None
     if form.validate_on_submit():
-        data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS)}
+        data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS,
+                                                     *FiguresForm.EFFICIENCY)}
         with unit_of_work(form) as work:
             services.save_figures(enterprise, data, actor=current_user, figures=figures)
         if work.ok:

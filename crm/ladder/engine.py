@@ -1588,3 +1588,99 @@ def missing_data(profile: Profile, tier: str, rulesets: Mapping[str, RuleSet], *
             text = f"缺少 {year} 年{label}" if lang == "zh" else f"Missing: {label} for {year}"
         out.append({"year": year, "field": name, "text": text})
     return out
+
+
+# ------------------------------------------------------------------ scored models (创新积分, grading)
+# A scored model is the other shape a rule set takes: instead of criteria that pass or fail, indicators read off
+# the same facts (one vocabulary, the same _Facts), each turned into points by bands (first match wins, "min" is
+# ≥ and "above" is >, the thresholds kept as data) and weighted. Used for the innovation points (企业创新积分).
+
+
+def _ind_ratio(numerator: str, denominator: str) -> Callable[[_Facts], Decimal | None]:
+    def value(f: _Facts) -> Decimal | None:
+        row = f.latest
+        n = None if row is None else getattr(row, numerator)
+        d = None if row is None else getattr(row, denominator)
+        if n is None or d is None:
+            return None
+        return Decimal(0) if d <= 0 else Decimal(n) / Decimal(d)
+    return value
+
+
+def _ind_growth(name: str) -> Callable[[_Facts], Decimal | None]:
+    def value(f: _Facts) -> Decimal | None:
+        now, before = f.latest, f.rows.get(f.latest_year - 1)
+        a = None if now is None else getattr(now, name)
+        b = None if before is None else getattr(before, name)
+        if a is None or b is None:
+            return None
+        return Decimal(0) if b <= 0 else Decimal(a) / Decimal(b) - 1
+    return value
+
+
+# indicator → how it is read off the facts (ratios as fractions: 0.05 is 5%)
+SCORE_INDICATORS: dict[str, Callable[[_Facts], Decimal | None]] = {
+    "rd_intensity": _ind_ratio("rd_expense", "revenue"),
+    "rd_staff_share": _ind_ratio("rd_staff", "employees"),
+    "tech_staff_share": _ind_ratio("tech_staff", "employees"),
+    "hightech_revenue_share": _ind_ratio("hightech_revenue", "revenue"),
+    "revenue_growth": _ind_growth("revenue"),
+    "invention_patents": lambda f: None if f.ip_class1 is None else Decimal(f.ip_class1),
+    "other_ip": lambda f: None if f.ip_class2 is None else Decimal(f.ip_class2),
+    "conversions_3y": lambda f: (None if f.profile.conversions_last_3_years is None
+                                 else Decimal(f.profile.conversions_last_3_years)),
+}
+
+
+class ScoreModel:
+    """Indicators → points by bands, each weighted; the total is Σ weight × points (a missing indicator scores 0
+    and is named). Pure: evaluates a Profile like a RuleSet does."""
+
+    __slots__ = ("id", "version", "label", "indicators")
+
+    def __init__(self, id: str, version: int, label: dict, indicators: tuple):
+        self.id, self.version, self.label, self.indicators = id, version, label, indicators
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ScoreModel:
+        """A model from its data; RuleSetError names what is wrong."""
+        r = _Reader(data, "")
+        model_id = r.get("id", lambda v, p: str(v))
+        version = r.get("version", _c_int, 1)
+        label = r.get("label", _c_texts)
+
+        def indicator(item: Any, where: str):
+            ir = _Reader(item, where)
+            name = ir.get("indicator", _c_choice(*SCORE_INDICATORS))
+            weight = ir.get("weight", _c_nonneg)
+            bands = ir.get("bands", _c_bands("min", "above"))
+            ir.get("label", _c_texts, None)
+            ir.done()
+            return name, weight, bands
+
+        indicators = tuple(_c_list(indicator)(r.get("indicators", lambda v, p: v), "indicators"))
+        if len({name for name, _w, _b in indicators}) != len(indicators):
+            raise RuleSetError("indicators: each indicator once")
+        r.done()
+        return cls(model_id, version, label, indicators)
+
+    @property
+    def maximum(self) -> Decimal:
+        """The highest total the model can give."""
+        return sum((Decimal(w) * Decimal(_bands_max(b)) for _n, w, b in self.indicators), Decimal(0))
+
+    def score(self, profile: Profile) -> dict:
+        """{"total": Decimal (0.01), "parts": [{"indicator", "value", "points", "weighted"}], "missing": [names]}."""
+        f = _facts(profile)
+        parts, missing, total = [], [], Decimal(0)
+        for name, weight, bands in self.indicators:
+            value = SCORE_INDICATORS[name](f)
+            if value is None:
+                points = Decimal(0)
+                missing.append(name)
+            else:
+                points = Decimal(_band_points(bands, lambda cond, t, v=value: v >= t if cond == "min" else v > t)[0])
+            weighted = Decimal(weight) * points
+            total += weighted
+            parts.append({"indicator": name, "value": value, "points": points, "weighted": weighted})
+        return {"total": total.quantize(Decimal("0.01")), "parts": parts, "missing": missing}

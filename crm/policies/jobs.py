@@ -44,7 +44,7 @@ def window_notifications(today: date) -> str:
         Policy.closes_on.between(today, today + timedelta(days=remind)),
         (Policy.opens_on.is_(None)) | (Policy.opens_on <= today)).order_by(Policy.id)))
     if not opening and not closing:
-        return _("%(opened)s officers told of windows opening, %(closing)s reminded of windows closing",
+        return _("%(opened)s window-opening notifications, %(closing)s closing reminders",
                  opened=0, closing=0)
     enterprises, officer_of = _served()
     policies = {p.id: p for p in opening + closing}
@@ -78,5 +78,5 @@ def window_notifications(today: date) -> str:
                       link=path_for("policies.detail", policy_id=policy.id, tab="informed"),
                       dedupe_key=f"policy_window_closing:{policy.id}:{policy.closes_on.isoformat()}:{officer_id}"):
                 reminded += 1
-    return _("%(opened)s officers told of windows opening, %(closing)s reminded of windows closing",
+    return _("%(opened)s window-opening notifications, %(closing)s closing reminders",
              opened=opened, closing=reminded)

@@ -507,3 +507,95 @@ def drill(pairs: list[Pair], measure: str, *, policy: str = "", region: str = ""
         if pair.counts_in(measure):
             out.append(pair)
     return out
+
+
+# --- innovation points (企业创新积分) and the high_tech reserve pool (后备库) ------------------------------------
+
+POINTS_FILE = "innovation_points.json"
+POOL_TIER = "high_tech"
+
+
+def points_model():
+    """The innovation-points model (data shipped with the app), compiled by the ladder's engine."""
+    import json
+    from pathlib import Path
+
+    from crm.ladder.engine import ScoreModel
+
+    return ScoreModel.from_dict(json.loads((Path(__file__).parent / POINTS_FILE).read_text(encoding="utf-8")))
+
+
+def indicator_labels(lang: str = "zh") -> dict[str, str]:
+    """{indicator: its label} of the points model, in `lang`."""
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).parent / POINTS_FILE).read_text(encoding="utf-8"))
+    return {i["indicator"]: i["label"][lang] for i in data["indicators"]}
+
+
+@dataclass
+class Ranked:
+    """One enterprise of the ranking: its points, their parts, its rank, whether it is in the pool."""
+
+    enterprise: Enterprise
+    total: object
+    parts: list
+    missing: list
+    rank: int = 0
+    entry: object = None  # its ReservePoolEntry, if in the pool
+    officer_id: int | None = None  # its current officer (the suggested coach)
+
+
+def ranking(user, region_id: int | None = None, today=None) -> list[Ranked]:
+    """Operating enterprises in `user`'s scope (and region) not holding a valid high_tech certificate, by points.
+
+    Ties: equal points share a rank (1, 1, 3, …) and are listed by name, then id, so that "the top N" is the same
+    list every time. A constant number of queries (the profiles in bulk, the pool, the officers)."""
+    from crm.core import clock
+    from crm.enterprises.queries import subtree_ids
+    from crm.ladder.profile import parse_profile
+    from crm.ladder.queries import profiles_of
+    from crm.policies.models import ReservePoolEntry
+    from crm.service.models import Assignment
+
+    today = today or clock.today()
+    stmt = operating(scope_enterprises(select(Enterprise), user))
+    if region_id is not None:
+        stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(region_id)))
+    enterprises = list(db.session.scalars(stmt.order_by(Enterprise.name, Enterprise.id)))
+    model = points_model()
+    profiles = profiles_of(enterprises, today)
+    entries = {e.enterprise_id: e for e in db.session.scalars(select(ReservePoolEntry).where(
+        ReservePoolEntry.tier == POOL_TIER, ReservePoolEntry.enterprise_id.in_(stmt.with_only_columns(Enterprise.id))))}
+    officers = dict(db.session.execute(select(Assignment.enterprise_id, Assignment.officer_id).where(
+        Assignment.ends_on.is_(None), Assignment.enterprise_id.in_(stmt.with_only_columns(Enterprise.id)))).all())
+    out = []
+    for e in enterprises:
+        profile = parse_profile(profiles[e.id])
+        held = {c.tier for c in (profile.certifications or ()) if c.valid_on(today)}
+        if POOL_TIER in held:
+            continue
+        s = model.score(profile)
+        out.append(Ranked(e, s["total"], s["parts"], s["missing"], entry=entries.get(e.id),
+                          officer_id=officers.get(e.id)))
+    out.sort(key=lambda r: (-r.total, r.enterprise.name, r.enterprise.id))
+    previous, rank = None, 0
+    for position, row in enumerate(out, start=1):
+        if row.total != previous:
+            rank, previous = position, row.total
+        row.rank = rank
+    return out
+
+
+def pool_entries(user) -> list:
+    """The reserve pool in `user`'s scope, best points first (with the enterprise and the coach)."""
+    from sqlalchemy.orm import joinedload
+
+    from crm.policies.models import ReservePoolEntry
+
+    stmt = (select(ReservePoolEntry).join(Enterprise, Enterprise.id == ReservePoolEntry.enterprise_id)
+            .where(ReservePoolEntry.tier == POOL_TIER))
+    return list(db.session.scalars(scope_enterprises(stmt, user).options(
+        joinedload(ReservePoolEntry.enterprise), joinedload(ReservePoolEntry.officer)).order_by(
+        ReservePoolEntry.points.desc(), Enterprise.name, ReservePoolEntry.id)))

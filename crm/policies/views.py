@@ -260,3 +260,65 @@ def enterprise_card(enterprise_id: int):
                            rows=queries.policies_of(enterprise, lang=engine_lang()), today=clock.today(),
                            window_labels=WINDOW_STATE_LABELS, status_labels=PUSH_STATUS_LABELS,
                            transitions=PUSH_TRANSITIONS, can_push=can_record(current_user, enterprise))
+
+
+# --- innovation points (企业创新积分) and the high_tech reserve pool (后备库) ------------------------------------
+
+def _region_arg() -> int | None:
+    raw = request.args.get("region", "") or request.form.get("region", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
+@bp.get("/points")
+@require("performance.read")
+def points():
+    """The ranking by innovation points of the enterprises in scope not holding high_tech, and the reserve pool."""
+    from crm.enterprises.queries import region_choices
+
+    region_id = _region_arg()
+    rows = queries.ranking(current_user, region_id)
+    scope = current_user.region_id if current_user.role != "admin" else None
+    return render_template("policies/points.html", page=list_page(rows), total=len(rows), region_id=region_id,
+                           region_choices=region_choices(within=scope), model=queries.points_model(),
+                           labels=queries.indicator_labels(engine_lang()), officers=_officer_names(rows),
+                           pool=queries.pool_entries(current_user), can_reserve=can(current_user, "assignment.manage"))
+
+
+def _officer_names(rows) -> dict:
+    from sqlalchemy import select
+
+    from crm.auth.models import User
+
+    ids = {r.officer_id for r in rows if r.officer_id} | {r.entry.officer_id for r in rows if r.entry}
+    return {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+
+
+@bp.post("/points/reserve")
+@require("assignment.manage")
+def reserve():
+    """Put the top N of the ranking (or the enterprises ticked) in the high_tech reserve pool in one step: a
+    coaching officer each (assigned when it had none) and a coaching follow-up."""
+    region_id = _region_arg()
+    back = redirect(url_for("policies.points", region=region_id or None), code=303)
+    top = request.form.get("top", "").strip()
+    ticked = {int(i) for i in request.form.getlist("enterprise_ids") if i.isascii() and i.isdigit() and len(i) <= 9}
+    rows = [r for r in queries.ranking(current_user, region_id) if r.entry is None]
+    if top.isascii() and top.isdigit() and 0 < int(top) <= 500:
+        chosen = rows[:int(top)]
+    else:
+        chosen = [r for r in rows if r.enterprise.id in ticked]
+    if not chosen:
+        flash(_("Tick the enterprises to add, or give how many of the top to add."), "warning")
+        return back
+    try:
+        created = services.add_to_reserve_pool(chosen, actor=current_user)
+    except ValidationFailed as failure:
+        db.session.rollback()
+        for messages in failure.errors.values():
+            for message in messages:
+                flash(str(message), "danger")
+        return back
+    db.session.commit()
+    flash(_("%(n)s enterprises are in the high-tech reserve pool, each with a coaching officer and a follow-up.",
+            n=len(created)), "success")
+    return back
