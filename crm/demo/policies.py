@@ -63,6 +63,8 @@ def load_policy_push(today: date) -> dict[str, int]:
         counts["policy conditions"] += 1
 
     pushes = list(db.session.scalars(select(PolicyPush).where(PolicyPush.status == "informed")))
+    officer_of = _officers()
+    pushes = [p for p in pushes if p.enterprise_id in officer_of]  # moved by the officer who serves it
     if pushes:
         by_id = {p.id: p for p in policies.values()}
         enterprises = {e.id: e for e in db.session.scalars(select(Enterprise).where(
@@ -77,18 +79,63 @@ def load_policy_push(today: date) -> dict[str, int]:
                 continue
             informed = push.informed_on or today
             applied_on = min(today, informed + timedelta(days=7 + seed % 20))
-            services.set_push(policy, enterprise, "applied", actor="demo", on=applied_on)
+            officer = officer_of[enterprise.id]
+            services.set_push(policy, enterprise, "applied", actor=officer, on=applied_on)
             if fate != "applied":
                 cap = policy.cap_amount or Decimal("50")
                 amount = (cap * Decimal(20 + seed % 81) / 100).quantize(Decimal("0.01")) if fate == "granted" else None
-                services.set_push(policy, enterprise, fate, actor="demo", amount=amount,
+                services.set_push(policy, enterprise, fate, actor=officer, amount=amount,
                                   on=min(today, applied_on + timedelta(days=20 + seed % 30)))
             counts["policy pushes moved"] += 1
     db.session.flush()
     before = _notifications()
     jobs.window_notifications(today)
     counts["policy notifications"] = _notifications() - before
+    counts.update(_grading(today))
+    counts["reserve pool entries"] = _reserve_pool(today)
     return counts
+
+
+def _officers() -> dict:
+    from crm.auth.models import User
+    from crm.service.models import Assignment
+
+    rows = db.session.execute(select(Assignment.enterprise_id, User).join(User, User.id == Assignment.officer_id)
+                              .where(Assignment.ends_on.is_(None))).all()
+    return dict(rows)
+
+
+def _grading(today: date) -> dict[str, int]:
+    """Tax paid, land and energy use on last year's figures of most enterprises (where missing), then the grades."""
+    from crm.enterprises.models import AnnualFigures
+    from crm.policies.services import save_grades
+
+    added = 0
+    for row in db.session.scalars(select(AnnualFigures).where(AnnualFigures.year == today.year - 1,
+                                                              AnnualFigures.land_mu.is_(None))):
+        seed = _fate(0, row.enterprise_id)
+        if seed % 10 < 2 or row.revenue is None:  # some never report them: they stay ungraded
+            continue
+        row.land_mu = Decimal(5 + seed % 60)
+        row.tax_paid = (row.revenue * Decimal(2 + seed % 9) / 100).quantize(Decimal("0.01"))
+        row.energy_tce = Decimal(50 + seed % 900)
+        added += 1
+    db.session.flush()
+    year, rows = queries.compute_grades(today)
+    counts = save_grades(year, rows, model_version=queries.grading_model().version)
+    return {"efficiency figures added": added, "grades added": counts["added"]}
+
+
+def _reserve_pool(today: date) -> int:
+    """The manager puts the top five served enterprises by innovation points in the high_tech reserve pool (once)."""
+    from crm.auth.models import User
+    from crm.policies.models import ReservePoolEntry
+
+    manager = db.session.scalar(select(User).where(User.username == "manager"))
+    if manager is None or db.session.scalar(select(ReservePoolEntry.id).limit(1)) is not None:
+        return 0
+    top = [r for r in queries.ranking(manager, today=today) if r.entry is None and r.officer_id][:5]
+    return len(services.add_to_reserve_pool(top, actor=manager, today=today))
 
 
 def _notifications() -> int:

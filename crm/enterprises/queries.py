@@ -138,6 +138,7 @@ class RegistryFilter:
     status: str = ""
     archived: str = ""  # "" = hide archived, "include", "only"
     officer: str = ""  # "" = any, an officer's id = their current enterprises, "none" = unassigned
+    grade: str = ""  # "" = any, A/B/C/D of the newest graded year (crm.policies)
     sort: str = "name"
     desc: bool = False
     errors: list = field(default_factory=list)
@@ -179,6 +180,10 @@ def registry_query(user, f: RegistryFilter) -> Select:
         from crm.service.queries import filter_by_officer
 
         stmt = filter_by_officer(stmt, f.officer)
+    if f.grade:
+        from crm.policies.queries import graded_ids
+
+        stmt = stmt.where(Enterprise.id.in_(graded_ids(f.grade)))
     columns = SORTS.get(f.sort, SORTS["name"])
     return stmt.order_by(*[c.desc() if f.desc else c.asc() for c in columns])
 

@@ -56,6 +56,7 @@ def read_filter(args=None) -> queries.RegistryFilter:
         status=args.get("status", "") if args.get("status", "") in ENTERPRISE_STATUS_LABELS else "",
         archived=args.get("archived", "") if args.get("archived") in ("include", "only") else "",
         officer=parse_officer_filter(args.get("officer")),
+        grade=args.get("grade", "") if args.get("grade", "") in ("A", "B", "C", "D") else "",
         sort=args.get("sort", "name") if args.get("sort") in queries.SORTS else "name",
         desc=args.get("desc") == "1",
     )

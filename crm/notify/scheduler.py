@@ -108,6 +108,9 @@ def registry() -> list[Job]:
         Job("policies.window_notifications", lambda ctx: policy_jobs.window_notifications(ctx.today),
             {"hour": 7, "minute": 20}, _l("Policy windows: officers told which enterprises to inform when a window "
                                           "opens, and which have not applied before it closes"), _l("daily 07:20")),
+        Job("policies.grade_enterprises", lambda ctx: policy_jobs.grade_enterprises(ctx.today),
+            {"hour": 2, "minute": 30}, _l("Grade every enterprise A/B/C/D on last year's figures (efficiency)"),
+            _l("daily 02:30")),
         Job("pipeline.monthly_snapshot", lambda ctx: pipeline_jobs.monthly_snapshot(ctx.today),
             {"day": 1, "hour": 1, "minute": 0}, _l("Snapshot of the ladder at the end of last month"),
             _l("monthly, on the 1st at 01:00")),

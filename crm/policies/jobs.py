@@ -80,3 +80,13 @@ def window_notifications(today: date) -> str:
                 reminded += 1
     return _("%(opened)s window-opening notifications, %(closing)s closing reminders",
              opened=opened, closing=reminded)
+
+
+def grade_enterprises(today: date) -> str:
+    """Grade every enterprise A/B/C/D on last year's figures (亩均效益); safe to run again (it recomputes)."""
+    from crm.policies.services import save_grades
+
+    year, rows = queries.compute_grades(today)
+    counts = save_grades(year, rows, model_version=queries.grading_model().version)
+    return _("%(year)s: %(n)s enterprises graded (%(added)s new, %(changed)s changed, %(removed)s removed)",
+             year=year, n=len(rows), **counts)

@@ -134,3 +134,22 @@ class ReservePoolEntry(TimestampMixin, Base):
 
 
 ENTITY_LABELS.update({"reserve_pool_entries": _l("Reserve pool entry")})
+
+
+class EnterpriseGrade(TimestampMixin, Base):
+    """An enterprise's A/B/C/D grade (亩均效益综合评价) for one accounting year, computed by the grading job."""
+
+    __tablename__ = "enterprise_grades"
+    __table_args__ = (sa.UniqueConstraint("enterprise_id", "year", name="uq_enterprise_grades_enterprise_id_year"),
+                      sa.Index("ix_enterprise_grades_year_grade", "year", "grade"),
+                      sa.CheckConstraint("grade IN ('A', 'B', 'C', 'D')", name="grade_known"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    year: Mapped[int]
+    score: Mapped[Decimal] = mapped_column(sa.Numeric(8, 2))
+    grade: Mapped[str] = mapped_column(sa.String(1))
+    model_version: Mapped[int] = mapped_column(default=1)
+
+
+GRADE_LABELS = {"A": _l("Grade A"), "B": _l("Grade B"), "C": _l("Grade C"), "D": _l("Grade D")}

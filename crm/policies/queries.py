@@ -599,3 +599,98 @@ def pool_entries(user) -> list:
     return list(db.session.scalars(scope_enterprises(stmt, user).options(
         joinedload(ReservePoolEntry.enterprise), joinedload(ReservePoolEntry.officer)).order_by(
         ReservePoolEntry.points.desc(), Enterprise.name, ReservePoolEntry.id)))
+
+
+# --- A/B/C/D grading (亩均效益综合评价) ------------------------------------------------------------------------
+
+GRADING_FILE = "grading.json"
+
+
+def grading_model():
+    """The grading model (data shipped with the app: indicators, weights, bands, A/B/C cut-offs)."""
+    import json
+    from pathlib import Path
+
+    from crm.ladder.engine import ScoreModel
+
+    return ScoreModel.from_dict(json.loads((Path(__file__).parent / GRADING_FILE).read_text(encoding="utf-8")))
+
+
+def _grading_population(path: str, levels: dict[int, str]) -> int | None:
+    """The region an enterprise is graded among: its county (区县), or its own region above county level."""
+    ids = [int(i) for i in path.strip("/").split("/") if i]
+    counties = [i for i in ids if levels.get(i) == "county"]
+    return counties[-1] if counties else (ids[-1] if ids else None)
+
+
+def compute_grades(today=None) -> tuple[int, list[tuple[int, object, str]]]:
+    """(year, [(enterprise id, score, grade)]) for every operating enterprise with the model's figures for the
+    latest accounting year; shares are taken within each county. Ungraded: a figure the model needs is missing."""
+    from sqlalchemy.orm import joinedload
+
+    from crm.core import clock
+    from crm.enterprises.models import AnnualFigures, Region
+    from crm.ladder.engine import grade_scores
+    from crm.ladder.profile import parse_profile
+    from crm.ladder.queries import profiles_of
+
+    today = today or clock.today()
+    year = today.year - 1
+    model = grading_model()
+    enterprises = list(db.session.scalars(operating(select(Enterprise)).options(joinedload(Enterprise.region))
+                                          .order_by(Enterprise.id)))
+    extra = {eid: {"tax_paid": t, "land_mu": land, "energy_tce": en} for eid, t, land, en in db.session.execute(
+        select(AnnualFigures.enterprise_id, AnnualFigures.tax_paid, AnnualFigures.land_mu, AnnualFigures.energy_tce)
+        .where(AnnualFigures.year == year))}
+    levels = dict(db.session.execute(select(Region.id, Region.level)).all())
+    with_extra = [e for e in enterprises if e.id in extra]
+    profiles = profiles_of(with_extra, today)
+    populations: dict = {}
+    for e in with_extra:
+        s = model.score(parse_profile(profiles[e.id]), extra[e.id])
+        if not s["missing"]:
+            populations.setdefault(_grading_population(e.region.path, levels), {})[e.id] = s["total"]
+    out = []
+    for scores in populations.values():
+        grades = grade_scores(scores, model.grades)
+        out.extend((eid, scores[eid], grades[eid]) for eid in scores)
+    return year, sorted(out)
+
+
+def latest_grade_year() -> int | None:
+    """The newest year graded."""
+    from sqlalchemy import func as f
+
+    from crm.policies.models import EnterpriseGrade
+
+    return db.session.scalar(select(f.max(EnterpriseGrade.year)))
+
+
+def grade_of(enterprise: Enterprise):
+    """The enterprise's newest grade row, or None."""
+    from crm.policies.models import EnterpriseGrade
+
+    return db.session.scalar(select(EnterpriseGrade).where(EnterpriseGrade.enterprise_id == enterprise.id)
+                             .order_by(EnterpriseGrade.year.desc()).limit(1))
+
+
+def graded_ids(grade: str) -> Select:
+    """Ids of the enterprises with `grade` in the newest graded year (the registry's filter)."""
+    from crm.policies.models import EnterpriseGrade
+
+    newest = select(func.max(EnterpriseGrade.year)).scalar_subquery()
+    return select(EnterpriseGrade.enterprise_id).where(EnterpriseGrade.grade == grade, EnterpriseGrade.year == newest)
+
+
+def grade_counts(region_id: int | None) -> dict[str, int]:
+    """{grade: enterprises} of the newest graded year in a region subtree (None: everywhere); one query."""
+    from crm.enterprises.queries import subtree_ids
+    from crm.policies.models import EnterpriseGrade
+
+    newest = select(func.max(EnterpriseGrade.year)).scalar_subquery()
+    stmt = (select(EnterpriseGrade.grade, func.count()).join(Enterprise, Enterprise.id == EnterpriseGrade.enterprise_id)
+            .where(EnterpriseGrade.year == newest, Enterprise.archived_at.is_(None)).group_by(EnterpriseGrade.grade))
+    if region_id is not None:
+        stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(region_id)))
+    counts = dict(db.session.execute(stmt).all())
+    return {g: counts.get(g, 0) for g in ("A", "B", "C", "D")}

@@ -203,3 +203,32 @@ def add_to_reserve_pool(rows, *, actor, coaches: dict | None = None, today=None)
                               "points": [None, str(row.total)]})
         created.append(entry)
     return created
+
+
+# --- A/B/C/D grading --------------------------------------------------------------------------------------------
+
+def save_grades(year: int, rows, *, model_version: int) -> dict[str, int]:
+    """Store a year's grades (crm.policies.queries.compute_grades): new rows added, changed ones updated, those
+    no longer graded removed; computed data, so the count goes in the job's run, not the audit trail."""
+    from crm.policies.models import EnterpriseGrade
+
+    existing = {g.enterprise_id: g for g in db.session.scalars(select(EnterpriseGrade).where(
+        EnterpriseGrade.year == year))}
+    counts = {"added": 0, "changed": 0, "removed": 0}
+    seen = set()
+    for enterprise_id, score, grade in rows:
+        seen.add(enterprise_id)
+        row = existing.get(enterprise_id)
+        if row is None:
+            db.session.add(EnterpriseGrade(enterprise_id=enterprise_id, year=year, score=score, grade=grade,
+                                           model_version=model_version))
+            counts["added"] += 1
+        elif (row.score, row.grade, row.model_version) != (score, grade, model_version):
+            row.score, row.grade, row.model_version = score, grade, model_version
+            counts["changed"] += 1
+    for enterprise_id, row in existing.items():
+        if enterprise_id not in seen:
+            db.session.delete(row)
+            counts["removed"] += 1
+    db.session.flush()
+    return counts

@@ -259,7 +259,8 @@ def enterprise_card(enterprise_id: int):
     return render_template("policies/_enterprise_card.html", e=enterprise,
                            rows=queries.policies_of(enterprise, lang=engine_lang()), today=clock.today(),
                            window_labels=WINDOW_STATE_LABELS, status_labels=PUSH_STATUS_LABELS,
-                           transitions=PUSH_TRANSITIONS, can_push=can_record(current_user, enterprise))
+                           transitions=PUSH_TRANSITIONS, can_push=can_record(current_user, enterprise),
+                           grade=queries.grade_of(enterprise))
 
 
 # --- innovation points (企业创新积分) and the high_tech reserve pool (后备库) ------------------------------------
