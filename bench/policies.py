@@ -67,7 +67,9 @@ def enrich(app, seed: int) -> dict:
         service_bench._insert(ReadinessInputs.__table__, inputs)
         policies = list(db.session.scalars(sa.select(Policy).order_by(Policy.id)))
         for i, policy in enumerate(policies):
-            policy.conditions, policy.conditions_version = CONDITIONS[i % len(CONDITIONS)], 1
+            # every policy its own rule set (the matcher shares one evaluation between equal conditions)
+            conditions = {**CONDITIONS[i % len(CONDITIONS)], "min_age_years": 1 + i // len(CONDITIONS)}
+            policy.conditions, policy.conditions_version = conditions, 1
             # one in five opens today, one in five closes in ten days: the window job has work
             policy.opens_on = today - timedelta(days=0 if i % 5 == 0 else rnd.randint(8, 90))
             policy.closes_on = today + timedelta(days=10 if i % 5 == 1 else rnd.randint(30, 120))

@@ -227,18 +227,28 @@ def verdicts(policies: list[Policy], enterprises: list[Enterprise], today=None,
     from crm.ladder.profile import parse_profile
     from crm.ladder.queries import profiles_of
 
+    import json
+
     today = today or clock.today()
     if not policies or not enterprises:
         return {p.id: {} for p in policies}
-    rulesets = [(p.id, ruleset_of(p)) for p in policies]
+    # Policies stating the same conditions (often: "holds 高企") share one evaluation per enterprise.
+    by_conditions: dict[str, list[int]] = {}
+    rulesets = {}
+    for p in policies:
+        key = json.dumps(p.conditions or {}, sort_keys=True, default=str)
+        if key not in by_conditions:
+            rulesets[key] = ruleset_of(p)
+        by_conditions.setdefault(key, []).append(p.id)
     out: dict[int, dict[int, tuple[str, list[str]]]] = {p.id: {} for p in policies}
     for eid, raw in profiles_of(enterprises, today).items():
         profile = parse_profile(raw)
-        for pid, ruleset in rulesets:
+        for key, ruleset in rulesets.items():
             result = ruleset.evaluate(profile, lang)
             reasons = ([c["label"] for c in result["criteria"] if c["status"] in ("unknown", "borderline")]
                        if result["verdict"] == "incomplete" else [])
-            out[pid][eid] = (result["verdict"], reasons)
+            for pid in by_conditions[key]:
+                out[pid][eid] = (result["verdict"], reasons)
     return out
 
 

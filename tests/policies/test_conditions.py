@@ -50,3 +50,13 @@ def test_an_unknown_flag_is_a_maybe_and_says_what_is_missing(world, db):
     policy = factories.policy("守信", conditions={"clean_record": True})
     verdict, reasons = queries.verdicts([policy], [world.ent_x], lang="en")[policy.id][world.ent_x.id]
     assert verdict == "incomplete" and reasons == ["No serious breach of trust on record"]
+
+
+def test_policies_with_the_same_conditions_share_an_evaluation_and_each_gets_its_verdict(world, db):
+    factories.figures(world.ent_x, clock.today().year - 1, employees=100, tech_staff=10)
+    same = [factories.policy(f"同条件{n}", conditions={"min_tech_staff_ratio": "10"}) for n in range(3)]
+    other = factories.policy("不同条件", conditions={"min_tech_staff_ratio": "11"})
+    found = queries.verdicts([*same, other], [world.ent_x, world.ent_y])
+    assert [found[p.id][world.ent_x.id][0] for p in same] == ["ready"] * 3
+    assert found[other.id][world.ent_x.id][0] == "not_ready"
+    assert found[same[0].id][world.ent_y.id][0] == "incomplete"  # no figures: it might qualify
