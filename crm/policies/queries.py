@@ -223,11 +223,11 @@ def verdicts(policies: list[Policy], enterprises: list[Enterprise], today=None,
              lang: str = "zh") -> dict[int, dict[int, tuple[str, list[str]]]]:
     """{policy id: {enterprise id: (verdict, what is unknown)}} with one profile per enterprise and one
     evaluator: the profiles are read in bulk (a constant number of queries), each rule set compiled once."""
+    import json
+
     from crm.core import clock
     from crm.ladder.profile import parse_profile
     from crm.ladder.queries import profiles_of
-
-    import json
 
     today = today or clock.today()
     if not policies or not enterprises:
