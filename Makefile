@@ -27,10 +27,11 @@ test: install-dev lint translations system-deps  ## static checks, then the whol
 lint: install-dev  ## ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear and the bandit security rules (pyproject.toml)
 	$(BIN)/ruff check crm tests bench
 
-bench: install  ## registry list at 100,000 enterprises; rules evaluations, candidate pool and sheets at 5,000; service pages; import/export rows per second at 50,000
+bench: install  ## registry list at 100,000 enterprises; rules evaluations, candidate pool and sheets at 5,000; service pages; matching every policy at 10,000; import/export rows per second at 50,000
 	$(BIN)/python bench/registry.py $(BENCH_ARGS)
 	$(BIN)/python bench/ladder.py $(LADDER_BENCH_ARGS)
 	$(BIN)/python bench/service.py $(SERVICE_BENCH_ARGS)
+	$(BIN)/python bench/policies.py $(POLICIES_BENCH_ARGS)
 	$(BIN)/python bench/io.py $(IO_BENCH_ARGS)
 
 $(BIN)/python:
