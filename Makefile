@@ -27,10 +27,11 @@ test: install-dev lint translations system-deps  ## static checks, then the whol
 lint: install-dev  ## ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear and the bandit security rules (pyproject.toml)
 	$(BIN)/ruff check crm tests bench deploy
 
-bench: install  ## registry list at 100,000 enterprises; rules engine at 5,000; the province of issue #14 (50,000 enterprises: pages, engine, sheets, worker memory); import/export at 50,000 rows
+bench: install  ## registry list at 100,000 enterprises; rules engine at 5,000; the province of issue #14 (50,000 enterprises: pages, engine, sheets, worker memory); matching every policy at 10,000; import/export at 50,000 rows
 	$(BIN)/python bench/registry.py $(BENCH_ARGS)
 	$(BIN)/python bench/ladder.py $(LADDER_BENCH_ARGS)
 	$(BIN)/python bench/province.py $(PROVINCE_BENCH_ARGS)
+	$(BIN)/python bench/policies.py $(POLICIES_BENCH_ARGS)
 	$(BIN)/python bench/io.py $(IO_BENCH_ARGS)
 
 $(BIN)/python:

@@ -156,6 +156,14 @@ GET_ROUTES = {
     "policies.conditions": ("/policies/{policy}/conditions", _policies_manage),
     # a policy matched against the enterprises of the reader's scope (enterprise users: their portal)
     "policies.detail": ("/policies/{policy}", _registry),
+    # the three rates (知晓率、申报率、享受率): managers and admins over their scope, like officer performance
+    "policies.rates": ("/policies/rates?by=region", _performance),
+    "policies.rates_enterprises": ("/policies/rates/enterprises?measure=not_informed&officer=none", _performance),
+    "policies.rates_export": ("/policies/rates.xlsx?by=officer", _performance),
+    # the policies of ent_x on its page (loaded by htmx): read like the page
+    "policies.enterprise_card": ("/policies/enterprises/{ent}", _read_x),
+    # the innovation points ranking and the reserve pool: managers and admins over their scope
+    "policies.points": ("/policies/points", _performance),
     # imports: admins, managers and officers (within their scope, row by row); a job is its creator's ("someone")
     # or an admin's
     "io.imports": ("/imports", _importers := {"admin": OK, **{r: OK for r in OFFICERS + MANAGERS},
@@ -175,6 +183,7 @@ GET_ROUTES = {
     "portal.need_new": ("/portal/needs/new", _portal),
     "portal.need_detail": ("/portal/needs/{need}", _portal_x),
     "portal.figures": ("/portal/figures", _portal),
+    "portal.policies": ("/portal/policies", _portal),
     "portal.figures_new": ("/portal/figures/new", _portal),
     "portal.ip_new": ("/portal/ip/new", _portal),
     "portal.figures_template": ("/portal/figures/template.xlsx", _portal),
@@ -297,6 +306,9 @@ POST_ROUTES = {
     "policies.push": ("/policies/{policy}/enterprises/{ent}/push", {
         "admin": 303, "manager_city": 303, "manager_other": MISSING, "officer_x": 303, "officer_x_unassigned": 303,
         "officer_y": MISSING, "enterprise_own": FORBIDDEN, "enterprise_other": FORBIDDEN}),
+    # the reserve pool, posted with nothing ticked: a message (303), nothing written; managers and admins only
+    "policies.reserve": ("/policies/points/reserve", {
+        "admin": 303, **{r: 303 for r in MANAGERS}, **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     # an upload without a file is refused (422) and nothing is written, for those who may import
     "io.upload": ("/imports", {"admin": 422, **{r: 422 for r in OFFICERS + MANAGERS},
                                **{r: FORBIDDEN for r in ENTERPRISE_USERS}}),

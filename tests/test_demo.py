@@ -118,17 +118,20 @@ def test_one_audit_event_for_the_load_besides_the_service_work(loaded, db):
                                                           "cycle_batches", "applications", "enterprise_flags",
                                                           "bulletins", "referrals", "need_callbacks", "visit_plans",
                                                           "attachments", "tags", "enterprise_tags", "partners",
-                                                          "partner_referrals", "events", "event_attendees"}
+                                                          "partner_referrals", "events", "event_attendees",
+                                                          "reserve_pool_entries"}
     people = {u.id for u in db.session.scalars(sa.select(User).where(
         User.role.in_(("officer", "enterprise", "department"))))}
     # the manager sets the certification cycle's batch and writes the bulletin, visited one enterprise an officer
     # plans to visit (crm.demo.evidence: the 14-day warning), keeps the tags and partners, organises the events
-    # and records their attendance (which informs the attendees of the policies presented); the scheduler
-    # escalates referrals
+    # and records their attendance (which informs the attendees of the policies presented), and fills the reserve
+    # pool (its coaching follow-ups); the scheduler escalates referrals
     manager = db.session.scalar(sa.select(User.id).where(User.username == "manager"))
     assert all(e.actor_id in people for e in others if e.entity_type not in (
         "policies", "cycle_batches", "bulletins", "tags", "partners", "events", "event_attendees", "policy_pushes")
-               and e.action != "escalate" and not (e.entity_type == "visits" and e.actor_id == manager))
+               and e.action != "escalate" and not (e.entity_type == "visits" and e.actor_id == manager)
+               and not (e.actor_id == manager and e.entity_type in ("reserve_pool_entries", "follow_ups",
+                                                                    "assignments")))
     assert all(e.actor_id in people | {manager} for e in others if e.entity_type == "policy_pushes")
 
 
@@ -509,7 +512,7 @@ def test_policies_have_windows_around_today(loaded, db):
     from crm.policies.models import Policy, WindowState
 
     policies = db.session.scalars(sa.select(Policy)).all()
-    assert 8 <= len(policies) <= 12 and all(p.issuer and p.document_no and p.summary for p in policies)
+    assert 8 <= len(policies) <= 13 and all(p.issuer and p.document_no and p.summary for p in policies)
     states = {p.window_state(clock.today()) for p in policies}
     assert states == {WindowState.OPEN, WindowState.CLOSED, WindowState.NOT_YET_OPEN}
     assert any(not p.active for p in policies)
@@ -553,3 +556,14 @@ def test_portal_demo_contacts_requests_and_submissions(app, loaded, db):
     output = _load(app).output
     assert _counts(db) == before
     assert re.search(r"^submissions: 0 created, [1-9]\d* existing$", output, re.M)
+
+
+def test_demo_has_pushes_in_every_state_grades_and_a_reserve_pool(loaded, db):
+    from crm.policies.models import EnterpriseGrade, Policy, PolicyPush, ReservePoolEntry
+
+    states = set(db.session.scalars(sa.select(PolicyPush.status)))
+    assert states == {"informed", "applied", "granted", "not_granted"}
+    assert any(p.conditions for p in db.session.scalars(sa.select(Policy)))
+    assert set(db.session.scalars(sa.select(EnterpriseGrade.grade))) <= {"A", "B", "C", "D"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(EnterpriseGrade)) > 0
+    assert 0 < db.session.scalar(sa.select(sa.func.count()).select_from(ReservePoolEntry)) <= 5

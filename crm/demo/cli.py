@@ -130,6 +130,11 @@ def load(count: int):
 
     for label, n in load_outreach(clock.today()).items():
         click.echo(f"{label}: {n} created")
+
+    from crm.demo.policies import load_policy_push
+
+    for label, n in load_policy_push(clock.today()).items():
+        click.echo(f"{label}: {n}")
     db.session.commit()
     click.echo("")
     click.echo(f"Demo accounts (password: {accounts.DEMO_PASSWORD}):")

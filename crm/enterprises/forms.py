@@ -80,9 +80,15 @@ class FiguresForm(FlaskForm):
     conversions = CountField(_l("Technology conversions"),
                              description=_l("Number of R&D results turned into products, services or licences this year."))
 
+    tax_paid = AmountField(_l("Tax paid"), description=_l("Optional, for the efficiency grading (10k CNY)."))
+    land_mu = AmountField(_l("Land (mu)"), description=_l("Optional, for the efficiency grading."))
+    energy_tce = AmountField(_l("Energy use (tce)"),
+                             description=_l("Optional, for the efficiency grading: tonnes of standard coal."))
+
     AMOUNTS = ("revenue", "hightech_revenue", "rd_expense", "rd_expense_domestic", "total_cost",
                "total_income", "total_assets", "net_assets")
     COUNTS = ("employees", "tech_staff", "rd_staff", "conversions")
+    EFFICIENCY = ("tax_paid", "land_mu", "energy_tce")
 
 
 class IPForm(FlaskForm):

@@ -200,6 +200,8 @@ AMOUNT_FIELDS = (
 )
 HEADCOUNT_FIELDS = ("employees", "tech_staff", "rd_staff")
 COUNT_FIELDS = (*HEADCOUNT_FIELDS, "conversions")
+# Optional yearly fields of the efficiency grading (crm.policies): tax paid 万元, land 亩, energy 吨标煤.
+EFFICIENCY_FIELDS = ("tax_paid", "land_mu", "energy_tce")
 
 
 def _ratio(numerator, denominator) -> Decimal | None:
@@ -243,6 +245,10 @@ class AnnualFigures(TimestampMixin, Base):
     rd_staff: Mapped[int | None]
     # 科技成果转化 completed in the year (the 高企 score reads the last three years' total).
     conversions: Mapped[int | None]
+    # optional, for the A/B/C/D grading (亩均效益): 实缴税金 (万元), 用地面积 (亩), 综合能耗 (吨标准煤)
+    tax_paid: Mapped[Decimal | None] = mapped_column(Money)
+    land_mu: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
+    energy_tce: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
     source: Mapped[str] = mapped_column(sa.String(16), default=FigureSource.OFFICER)
     verified: Mapped[bool] = mapped_column(default=False)
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -157,6 +157,7 @@ class RegistryFilter:
     archived: str = ""  # "" = hide archived, "include", "only"
     officer: str = ""  # "" = any, an officer's id = their current enterprises, "none" = unassigned
     tag: int | None = None  # a tag's id (crm.tags): the enterprises carrying it
+    grade: str = ""  # "" = any, A/B/C/D of the newest graded year (crm.policies)
     sort: str = "name"
     desc: bool = False
     errors: list = field(default_factory=list)
@@ -202,6 +203,10 @@ def registry_query(user, f: RegistryFilter) -> Select:
         from crm.tags.models import EnterpriseTag
 
         stmt = stmt.where(Enterprise.id.in_(select(EnterpriseTag.enterprise_id).where(EnterpriseTag.tag_id == f.tag)))
+    if f.grade:
+        from crm.policies.queries import graded_ids
+
+        stmt = stmt.where(Enterprise.id.in_(graded_ids(f.grade)))
     columns = SORTS.get(f.sort, SORTS["name"])
     return stmt.order_by(*[c.desc() if f.desc else c.asc() for c in columns])
 

@@ -16,6 +16,7 @@ from crm.enterprises.models import (
     ALLOWED_PARENT_LEVELS,
     AMOUNT_FIELDS,
     COUNT_FIELDS,
+    EFFICIENCY_FIELDS,
     AnnualFigures,
     Contact,
     Enterprise,
@@ -31,7 +32,7 @@ from crm.extensions import db
 
 ENTERPRISE_FIELDS = ["name", "uscc", "region_id", "address", "industry_code", "tech_domain",
                      "established_on", "is_above_scale", "status"]
-FIGURE_FIELDS = ["year", *AMOUNT_FIELDS, *COUNT_FIELDS, "source"]
+FIGURE_FIELDS = ["year", *AMOUNT_FIELDS, *COUNT_FIELDS, *EFFICIENCY_FIELDS, "source"]
 IP_FIELDS = ["kind", "title", "number", "granted_on", "is_valid", "used_in_earlier_application"]
 CONTACT_FIELDS = ["name", "title", "phone", "email", "is_primary"]
 REGION_FIELDS = ["code", "name", "level", "parent_id"]
@@ -217,7 +218,7 @@ def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFi
     if errors:
         raise ValidationFailed(errors)
     # Two places, always: the trail then shows 3200.00 → 3500.00, never 3200 → 3500.00.
-    for name in AMOUNT_FIELDS:
+    for name in (*AMOUNT_FIELDS, *EFFICIENCY_FIELDS):
         if isinstance(data.get(name), Decimal):
             data[name] = data[name].quantize(Decimal("0.01"))
     if figures is None:

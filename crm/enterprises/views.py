@@ -58,6 +58,7 @@ def read_filter(args=None) -> queries.RegistryFilter:
         archived=args.get("archived", "") if args.get("archived") in ("include", "only") else "",
         officer=parse_officer_filter(args.get("officer")),
         tag=int(args.get("tag")) if (args.get("tag") or "").isdigit() and len(args.get("tag")) < 10 else None,
+        grade=args.get("grade", "") if args.get("grade", "") in ("A", "B", "C", "D") else "",
         sort=args.get("sort", "name") if args.get("sort") in queries.SORTS else "name",
         desc=args.get("desc") == "1",
     )
@@ -298,7 +299,8 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
         asked = request.args.get("year", "")  # the readiness panel's "missing figures of <year>" links
         form.year.data = int(asked) if asked.isdigit() and len(asked) == 4 else (latest + 1) if latest else None
     if form.validate_on_submit():
-        data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS)}
+        data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS,
+                                                     *FiguresForm.EFFICIENCY)}
         with unit_of_work(form) as work:
             services.save_figures(enterprise, data, actor=current_user, figures=figures)
         if work.ok:

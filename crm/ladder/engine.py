@@ -1641,3 +1641,165 @@ def missing_data(profile: Profile, tier: str, rulesets: Mapping[str, RuleSet], *
             text = f"缺少 {year} 年{label}" if lang == "zh" else f"Missing: {label} for {year}"
         out.append({"year": year, "field": name, "text": text})
     return out
+
+
+# ------------------------------------------------------------------ scored models (创新积分, grading)
+# A scored model is the other shape a rule set takes: instead of criteria that pass or fail, indicators read off
+# the same facts (one vocabulary, the same _Facts), each turned into points by bands (first match wins, "min" is
+# ≥ and "above" is >, the thresholds kept as data) and weighted. Used for the innovation points (企业创新积分).
+
+
+def _div(n, d) -> Decimal | None:
+    if n is None or d is None:
+        return None
+    return Decimal(0) if d <= 0 else Decimal(n) / Decimal(d)
+
+
+def _ind_ratio(numerator: str, denominator: str) -> Callable[[_Facts, Mapping], Decimal | None]:
+    def value(f: _Facts, extra: Mapping) -> Decimal | None:
+        row = f.latest
+        return None if row is None else _div(getattr(row, numerator), getattr(row, denominator))
+    return value
+
+
+def _ind_growth(name: str) -> Callable[[_Facts, Mapping], Decimal | None]:
+    def value(f: _Facts, extra: Mapping) -> Decimal | None:
+        now, before = f.latest, f.rows.get(f.latest_year - 1)
+        a = None if now is None else getattr(now, name)
+        b = None if before is None else getattr(before, name)
+        if a is None or b is None:
+            return None
+        return Decimal(0) if b <= 0 else Decimal(a) / Decimal(b) - 1
+    return value
+
+
+def _ind_per(numerator: str | None, extra_numerator: str | None, extra_denominator: str):
+    """Latest-year figure (or an extra yearly value) per unit of an extra yearly value (亩, 吨标煤)."""
+    def value(f: _Facts, extra: Mapping) -> Decimal | None:
+        if numerator is not None:
+            n = None if f.latest is None else getattr(f.latest, numerator)
+        else:
+            n = extra.get(extra_numerator)
+        return _div(n, extra.get(extra_denominator))
+    return value
+
+
+# indicator → how it is read off the facts (ratios as fractions: 0.05 is 5%). The per-亩 and per-energy
+# indicators read the latest year's optional fields (tax_paid, land_mu, energy_tce), which the profile format
+# does not carry: the caller passes them as `extra` (crm.policies.queries reads them with the figures).
+SCORE_INDICATORS: dict[str, Callable[[_Facts, Mapping], Decimal | None]] = {
+    "rd_intensity": _ind_ratio("rd_expense", "revenue"),
+    "rd_staff_share": _ind_ratio("rd_staff", "employees"),
+    "tech_staff_share": _ind_ratio("tech_staff", "employees"),
+    "hightech_revenue_share": _ind_ratio("hightech_revenue", "revenue"),
+    "revenue_growth": _ind_growth("revenue"),
+    "invention_patents": lambda f, x: None if f.ip_class1 is None else Decimal(f.ip_class1),
+    "other_ip": lambda f, x: None if f.ip_class2 is None else Decimal(f.ip_class2),
+    "conversions_3y": lambda f, x: (None if f.profile.conversions_last_3_years is None
+                                    else Decimal(f.profile.conversions_last_3_years)),
+    "tax_per_mu": _ind_per(None, "tax_paid", "land_mu"),
+    "revenue_per_mu": _ind_per("revenue", None, "land_mu"),
+    "revenue_per_energy": _ind_per("revenue", None, "energy_tce"),
+}
+GRADES = ("A", "B", "C", "D")
+
+
+def _c_grade_cutoffs(value: Any, path: str) -> dict:
+    """{"mode": "score", "A": 80, "B": 60, "C": 40} (at least that many points) or {"mode": "share", "A": 0.2,
+    "B": 0.5, "C": 0.8} (the best 20% A, to 50% B, to 80% C); D below."""
+    r = _Reader(value, path)
+    mode = r.get("mode", _c_choice("score", "share"))
+    cuts = {g: r.get(g, _c_nonneg) for g in GRADES[:3]}
+    r.done()
+    a, b, c = cuts["A"], cuts["B"], cuts["C"]
+    if mode == "score" and not a >= b >= c:
+        raise RuleSetError(f"{path}: score cut-offs must fall from A to C")
+    if mode == "share" and not (a <= b <= c <= 1):
+        raise RuleSetError(f"{path}: shares must rise from A to C, at most 1")
+    return {"mode": mode, **cuts}
+
+
+def grade_scores(scores: Mapping[Any, Decimal], cutoffs: Mapping) -> dict[Any, str]:
+    """{key: "A".."D"} for scores of one population. Score cut-offs: at least that many points. Shares: an
+    enterprise takes grade G when those scoring strictly more than it are fewer than G's share of the population,
+    so equal scores always share a grade (the better one): ties at a cut-off lift all of them, never split them,
+    whatever order they come in."""
+    if cutoffs["mode"] == "score":
+        return {k: next((g for g in GRADES[:3] if v >= cutoffs[g]), "D") for k, v in scores.items()}
+    n = len(scores)
+    ordered = sorted(scores.values(), reverse=True)
+    out = {}
+    for key, value in scores.items():
+        ahead = _count_above(ordered, value)
+        out[key] = next((g for g in GRADES[:3] if ahead < cutoffs[g] * n), "D")
+    return out
+
+
+def _count_above(descending: list, value) -> int:
+    """How many of a descending list are strictly greater than `value` (binary search)."""
+    lo, hi = 0, len(descending)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if descending[mid] > value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+class ScoreModel:
+    """Indicators → points by bands, each weighted; the total is Σ weight × points (a missing indicator scores 0
+    and is named). Pure: evaluates a Profile like a RuleSet does."""
+
+    __slots__ = ("id", "version", "label", "indicators", "grades")
+
+    def __init__(self, id: str, version: int, label: dict, indicators: tuple, grades: dict | None = None):
+        self.id, self.version, self.label, self.indicators = id, version, label, indicators
+        self.grades = grades  # cut-offs of A/B/C/D, for a grading model
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ScoreModel:
+        """A model from its data; RuleSetError names what is wrong."""
+        r = _Reader(data, "")
+        model_id = r.get("id", lambda v, p: str(v))
+        version = r.get("version", _c_int, 1)
+        label = r.get("label", _c_texts)
+
+        def indicator(item: Any, where: str):
+            ir = _Reader(item, where)
+            name = ir.get("indicator", _c_choice(*SCORE_INDICATORS))
+            weight = ir.get("weight", _c_nonneg)
+            bands = ir.get("bands", _c_bands("min", "above"))
+            ir.get("label", _c_texts, None)
+            ir.done()
+            return name, weight, bands
+
+        indicators = tuple(_c_list(indicator)(r.get("indicators", lambda v, p: v), "indicators"))
+        if len({name for name, _w, _b in indicators}) != len(indicators):
+            raise RuleSetError("indicators: each indicator once")
+        grades = r.get("grades", _c_grade_cutoffs, None)
+        r.done()
+        return cls(model_id, version, label, indicators, grades)
+
+    @property
+    def maximum(self) -> Decimal:
+        """The highest total the model can give."""
+        return sum((Decimal(w) * Decimal(_bands_max(b)) for _n, w, b in self.indicators), Decimal(0))
+
+    def score(self, profile: Profile, extra: Mapping | None = None) -> dict:
+        """{"total": Decimal (0.01), "parts": [{"indicator", "value", "points", "weighted"}], "missing": [names]};
+        `extra`: the latest year's optional fields the profile does not carry (tax_paid, land_mu, energy_tce)."""
+        f = _facts(profile)
+        extra = extra or {}
+        parts, missing, total = [], [], Decimal(0)
+        for name, weight, bands in self.indicators:
+            value = SCORE_INDICATORS[name](f, extra)
+            if value is None:
+                points = Decimal(0)
+                missing.append(name)
+            else:
+                points = Decimal(_band_points(bands, lambda cond, t, v=value: v >= t if cond == "min" else v > t)[0])
+            weighted = Decimal(weight) * points
+            total += weighted
+            parts.append({"indicator": name, "value": value, "points": points, "weighted": weighted})
+        return {"total": total.quantize(Decimal("0.01")), "parts": parts, "missing": missing}

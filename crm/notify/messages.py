@@ -45,6 +45,14 @@ MESSAGES = {
         _l("Overdue referral escalated (level %(level)s)"),
         _l("“%(title)s” of %(enterprise)s, referred to %(department)s, was due on %(due_on)s: %(days)s working "
            "days late.")),
+    "policy_window_open": (
+        _l("Applications open: %(policy)s"),
+        _l("%(policy)s is open for applications (%(opens_on)s to %(closes_on)s). %(n)s of your enterprises "
+           "qualify and have not been told: %(enterprises)s")),
+    "policy_window_closing": (
+        _l("Applications close in %(days)s days: %(policy)s"),
+        _l("%(policy)s closes on %(closes_on)s. %(n)s of your enterprises were told and have not applied: "
+           "%(enterprises)s")),
     "need_status": (
         _l("Your request has a new status"),
         _l("“%(title)s”: %(old)s → %(new)s.")),
@@ -60,6 +68,8 @@ def _prepare(params: dict) -> dict:
     for key in ("old", "new"):
         if key in out:
             out[key] = NEED_STATUS_LABELS.get(out[key], out[key])
+    if isinstance(out.get("enterprises"), list):
+        out["enterprises"] = "、".join(out["enterprises"]) if out["enterprises"] else "—"
     if isinstance(out.get("actions"), list):
         out["actions"] = "；".join(out["actions"]) if out["actions"] else "—"
     return out

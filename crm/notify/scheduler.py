@@ -89,6 +89,7 @@ def registry() -> list[Job]:
     from crm.ladder import jobs as ladder_jobs
     from crm.notify import mail
     from crm.pipeline import jobs as pipeline_jobs
+    from crm.policies import jobs as policy_jobs
     from crm.referrals import jobs as referral_jobs
     from crm.service import jobs as service_jobs
     from crm.tags import jobs as tags_jobs
@@ -114,6 +115,12 @@ def registry() -> list[Job]:
         Job("service.weekly_summary", lambda ctx: service_jobs.weekly_summary(ctx.today),
             {"day_of_week": "mon", "hour": 7, "minute": 30}, _l("Weekly summary of their region to each manager"),
             _l("Mondays 07:30")),
+        Job("policies.window_notifications", lambda ctx: policy_jobs.window_notifications(ctx.today),
+            {"hour": 7, "minute": 20}, _l("Policy windows: officers told which enterprises to inform when a window "
+                                          "opens, and which have not applied before it closes"), _l("daily 07:20")),
+        Job("policies.grade_enterprises", lambda ctx: policy_jobs.grade_enterprises(ctx.today),
+            {"hour": 2, "minute": 30}, _l("Grade every enterprise A/B/C/D on last year's figures (efficiency)"),
+            _l("daily 02:30")),
         Job("pipeline.monthly_snapshot", lambda ctx: pipeline_jobs.monthly_snapshot(ctx.today),
             {"day": 1, "hour": 1, "minute": 0}, _l("Snapshot of the ladder at the end of last month"),
             _l("monthly, on the 1st at 01:00")),

@@ -55,6 +55,8 @@ def _margin() -> Decimal:
 @require("pipeline.read")
 def dashboard():
     """Enterprises by tier (a funnel) and sub-region, this year's movement, the monthly trend, expiries ahead."""
+    from crm.policies.queries import grade_counts  # the A/B/C/D grading (crm.policies)
+
     region, today = _region(), clock.today()
     tree = queries.RegionTree.load()
     counts = queries.tier_counts_by_region(region)
@@ -78,7 +80,8 @@ def dashboard():
         months=months, trend=trend, expiring=queries.expiring_by_month(region, today),
         lights=[p for p in lights if p.target is not None], activity_as_of=board.activity_as_of,
         tiers=queries.TIERS, regions=_scope_choices(),
-        metric_labels=METRIC_LABELS, percent=PERCENT_METRICS, tier_label=tier_label)
+        metric_labels=METRIC_LABELS, percent=PERCENT_METRICS, tier_label=tier_label,
+        grades=grade_counts(region.id if region else None))
 
 
 @bp.get("/regions.xlsx", endpoint="regions_export")

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.audit import ACTION_LABELS, ENTITY_LABELS
 from crm.core.db import Base, TimestampMixin
@@ -24,7 +24,7 @@ class WindowState(StrEnum):
 
 WINDOW_STATE_LABELS = {
     WindowState.OPEN: _l("Open now"),
-    WindowState.CLOSED: _l("Closed"),
+    WindowState.CLOSED: _l("Applications closed"),
     WindowState.NOT_YET_OPEN: _l("Not yet open"),
 }
 
@@ -110,3 +110,46 @@ class PolicyPush(TimestampMixin, Base):
 
 ENTITY_LABELS.update({"policies": _l("Policy"), "policy_pushes": _l("Policy push")})
 ACTION_LABELS.update({"deactivate": _l("Deactivated"), "reactivate": _l("Reactivated")})
+
+
+class ReservePoolEntry(TimestampMixin, Base):
+    """An enterprise put in a tier's 后备库 (reserve pool) from the innovation points, with its coaching officer."""
+
+    __tablename__ = "reserve_pool_entries"
+    __table_args__ = (sa.UniqueConstraint("enterprise_id", "tier", name="uq_reserve_pool_entries_enterprise_id_tier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    tier: Mapped[str] = mapped_column(sa.String(20), default="high_tech")
+    # the one officer who coaches it (一对一辅导); made its service officer when it had none
+    officer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    points: Mapped[Decimal] = mapped_column(sa.Numeric(8, 2))
+    model_version: Mapped[int] = mapped_column(default=1)
+    added_on: Mapped[date]
+    added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    follow_up_id: Mapped[int | None] = mapped_column(sa.ForeignKey("follow_ups.id"))
+
+    enterprise = relationship("Enterprise")
+    officer = relationship("User", foreign_keys=[officer_id])
+
+
+ENTITY_LABELS.update({"reserve_pool_entries": _l("Reserve pool entry")})
+
+
+class EnterpriseGrade(TimestampMixin, Base):
+    """An enterprise's A/B/C/D grade (亩均效益综合评价) for one accounting year, computed by the grading job."""
+
+    __tablename__ = "enterprise_grades"
+    __table_args__ = (sa.UniqueConstraint("enterprise_id", "year", name="uq_enterprise_grades_enterprise_id_year"),
+                      sa.Index("ix_enterprise_grades_year_grade", "year", "grade"),
+                      sa.CheckConstraint("grade IN ('A', 'B', 'C', 'D')", name="grade_known"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    year: Mapped[int]
+    score: Mapped[Decimal] = mapped_column(sa.Numeric(8, 2))
+    grade: Mapped[str] = mapped_column(sa.String(1))
+    model_version: Mapped[int] = mapped_column(default=1)
+
+
+GRADE_LABELS = {"A": _l("Grade A"), "B": _l("Grade B"), "C": _l("Grade C"), "D": _l("Grade D")}

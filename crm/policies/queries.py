@@ -204,3 +204,503 @@ def match(policy: Policy, user, today=None, lang: str = "zh") -> Matching:
         else:
             not_eligible += 1
     return Matching(eligible, maybe, not_eligible)
+
+
+# --- every policy against many enterprises at once (the jobs, the rates, the enterprise page) ---------------
+
+TOLD = ("informed", "applied", "granted", "not_granted")
+APPLIED = ("applied", "granted", "not_granted")
+
+
+def operating(stmt: Select) -> Select:
+    """Only enterprises that operate (not archived, status active): the ones a policy is pushed to."""
+    from crm.enterprises.models import EnterpriseStatus
+
+    return stmt.where(Enterprise.archived_at.is_(None), Enterprise.status == EnterpriseStatus.ACTIVE)
+
+
+def verdicts(policies: list[Policy], enterprises: list[Enterprise], today=None,
+             lang: str = "zh") -> dict[int, dict[int, tuple[str, list[str]]]]:
+    """{policy id: {enterprise id: (verdict, what is unknown)}} with one profile per enterprise and one
+    evaluator: the profiles are read in bulk (a constant number of queries), each rule set compiled once."""
+    import json
+
+    from crm.core import clock
+    from crm.ladder.profile import parse_profile
+    from crm.ladder.queries import profiles_of
+
+    today = today or clock.today()
+    if not policies or not enterprises:
+        return {p.id: {} for p in policies}
+    # Policies stating the same conditions (often: "holds 高企") share one evaluation per enterprise.
+    by_conditions: dict[str, list[int]] = {}
+    rulesets = {}
+    for p in policies:
+        key = json.dumps(p.conditions or {}, sort_keys=True, default=str)
+        if key not in by_conditions:
+            rulesets[key] = ruleset_of(p)
+        by_conditions.setdefault(key, []).append(p.id)
+    out: dict[int, dict[int, tuple[str, list[str]]]] = {p.id: {} for p in policies}
+    for eid, raw in profiles_of(enterprises, today).items():
+        profile = parse_profile(raw)
+        for key, ruleset in rulesets.items():
+            result = ruleset.evaluate(profile, lang)
+            reasons = ([c["label"] for c in result["criteria"] if c["status"] in ("unknown", "borderline")]
+                       if result["verdict"] == "incomplete" else [])
+            for pid in by_conditions[key]:
+                out[pid][eid] = (result["verdict"], reasons)
+    return out
+
+
+def push_states(policy_ids: list[int], enterprise_ids: list[int] | None = None) -> dict[tuple[int, int], tuple]:
+    """{(policy id, enterprise id): (status, amount)} of the pushes of these policies (one query)."""
+    from crm.policies.models import PolicyPush
+
+    if not policy_ids:
+        return {}
+    stmt = select(PolicyPush.policy_id, PolicyPush.enterprise_id, PolicyPush.status, PolicyPush.amount).where(
+        PolicyPush.policy_id.in_(policy_ids))
+    if enterprise_ids is not None:
+        if not enterprise_ids:
+            return {}
+        if len(enterprise_ids) <= 900:
+            stmt = stmt.where(PolicyPush.enterprise_id.in_(enterprise_ids))
+    return {(p, e): (s, a) for p, e, s, a in db.session.execute(stmt)}
+
+
+def open_policies(today, *, within_days: int = 0) -> list[Policy]:
+    """Active policies whose window is open on `today` (or opens within `within_days`), by closing date."""
+    stmt = select(Policy).where(Policy.active.is_(True),
+                                or_(Policy.closes_on.is_(None), Policy.closes_on >= today))
+    if within_days:
+        from datetime import timedelta
+
+        stmt = stmt.where(or_(Policy.opens_on.is_(None), Policy.opens_on <= today + timedelta(days=within_days)))
+    else:
+        stmt = stmt.where(or_(Policy.opens_on.is_(None), Policy.opens_on <= today))
+    return list(db.session.scalars(stmt.order_by(Policy.closes_on.is_(None), Policy.closes_on, Policy.title,
+                                                 Policy.id)))
+
+
+@dataclass
+class ToTell:
+    """A policy whose window is open and the officer's enterprises eligible for it that were not told yet."""
+
+    policy: Policy
+    enterprises: list[Enterprise]
+
+
+def to_tell(user, today=None) -> list[ToTell]:
+    """The workbench's "policies to tell your enterprises about": open windows × the enterprises `user` serves
+    that qualify and were not informed (a constant number of queries)."""
+    from crm.core import clock
+    from crm.service.queries import my_enterprises
+
+    today = today or clock.today()
+    policies = open_policies(today)
+    if not policies:
+        return []
+    mine = list(db.session.scalars(operating(my_enterprises(user))))
+    if not mine:
+        return []
+    found = verdicts(policies, mine, today)
+    told = push_states([p.id for p in policies], [e.id for e in mine])
+    out = []
+    for policy in policies:
+        rows = [e for e in mine if found[policy.id][e.id][0] == "ready" and (policy.id, e.id) not in told]
+        if rows:
+            out.append(ToTell(policy, rows))
+    return out
+
+
+@dataclass
+class PolicyOf:
+    """One policy as it stands for one enterprise: its verdict, what is unknown, the push."""
+
+    policy: Policy
+    verdict: str
+    reasons: list[str]
+    status: str
+    amount: object = None
+
+
+def policies_of(enterprise: Enterprise, today=None, lang: str = "zh", *, include_closed: bool = True) -> list[PolicyOf]:
+    """The active policies the enterprise qualifies for (eligible first) or might (data missing), with the push."""
+    from crm.core import clock
+
+    today = today or clock.today()
+    policies = list(db.session.scalars(select(Policy).where(Policy.active.is_(True)).order_by(Policy.title, Policy.id)))
+    if not include_closed:
+        policies = [p for p in policies if p.window_state(today) != "closed"]
+    found = verdicts(policies, [enterprise], today, lang)
+    pushes = push_states([p.id for p in policies], [enterprise.id])
+    out = []
+    for policy in policies:
+        verdict, reasons = found[policy.id].get(enterprise.id, ("not_ready", []))
+        status, amount = pushes.get((policy.id, enterprise.id), ("", None))
+        if verdict in ("ready", "incomplete"):
+            out.append(PolicyOf(policy, verdict, reasons, status, amount))
+    out.sort(key=lambda r: (r.verdict != "ready", r.policy.title))
+    return out
+
+
+# --- the three rates per policy, region and officer (知晓率、申报率、享受率) ------------------------------------
+
+GROUPINGS = ("policy", "region", "officer")
+# what a number of the report counts; "not_informed" is eligible minus informed (the drill-down a manager wants)
+MEASURES = ("eligible", "not_informed", "informed", "applied", "granted")
+
+
+@dataclass
+class Pair:
+    """One eligible enterprise × policy of the report, with its push, sub-region and officer."""
+
+    policy: Policy
+    enterprise: Enterprise
+    region_id: int | None  # the sub-region of the reader's region the enterprise lies in
+    officer_id: int | None  # its current officer
+    status: str
+    amount: object = None
+
+    def counts_in(self, measure: str) -> bool:
+        """Whether this pair is one of the enterprises behind `measure`'s number."""
+        return {"eligible": True, "not_informed": self.status == "", "informed": self.status in TOLD,
+                "applied": self.status in APPLIED, "granted": self.status == "granted"}[measure]
+
+
+@dataclass
+class Tally:
+    """Eligible, informed, applied, granted and the amount granted; the three rates off them."""
+
+    eligible: int = 0
+    informed: int = 0
+    applied: int = 0
+    granted: int = 0
+    amount: object = None
+
+    def add(self, pair: Pair) -> None:
+        """Count one eligible pair."""
+        from decimal import Decimal
+
+        self.eligible += 1
+        self.informed += pair.status in TOLD
+        self.applied += pair.status in APPLIED
+        if pair.status == "granted":
+            self.granted += 1
+            self.amount = (self.amount or Decimal(0)) + (pair.amount or Decimal(0))
+
+    @property
+    def not_informed(self) -> int:
+        """Eligible and not told yet."""
+        return self.eligible - self.informed
+
+    @property
+    def awareness(self):
+        """知晓率: informed ÷ eligible (%)."""
+        return Matching.rate(self.informed, self.eligible)
+
+    @property
+    def application(self):
+        """申报率: applied ÷ informed (%)."""
+        return Matching.rate(self.applied, self.informed)
+
+    @property
+    def benefit(self):
+        """享受率: granted ÷ applied (%)."""
+        return Matching.rate(self.granted, self.applied)
+
+
+@dataclass
+class RateRow:
+    """One row of the report: what it groups (a policy, a sub-region, an officer) and its tally."""
+
+    key: str  # the drill-down's filter value ("" for "no officer")
+    label: str
+    tally: Tally
+
+
+@dataclass
+class RateReport:
+    """The rates grouped one way, the total, and the eligible pairs behind them (for drill-down and export)."""
+
+    by: str
+    rows: list[RateRow]
+    total: Tally
+    pairs: list[Pair]
+    officers: dict
+    regions: dict
+
+
+def _sub_region(path: str, base_id: int | None) -> int | None:
+    """The id of the child of `base_id` on a region path "/1/5/9/" (the root when base is None; base itself
+    when the enterprise sits in the base region directly)."""
+    ids = [int(i) for i in path.strip("/").split("/") if i]
+    if base_id is None:
+        return ids[0] if ids else None
+    if base_id in ids:
+        at = ids.index(base_id)
+        return ids[at + 1] if at + 1 < len(ids) else base_id
+    return None
+
+
+def eligible_pairs(user, policy_id: int | None = None, today=None) -> tuple[list[Pair], dict, dict]:
+    """Every eligible enterprise × active policy in `user`'s scope with its push, sub-region and officer,
+    and the officers and regions they name: a constant number of queries whatever the size of the registry."""
+    from sqlalchemy.orm import joinedload
+
+    from crm.auth.models import User
+    from crm.core import clock
+    from crm.enterprises.models import Region
+    from crm.service.models import Assignment
+
+    today = today or clock.today()
+    stmt = select(Policy).where(Policy.active.is_(True))
+    if policy_id is not None:
+        stmt = select(Policy).where(Policy.id == policy_id)
+    policies = list(db.session.scalars(stmt.order_by(Policy.title, Policy.id)))
+    scoped = operating(scope_enterprises(select(Enterprise), user))
+    enterprises = list(db.session.scalars(scoped.options(joinedload(Enterprise.region)).order_by(Enterprise.name,
+                                                                                                 Enterprise.id)))
+    found = verdicts(policies, enterprises, today)
+    pushes = push_states([p.id for p in policies])
+    officer_of = dict(db.session.execute(select(Assignment.enterprise_id, Assignment.officer_id).where(
+        Assignment.ends_on.is_(None), Assignment.enterprise_id.in_(scoped.with_only_columns(Enterprise.id)))).all())
+    base = user.region_id if getattr(user, "region_id", None) else None
+    sub = {e.id: _sub_region(e.region.path, base) for e in enterprises}
+    pairs = []
+    for policy in policies:
+        verdict_of = found[policy.id]
+        for e in enterprises:
+            if verdict_of[e.id][0] == "ready":
+                status, amount = pushes.get((policy.id, e.id), ("", None))
+                pairs.append(Pair(policy, e, sub[e.id], officer_of.get(e.id), status, amount))
+    officers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(set(officer_of.values()))))}
+    regions = {r.id: r for r in db.session.scalars(select(Region).where(Region.id.in_({s for s in sub.values() if s})))}
+    return pairs, officers, regions
+
+
+def rate_report(user, by: str = "policy", policy_id: int | None = None, today=None) -> RateReport:
+    """The three rates and the amount granted grouped by policy, sub-region or officer, with the total."""
+    by = by if by in GROUPINGS else "policy"
+    pairs, officers, regions = eligible_pairs(user, policy_id, today)
+    groups: dict = {}
+    labels: dict = {}
+    total = Tally()
+    for pair in pairs:
+        if by == "policy":
+            key, label = str(pair.policy.id), pair.policy.title
+        elif by == "region":
+            region = regions.get(pair.region_id)
+            key, label = str(pair.region_id or ""), region.name if region else "—"
+        else:
+            officer = officers.get(pair.officer_id)
+            key, label = (str(pair.officer_id), officer.name) if officer else ("none", None)
+        groups.setdefault(key, Tally()).add(pair)
+        labels[key] = label
+        total.add(pair)
+    rows = [RateRow(key, labels[key], tally) for key, tally in groups.items()]
+    rows.sort(key=lambda r: (r.label is None, r.label or "", r.key))
+    return RateReport(by, rows, total, pairs, officers, regions)
+
+
+def drill(pairs: list[Pair], measure: str, *, policy: str = "", region: str = "", officer: str = "") -> list[Pair]:
+    """The pairs behind one number of the report (filters as text, the way the links carry them)."""
+    measure = measure if measure in MEASURES else "eligible"
+    out = []
+    for pair in pairs:
+        if policy and str(pair.policy.id) != policy:
+            continue
+        if region and str(pair.region_id or "") != region:
+            continue
+        if officer and (str(pair.officer_id) if pair.officer_id else "none") != officer:
+            continue
+        if pair.counts_in(measure):
+            out.append(pair)
+    return out
+
+
+# --- innovation points (企业创新积分) and the high_tech reserve pool (后备库) ------------------------------------
+
+POINTS_FILE = "innovation_points.json"
+POOL_TIER = "high_tech"
+
+
+def points_model():
+    """The innovation-points model (data shipped with the app), compiled by the ladder's engine."""
+    import json
+    from pathlib import Path
+
+    from crm.ladder.engine import ScoreModel
+
+    return ScoreModel.from_dict(json.loads((Path(__file__).parent / POINTS_FILE).read_text(encoding="utf-8")))
+
+
+def indicator_labels(lang: str = "zh") -> dict[str, str]:
+    """{indicator: its label} of the points model, in `lang`."""
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).parent / POINTS_FILE).read_text(encoding="utf-8"))
+    return {i["indicator"]: i["label"][lang] for i in data["indicators"]}
+
+
+@dataclass
+class Ranked:
+    """One enterprise of the ranking: its points, their parts, its rank, whether it is in the pool."""
+
+    enterprise: Enterprise
+    total: object
+    parts: list
+    missing: list
+    rank: int = 0
+    entry: object = None  # its ReservePoolEntry, if in the pool
+    officer_id: int | None = None  # its current officer (the suggested coach)
+
+
+def ranking(user, region_id: int | None = None, today=None) -> list[Ranked]:
+    """Operating enterprises in `user`'s scope (and region) not holding a valid high_tech certificate, by points.
+
+    Ties: equal points share a rank (1, 1, 3, …) and are listed by name, then id, so that "the top N" is the same
+    list every time. A constant number of queries (the profiles in bulk, the pool, the officers)."""
+    from crm.core import clock
+    from crm.enterprises.queries import subtree_ids
+    from crm.ladder.profile import parse_profile
+    from crm.ladder.queries import profiles_of
+    from crm.policies.models import ReservePoolEntry
+    from crm.service.models import Assignment
+
+    today = today or clock.today()
+    stmt = operating(scope_enterprises(select(Enterprise), user))
+    if region_id is not None:
+        stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(region_id)))
+    enterprises = list(db.session.scalars(stmt.order_by(Enterprise.name, Enterprise.id)))
+    model = points_model()
+    profiles = profiles_of(enterprises, today)
+    entries = {e.enterprise_id: e for e in db.session.scalars(select(ReservePoolEntry).where(
+        ReservePoolEntry.tier == POOL_TIER, ReservePoolEntry.enterprise_id.in_(stmt.with_only_columns(Enterprise.id))))}
+    officers = dict(db.session.execute(select(Assignment.enterprise_id, Assignment.officer_id).where(
+        Assignment.ends_on.is_(None), Assignment.enterprise_id.in_(stmt.with_only_columns(Enterprise.id)))).all())
+    out = []
+    for e in enterprises:
+        profile = parse_profile(profiles[e.id])
+        held = {c.tier for c in (profile.certifications or ()) if c.valid_on(today)}
+        if POOL_TIER in held:
+            continue
+        s = model.score(profile)
+        out.append(Ranked(e, s["total"], s["parts"], s["missing"], entry=entries.get(e.id),
+                          officer_id=officers.get(e.id)))
+    out.sort(key=lambda r: (-r.total, r.enterprise.name, r.enterprise.id))
+    previous, rank = None, 0
+    for position, row in enumerate(out, start=1):
+        if row.total != previous:
+            rank, previous = position, row.total
+        row.rank = rank
+    return out
+
+
+def pool_entries(user) -> list:
+    """The reserve pool in `user`'s scope, best points first (with the enterprise and the coach)."""
+    from sqlalchemy.orm import joinedload
+
+    from crm.policies.models import ReservePoolEntry
+
+    stmt = (select(ReservePoolEntry).join(Enterprise, Enterprise.id == ReservePoolEntry.enterprise_id)
+            .where(ReservePoolEntry.tier == POOL_TIER))
+    return list(db.session.scalars(scope_enterprises(stmt, user).options(
+        joinedload(ReservePoolEntry.enterprise), joinedload(ReservePoolEntry.officer)).order_by(
+        ReservePoolEntry.points.desc(), Enterprise.name, ReservePoolEntry.id)))
+
+
+# --- A/B/C/D grading (亩均效益综合评价) ------------------------------------------------------------------------
+
+GRADING_FILE = "grading.json"
+
+
+def grading_model():
+    """The grading model (data shipped with the app: indicators, weights, bands, A/B/C cut-offs)."""
+    import json
+    from pathlib import Path
+
+    from crm.ladder.engine import ScoreModel
+
+    return ScoreModel.from_dict(json.loads((Path(__file__).parent / GRADING_FILE).read_text(encoding="utf-8")))
+
+
+def _grading_population(path: str, levels: dict[int, str]) -> int | None:
+    """The region an enterprise is graded among: its county (区县), or its own region above county level."""
+    ids = [int(i) for i in path.strip("/").split("/") if i]
+    counties = [i for i in ids if levels.get(i) == "county"]
+    return counties[-1] if counties else (ids[-1] if ids else None)
+
+
+def compute_grades(today=None) -> tuple[int, list[tuple[int, object, str]]]:
+    """(year, [(enterprise id, score, grade)]) for every operating enterprise with the model's figures for the
+    latest accounting year; shares are taken within each county. Ungraded: a figure the model needs is missing."""
+    from sqlalchemy.orm import joinedload
+
+    from crm.core import clock
+    from crm.enterprises.models import AnnualFigures, Region
+    from crm.ladder.engine import grade_scores
+    from crm.ladder.profile import parse_profile
+    from crm.ladder.queries import profiles_of
+
+    today = today or clock.today()
+    year = today.year - 1
+    model = grading_model()
+    enterprises = list(db.session.scalars(operating(select(Enterprise)).options(joinedload(Enterprise.region))
+                                          .order_by(Enterprise.id)))
+    extra = {eid: {"tax_paid": t, "land_mu": land, "energy_tce": en} for eid, t, land, en in db.session.execute(
+        select(AnnualFigures.enterprise_id, AnnualFigures.tax_paid, AnnualFigures.land_mu, AnnualFigures.energy_tce)
+        .where(AnnualFigures.year == year))}
+    levels = dict(db.session.execute(select(Region.id, Region.level)).all())
+    with_extra = [e for e in enterprises if e.id in extra]
+    profiles = profiles_of(with_extra, today)
+    populations: dict = {}
+    for e in with_extra:
+        s = model.score(parse_profile(profiles[e.id]), extra[e.id])
+        if not s["missing"]:
+            populations.setdefault(_grading_population(e.region.path, levels), {})[e.id] = s["total"]
+    out = []
+    for scores in populations.values():
+        grades = grade_scores(scores, model.grades)
+        out.extend((eid, scores[eid], grades[eid]) for eid in scores)
+    return year, sorted(out)
+
+
+def latest_grade_year() -> int | None:
+    """The newest year graded."""
+    from sqlalchemy import func as f
+
+    from crm.policies.models import EnterpriseGrade
+
+    return db.session.scalar(select(f.max(EnterpriseGrade.year)))
+
+
+def grade_of(enterprise: Enterprise):
+    """The enterprise's newest grade row, or None."""
+    from crm.policies.models import EnterpriseGrade
+
+    return db.session.scalar(select(EnterpriseGrade).where(EnterpriseGrade.enterprise_id == enterprise.id)
+                             .order_by(EnterpriseGrade.year.desc()).limit(1))
+
+
+def graded_ids(grade: str) -> Select:
+    """Ids of the enterprises with `grade` in the newest graded year (the registry's filter)."""
+    from crm.policies.models import EnterpriseGrade
+
+    newest = select(func.max(EnterpriseGrade.year)).scalar_subquery()
+    return select(EnterpriseGrade.enterprise_id).where(EnterpriseGrade.grade == grade, EnterpriseGrade.year == newest)
+
+
+def grade_counts(region_id: int | None) -> dict[str, int]:
+    """{grade: enterprises} of the newest graded year in a region subtree (None: everywhere); one query."""
+    from crm.enterprises.queries import subtree_ids
+    from crm.policies.models import EnterpriseGrade
+
+    newest = select(func.max(EnterpriseGrade.year)).scalar_subquery()
+    stmt = (select(EnterpriseGrade.grade, func.count()).join(Enterprise, Enterprise.id == EnterpriseGrade.enterprise_id)
+            .where(EnterpriseGrade.year == newest, Enterprise.archived_at.is_(None)).group_by(EnterpriseGrade.grade))
+    if region_id is not None:
+        stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(region_id)))
+    counts = dict(db.session.execute(stmt).all())
+    return {g: counts.get(g, 0) for g in ("A", "B", "C", "D")}

@@ -148,3 +148,87 @@ def mark_informed(enterprise, policies, *, actor, on) -> int:
             set_push(policy, enterprise, "informed", actor=actor, on=on)
             n += 1
     return n
+
+
+# --- the high_tech reserve pool (后备库) --------------------------------------------------------------------
+
+def add_to_reserve_pool(rows, *, actor, coaches: dict | None = None, today=None) -> list:
+    """Put ranked enterprises (crm.policies.queries.Ranked) in the high_tech reserve pool, each with one coaching
+    officer: the one named in `coaches` {enterprise id: officer}, else its current officer, else the first officer
+    who may serve it. An enterprise without an officer is assigned to its coach; each gets a coaching follow-up.
+    Those already in the pool are left as they are. Returns the new entries."""
+    from datetime import timedelta
+
+    from flask_babel import gettext as _
+
+    from crm.auth.models import User
+    from crm.core import clock
+    from crm.policies.models import ReservePoolEntry
+    from crm.policies.queries import POOL_TIER, points_model
+    from crm.service import queries as service_queries
+    from crm.service import services as service_services
+    from crm.service.models import FollowUpSource
+
+    today = today or clock.today()
+    version = points_model().version
+    coaches = coaches or {}
+    created = []
+    for row in rows:
+        e = row.enterprise
+        if row.entry is not None or db.session.scalar(select(ReservePoolEntry.id).where(
+                ReservePoolEntry.enterprise_id == e.id, ReservePoolEntry.tier == POOL_TIER)):
+            continue
+        officer = coaches.get(e.id) or (db.session.get(User, row.officer_id) if row.officer_id else None)
+        if officer is None:
+            candidates = service_queries.officers_for(e)
+            officer = candidates[0] if candidates else None
+        if officer is None:
+            raise ValidationFailed.one("", _l("No officer may serve %(name)s: add one for its region first.",
+                                              name=e.name))
+        if service_queries.current_assignment(e) is None:
+            service_services.assign_enterprise(e, officer, actor=actor)
+        follow_up = service_services.add_follow_up(e, {
+            # stored text, in the language of whoever confirms (like the job's follow-ups)
+            "action": _("High-tech reserve pool: one-to-one coaching toward the high-tech certification "
+                        "(%(points)s innovation points)", points=row.total),
+            "assignee_id": officer.id, "due_on": today + timedelta(days=14)}, actor=actor,
+            source=FollowUpSource.READINESS)
+        entry = ReservePoolEntry(enterprise_id=e.id, tier=POOL_TIER, officer_id=officer.id, points=row.total,
+                                 model_version=version, added_on=today, added_by_id=getattr(actor, "id", None),
+                                 follow_up_id=follow_up.id)
+        db.session.add(entry)
+        db.session.flush()
+        audit.record(db.session, "create", entry, actor=actor, enterprise_id=e.id, summary=e.name,
+                     changes={"tier": [None, POOL_TIER], "officer_id": [None, officer.id],
+                              "points": [None, str(row.total)]})
+        created.append(entry)
+    return created
+
+
+# --- A/B/C/D grading --------------------------------------------------------------------------------------------
+
+def save_grades(year: int, rows, *, model_version: int) -> dict[str, int]:
+    """Store a year's grades (crm.policies.queries.compute_grades): new rows added, changed ones updated, those
+    no longer graded removed; computed data, so the count goes in the job's run, not the audit trail."""
+    from crm.policies.models import EnterpriseGrade
+
+    existing = {g.enterprise_id: g for g in db.session.scalars(select(EnterpriseGrade).where(
+        EnterpriseGrade.year == year))}
+    counts = {"added": 0, "changed": 0, "removed": 0}
+    seen = set()
+    for enterprise_id, score, grade in rows:
+        seen.add(enterprise_id)
+        row = existing.get(enterprise_id)
+        if row is None:
+            db.session.add(EnterpriseGrade(enterprise_id=enterprise_id, year=year, score=score, grade=grade,
+                                           model_version=model_version))
+            counts["added"] += 1
+        elif (row.score, row.grade, row.model_version) != (score, grade, model_version):
+            row.score, row.grade, row.model_version = score, grade, model_version
+            counts["changed"] += 1
+    for enterprise_id, row in existing.items():
+        if enterprise_id not in seen:
+            db.session.delete(row)
+            counts["removed"] += 1
+    db.session.flush()
+    return counts

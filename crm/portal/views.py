@@ -158,6 +158,20 @@ def readiness_sheet():
     return response
 
 
+@bp.get("/policies")
+@require("portal.use")
+def policies():
+    """The policies our enterprise qualifies for (or might: what is missing), with their windows and our status."""
+    from crm.ladder.views import engine_lang
+    from crm.policies.models import PUSH_STATUS_LABELS, WINDOW_STATE_LABELS
+    from crm.policies.queries import policies_of
+
+    enterprise = _own()
+    return render_template("portal/policies.html", e=enterprise,
+                           rows=policies_of(enterprise, lang=engine_lang(), include_closed=False),
+                           today=clock.today(), window_labels=WINDOW_STATE_LABELS, status_labels=PUSH_STATUS_LABELS)
+
+
 # --- needs ---------------------------------------------------------------------------------------------
 
 

@@ -610,6 +610,9 @@ def workbench():
     risky = len(at_risk(current_user, officer=str(current_user.id))) if current_user.role == Role.OFFICER else 0
     from crm.evidence.views import plan_summary
 
+    # policies whose window is open and the officer's enterprises that qualify and were not told (crm.policies)
+    from crm.policies.queries import to_tell
+
     return render_template("service/workbench.html", wb=queries.workbench(current_user, stale_days=days),
-                           plan=plan_summary(current_user),
-                           stale_days=days, today=clock.today(), pending_submissions=pending, at_risk=risky)
+                           plan=plan_summary(current_user), stale_days=days, today=clock.today(),
+                           pending_submissions=pending, at_risk=risky, to_tell=to_tell(current_user))

@@ -5,7 +5,7 @@ referrals of needs to departments (deadline, answer, more time, sent back, escal
 needs, the `department` role (users.department_id), call-back follow-ups, and the outcome fields of a need.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
