@@ -125,7 +125,7 @@ def registry() -> list[Job]:
             {"day": 1, "hour": 1, "minute": 0}, _l("Snapshot of the ladder at the end of last month"),
             _l("monthly, on the 1st at 01:00")),
         Job("pipeline.refresh_activity", lambda ctx: pipeline_jobs.refresh_activity(ctx.today),
-            {"minute": "*/10"}, _l("Recount the year's visits and needs by region for the dashboards' lights"),
+            {"minute": "*/10"}, _l("Recount the year's visits, needs and certifications by region for the dashboards"),
             _l("every 10 minutes")),
         Job("pipeline.refresh_forecast", lambda ctx: pipeline_jobs.refresh_forecast(ctx.today),
             {"minute": 5}, _l("Rank the candidates of every targeted tier for the targets' forecasts"),

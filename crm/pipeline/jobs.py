@@ -18,8 +18,8 @@ def monthly_snapshot(today: date) -> str:
 
 
 def refresh_activity(today: date) -> str:
-    """Recount the year's visits and needs for the dashboards' lights (replaced whole: safe to run twice)."""
-    return _("Visits and needs recounted for %(n)s regions", n=refresh_activity_rollup(today))
+    """Recount the year's visits, needs and certifications for the dashboards (replaced whole: safe to run twice)."""
+    return _("Visits, needs and certifications recounted for %(n)s regions", n=refresh_activity_rollup(today))
 
 
 def refresh_forecast(today: date) -> str:

@@ -142,20 +142,35 @@ def by_subregion(counts: dict, region: Region | None, tree: RegionTree | None = 
     return rows
 
 
-def movement(region: Region | None, year: int) -> dict[str, Counter]:
-    """{tier: Counter(gained=…, lost=…)} of this year's tier events in the region (one query)."""
+def movement(region: Region | None, year: int, tree: RegionTree | None = None) -> dict[str, Counter]:
+    """{tier: Counter(gained=…, lost=…)} of the year's tier events in the region (one query, or the roll-up)."""
+    rolled, _as_of = rollup(year, clock.today())
+    counts = rolled["movement"] if rolled is not None else count_movement(region, year)
+    leaves = None
+    if rolled is not None and region is not None:
+        leaves = (tree or RegionTree.load()).leaves(region.id)
+    out = {t: Counter() for t in TIERS}
+    for (region_id, tier, kind), n in counts.items():
+        if leaves is None or region_id in leaves:
+            out[tier][kind] += n
+    return out
+
+
+def count_movement(region: Region | None, year: int) -> dict[tuple[int, str, str], int]:
+    """Live: {(leaf region id, tier, "gained" or "lost"): tier events of the year} (one query)."""
     rows = db.session.execute(
-        select(TierEvent.tier, TierEvent.kind, func.count()).select_from(TierEvent)
+        select(Enterprise.region_id, TierEvent.tier, TierEvent.kind, func.count()).select_from(TierEvent)
         .join(Enterprise, Enterprise.id == TierEvent.enterprise_id)
         .where(_in(Enterprise.region_id, region), TierEvent.occurred_on >= date(year, 1, 1),
-               TierEvent.occurred_on <= date(year, 12, 31)).group_by(TierEvent.tier, TierEvent.kind))
-    out = {t: Counter() for t in TIERS}
-    for tier, kind, n in rows:
+               TierEvent.occurred_on <= date(year, 12, 31))
+        .group_by(Enterprise.region_id, TierEvent.tier, TierEvent.kind))
+    out: dict = Counter()
+    for region_id, tier, kind, n in rows:
         if kind == TierEventKind.GAINED:
-            out[tier]["gained"] += n
+            out[(region_id, tier, "gained")] += n
         elif kind in (TierEventKind.EXPIRED, TierEventKind.REVOKED):
-            out[tier]["lost"] += n
-    return out
+            out[(region_id, tier, "lost")] += n
+    return dict(out)
 
 
 def monthly_trend(region: Region | None, since: date) -> tuple[list[date], dict[str, list[int]]]:
@@ -257,9 +272,30 @@ def judge(metric: str, target: Decimal | None, actual: Decimal, start: Decimal |
     return "red", expected
 
 
-# The metrics counted from visits and needs (the biggest tables): read from the scheduler's roll-up when fresh.
-ACTIVITY_METRICS = frozenset({Metric.VISITS, Metric.RESOLUTION_RATE, Metric.COVERAGE})
-ACTIVITY_KEYS = ("visits", "needs_raised", "needs_closed", "visited", "operating")
+# What the scheduler's roll-up holds, province-wide by leaf region: the year's visits and needs, enterprises
+# visited and operating (keys (region, "")), new certifications and valid ones now and at the year's start (keys
+# (region, tier)) and the tier movement (keys (region, tier, "gained"/"lost")).
+ROLLUP_KEYS = ("visits", "needs_raised", "needs_closed", "visited", "operating", "new_certs", "valid_now",
+               "valid_start", "movement")
+
+
+def _new_certs(region: Region | None, first: date, last: date) -> dict:
+    return {(r, t): n for r, t, n in db.session.execute(
+        select(Enterprise.region_id, TierEvent.tier, func.count())
+        .select_from(TierEvent).join(Enterprise, Enterprise.id == TierEvent.enterprise_id)
+        .where(_in(Enterprise.region_id, region), TierEvent.kind == TierEventKind.GAINED,
+               TierEvent.occurred_on.between(first, last))
+        .group_by(Enterprise.region_id, TierEvent.tier))}
+
+
+def _valid_on(region: Region | None, day: date) -> dict:
+    return {(r, t): n for r, t, n in db.session.execute(
+        select(Enterprise.region_id, Certification.tier, func.count(distinct(Certification.enterprise_id)))
+        .select_from(Certification).join(Enterprise, Enterprise.id == Certification.enterprise_id)
+        .where(_in(Enterprise.region_id, region), Enterprise.archived_at.is_(None), Certification.issued_on <= day,
+               or_(Certification.expires_on.is_(None), Certification.expires_on >= day),
+               or_(Certification.status == CertificationStatus.ACTIVE, Certification.status_changed_on > day))
+        .group_by(Enterprise.region_id, Certification.tier))}
 
 
 def count_activity(region: Region | None, year: int, today: date) -> dict[str, dict]:
@@ -288,55 +324,56 @@ def count_activity(region: Region | None, year: int, today: date) -> dict[str, d
     return out
 
 
-def encode_activity(values: dict[str, dict]) -> dict[str, list[list[int]]]:
-    """The roll-up's JSON form: {key: [[leaf region id, n], …]}."""
-    return {key: sorted([r, n] for (r, _t), n in values[key].items()) for key in ACTIVITY_KEYS}
+def count_everything(year: int, today: date) -> dict[str, dict]:
+    """Live, province-wide: every key of ROLLUP_KEYS (what the scheduler's roll-up stores)."""
+    first, last = date(year, 1, 1), min(date(year, 12, 31), today)
+    out = count_activity(None, year, today)
+    out["new_certs"] = _new_certs(None, first, last)
+    out["valid_now"] = _valid_on(None, last)
+    out["valid_start"] = _valid_on(None, first - timedelta(days=1))
+    out["movement"] = count_movement(None, year)
+    return out
 
 
-def activity(region: Region | None, year: int, today: date):
-    """(counts as count_activity, when they were counted or None for live): the scheduler's province-wide roll-up
-    when it runs to `today` and is younger than PIPELINE_ROLLUP_MAX_AGE minutes, else counted now.
+def encode_rollup(values: dict[str, dict]) -> dict[str, list[list]]:
+    """The roll-up's JSON form: {key: [[*key parts, n], …]}."""
+    return {key: sorted([*k, n] for k, n in values[key].items()) for key in ROLLUP_KEYS}
+
+
+def rollup(year: int, today: date) -> tuple[dict[str, dict] | None, datetime | None]:
+    """(the scheduler's province-wide counts by leaf region, when counted), or (None, None) unless it runs to
+    `today` and is younger than PIPELINE_ROLLUP_MAX_AGE minutes (then pages count live).
 
     Province-wide counts serve every region: each is keyed by leaf region and every reader sums the leaves of
     the region it shows, so no number outside the reader's scope is ever added in."""
     max_age = timedelta(minutes=int(current_app.config.get("PIPELINE_ROLLUP_MAX_AGE", 30)))
-    rollup = db.session.scalar(select(Rollup).where(Rollup.kind == "activity", Rollup.year == year,
-                                                    Rollup.as_of == today, Rollup.computed_at >= utcnow() - max_age))
-    if rollup is None or any(key not in rollup.data for key in ACTIVITY_KEYS):
-        return count_activity(region, year, today), None
-    return {key: {(r, ""): n for r, n in rollup.data[key]} for key in ACTIVITY_KEYS}, rollup.computed_at
+    row = db.session.scalar(select(Rollup).where(Rollup.kind == "activity", Rollup.year == year,
+                                                 Rollup.as_of == today, Rollup.computed_at >= utcnow() - max_age))
+    if row is None or any(key not in row.data for key in ROLLUP_KEYS):
+        return None, None
+    return {key: {tuple(r[:-1]): r[-1] for r in row.data[key]} for key in ROLLUP_KEYS}, row.computed_at
 
 
 def _actuals(region: Region | None, year: int, today: date, metrics: set[str] | None = None) -> dict[str, dict]:
-    """Per metric {(leaf region id, tier or ""): value}, and the stock at the year's start (one query each);
-    only the `metrics` asked for (None: all), since the visits and needs counts read the biggest tables."""
-    first, last = date(year, 1, 1), min(date(year, 12, 31), today)
-    start = date(year, 1, 1) - timedelta(days=1)
-    where_region = _in(Enterprise.region_id, region)
-    wanted = set(metrics) if metrics is not None else set(Metric)
+    """Per metric {(leaf region id, tier or ""): value}, and the stock at the year's start: the scheduler's
+    roll-up when fresh (its time under "activity_as_of"), else counted now, one query each, only the `metrics`
+    asked for (None: all)."""
+    rolled, as_of = rollup(year, today)
     out: dict[str, dict] = defaultdict(dict)
+    if rolled is not None:
+        out.update(rolled)
+        out[Metric.NEW_CERTS], out[Metric.VALID_COUNT] = rolled["new_certs"], rolled["valid_now"]
+        out["activity_as_of"] = as_of
+        return out
+    first, last = date(year, 1, 1), min(date(year, 12, 31), today)
+    wanted = set(metrics) if metrics is not None else set(Metric)
     if Metric.NEW_CERTS in wanted:
-        out[Metric.NEW_CERTS] = {(r, t): n for r, t, n in db.session.execute(
-            select(Enterprise.region_id, TierEvent.tier, func.count())
-            .select_from(TierEvent).join(Enterprise, Enterprise.id == TierEvent.enterprise_id)
-            .where(where_region, TierEvent.kind == TierEventKind.GAINED, TierEvent.occurred_on.between(first, last))
-            .group_by(Enterprise.region_id, TierEvent.tier))}
-
-    def valid_on(day: date):
-        return db.session.execute(
-            select(Enterprise.region_id, Certification.tier, func.count(distinct(Certification.enterprise_id)))
-            .select_from(Certification).join(Enterprise, Enterprise.id == Certification.enterprise_id)
-            .where(where_region, Enterprise.archived_at.is_(None), Certification.issued_on <= day,
-                   or_(Certification.expires_on.is_(None), Certification.expires_on >= day),
-                   or_(Certification.status == CertificationStatus.ACTIVE, Certification.status_changed_on > day))
-            .group_by(Enterprise.region_id, Certification.tier))
-
+        out[Metric.NEW_CERTS] = _new_certs(region, first, last)
     if Metric.VALID_COUNT in wanted:
-        out[Metric.VALID_COUNT] = {(r, t): n for r, t, n in valid_on(last)}
-        out["valid_start"] = {(r, t): n for r, t, n in valid_on(start)}
-    if wanted & ACTIVITY_METRICS:
-        values, out["activity_as_of"] = activity(region, year, today)
-        out.update(values)
+        out[Metric.VALID_COUNT] = _valid_on(region, last)
+        out["valid_start"] = _valid_on(region, first - timedelta(days=1))
+    if wanted & {Metric.VISITS, Metric.RESOLUTION_RATE, Metric.COVERAGE}:
+        out.update(count_activity(region, year, today))
     return out
 
 

@@ -29,7 +29,7 @@ from crm.pipeline.models import (
     Target,
     TierSnapshot,
 )
-from crm.pipeline.queries import ENTERED_INDICATORS, count_activity, count_forecast, encode_activity
+from crm.pipeline.queries import ENTERED_INDICATORS, count_everything, count_forecast, encode_rollup
 from crm.service.models import Assignment
 
 
@@ -89,12 +89,12 @@ def compute_snapshot(end: date) -> int:
 
 
 def refresh_activity(today: date) -> int:
-    """Count the year's visits and needs province-wide by leaf region into the roll-up the pages read (replaced
-    in place: safe to run twice). Returns how many leaf regions had any activity."""
+    """Count the year's visits, needs, certifications and tier movement province-wide by leaf region into the
+    roll-up the pages read (replaced in place: safe to run twice). Returns how many leaf regions have a count."""
     started = perf_counter()
-    data = encode_activity(count_activity(None, today.year, today))
+    data = encode_rollup(count_everything(today.year, today))
     _store_rollup("activity", today, data, started)
-    return len({r for rows in data.values() for r, _n in rows})
+    return len({row[0] for rows in data.values() for row in rows})
 
 
 def refresh_forecast(today: date) -> int:

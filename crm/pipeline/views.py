@@ -76,7 +76,7 @@ def dashboard():
     }
     return render_template(
         "pipeline/dashboard.html", region=region, today=today, funnel=funnel, charts=charts,
-        subregions=subregions, movement=queries.movement(region, today.year),
+        subregions=subregions, movement=queries.movement(region, today.year, tree),
         months=months, trend=trend, expiring=queries.expiring_by_month(region, today),
         lights=[p for p in lights if p.target is not None], activity_as_of=board.activity_as_of,
         tiers=queries.TIERS, regions=_scope_choices(),

@@ -2,7 +2,7 @@
 it while it is fresh (and say when it was counted), and count live when it is stale, from another day or absent."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import delete, func, select
@@ -33,9 +33,21 @@ def _activity(world):
                    resolution="done")
     factories.need(world.ent_x, owner=officer_x, raised_on=today)
     factories.need(world.ent_z, owner=officer_z, raised_on=today)
-    for region, metric in [(world.city, "visits"), (world.city, "coverage"), (world.city, "resolution_rate"),
-                           (world.other_city, "visits")]:
-        _db.session.add(Target(year=today.year, region_id=region.id, metric=metric, tier="",
+    # certifications: gained this year in X and the park, held since last year in Y, one expired this year in Z
+    factories.certification(world.ent_x, "high_tech", issued_on=today.replace(month=1, day=2))
+    factories.certification(world.ent_park, "tech_sme", issued_on=today.replace(month=1, day=3))
+    factories.certification(world.ent_y, "high_tech", issued_on=date(today.year - 1, 6, 1))
+    old = factories.certification(world.ent_z, "tech_sme", issued_on=date(today.year - 1, 3, 1))
+    old.expires_on = today.replace(month=1, day=1) - timedelta(days=1)
+    _db.session.flush()
+    from crm.ladder.services import expire_due_certifications
+
+    expire_due_certifications(today, actor="test")
+    for region, metric, tier in [(world.city, "visits", ""), (world.city, "coverage", ""),
+                                 (world.city, "resolution_rate", ""), (world.other_city, "visits", ""),
+                                 (world.city, "new_certs", "high_tech"), (world.county_y, "valid_count", "high_tech"),
+                                 (world.other_city, "valid_count", "tech_sme")]:
+        _db.session.add(Target(year=today.year, region_id=region.id, metric=metric, tier=tier,
                                value=Decimal(50)))
     _db.session.commit()
     return today
@@ -53,15 +65,23 @@ def test_the_roll_up_equals_the_live_count_in_every_region(world, db):
     assert (rollup.kind, rollup.year, rollup.as_of) == ("activity", today.year, today)
     for region in [None, world.province, world.city, world.county_x, world.county_y, world.park_x, world.other_city]:
         rolled = queries.target_board(region, today.year, today, M)
+        rolled_movement = queries.movement(region, today.year)
         assert rolled.activity_as_of is not None
         db.session.execute(delete(Rollup))
         live = queries.target_board(region, today.year, today, M)
         assert live.activity_as_of is None
         assert _cells(rolled) == _cells(live), region
+        assert rolled_movement == queries.movement(region, today.year), region
         services.refresh_activity(today)
     x = queries.target_board(world.county_x, today.year, today, M).cells
     assert x[(world.county_x.id, "visits", "")].actual == 4  # county X and its park; not Z, not last year
     assert x[(world.county_x.id, "resolution_rate", "")].actual == Decimal("50.0")
+    assert x[(world.county_x.id, "new_certs", "high_tech")].actual == 1
+    z = queries.target_board(world.other_city, today.year, today, M).cells
+    assert (z[(world.county_z.id, "valid_count", "tech_sme")].actual,
+            z[(world.county_z.id, "valid_count", "tech_sme")].start) == (0, 1)  # held at the year's start only
+    assert queries.movement(world.other_city, today.year)["tech_sme"]["lost"] == 1
+    assert queries.movement(world.city, today.year)["tech_sme"] == {"gained": 1}
 
 
 def test_running_twice_replaces_the_row(world, db):
@@ -71,7 +91,7 @@ def test_running_twice_replaces_the_row(world, db):
     services.refresh_activity(today)
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Rollup)) == 1
-    y = dict(map(tuple, db.session.scalar(select(Rollup)).data["visits"]))
+    y = {region_id: n for region_id, _tier, n in db.session.scalar(select(Rollup)).data["visits"]}
     assert y[world.county_y.id] == 1
 
 
@@ -84,7 +104,9 @@ def test_the_dashboard_reads_a_fresh_roll_up_and_says_when_it_was_counted(client
     db.session.commit()
     assert 'id="activity-as-of"' in client.get("/pipeline").get_data(as_text=True)
     fresh_queries = count_queries(client, "/pipeline")
-    assert fresh_queries == live_queries - 4  # the roll-up's read now finds a row: no live count (four queries)
+    # the roll-up's two reads (lights, movement) now find a row: no live count of the certifications (new, valid
+    # now and at the year's start), of the visits, needs, visited and operating enterprises, and of the movement
+    assert fresh_queries == live_queries - 8
     # a visit recorded after the count shows once the roll-up is stale (older than PIPELINE_ROLLUP_MAX_AGE)
     factories.visit(world.ent_x, factories.user("officer", region=world.county_x), visited_on=today)
     db.session.commit()
