@@ -188,7 +188,8 @@ def edit(enterprise_id: int):
         if not queries.can_create_in_region(current_user, form.region_id.data):
             abort(403)
         with unit_of_work(form) as work:
-            services.update_enterprise(enterprise, _enterprise_data(form), actor=current_user)
+            services.update_enterprise(enterprise, _enterprise_data(form), actor=current_user,
+                                       version=form.version.data)
         if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)
@@ -278,7 +279,8 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
     if form.validate_on_submit():
         data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS)}
         with unit_of_work(form) as work:
-            services.save_figures(enterprise, data, actor=current_user, figures=figures)
+            services.save_figures(enterprise, data, actor=current_user, figures=figures,
+                                  version=form.version.data)
         if work.ok:
             flash(_("The figures for %(year)s have been saved.", year=data["year"]), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)

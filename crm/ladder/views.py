@@ -41,7 +41,7 @@ def certification_form(enterprise_id: int, cert_id: int | None = None):
             if cert is None:
                 services.record_certification(enterprise, data, actor=current_user)
             else:
-                services.update_certification(cert, data, actor=current_user)
+                services.update_certification(cert, data, actor=current_user, version=form.version.data)
         if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ladder"), code=303)

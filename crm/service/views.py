@@ -396,7 +396,7 @@ def need_status(need_id: int):
             db.session.rollback()
             need = db.session.get(Need, need_id)
             attach_errors(form, failure)
-            return _render_need(need, _status_form(need, form), 422)
+            return _render_need(need, _status_form(need, form), form_status(form))
         db.session.commit()
         flash(_("The need is now “%(status)s”.", status=NEED_STATUS_LABELS[need.status]), "success")
         return redirect(url_for("service.need_detail", need_id=need.id), code=303)
