@@ -81,6 +81,7 @@ class Job:
 
 def registry() -> list[Job]:
     """Every job of the app, in the order the admin page lists them (features define them in their jobs.py)."""
+    from crm.auth import jobs as auth_jobs
     from crm.ladder import jobs as ladder_jobs
     from crm.notify import mail
     from crm.pipeline import jobs as pipeline_jobs
@@ -107,6 +108,9 @@ def registry() -> list[Job]:
         Job("pipeline.monthly_snapshot", lambda ctx: pipeline_jobs.monthly_snapshot(ctx.today),
             {"day": 1, "hour": 1, "minute": 0}, _l("Snapshot of the ladder at the end of last month"),
             _l("monthly, on the 1st at 01:00")),
+        Job("auth.prune_login_attempts", lambda ctx: auth_jobs.prune_login_attempts(ctx.slot),
+            {"hour": 3, "minute": 20}, _l("Delete sign-in attempts older than LOGIN_ATTEMPTS_KEEP_DAYS (default 90)"),
+            _l("daily 03:20")),
         Job("notify.deliver_email", lambda ctx: mail.deliver_pending(),
             {"minute": "*"}, _l("E-mail new notifications (when SMTP is configured)"), _l("every minute"),
             options={"quiet": True}),
