@@ -18,6 +18,9 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    from crm.core.web import CleanRequest
+
+    app.request_class = CleanRequest  # no NUL bytes in form, query or JSON (PostgreSQL text cannot hold them)
     config_class = config if isinstance(config, type) else get_config(config)
     app.config.from_object(config_class)
     app.config.update(overrides)
