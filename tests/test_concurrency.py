@@ -152,3 +152,23 @@ def test_the_api_answers_409_json_for_a_version_conflict(app, client, login_as, 
     page = client.get("/enterprises")
     assert page.status_code == 409
     assert "Reload the page" in page.get_data(as_text=True)
+
+
+def test_the_api_refuses_a_stale_need_change_with_409(client, login_as, world, db):
+    """Two API callers read the need at the same version; the second PATCH is a 409 JSON, nothing written."""
+    officer = login_as("officer", region=world.county_x, serves=[world.ent_x], locale="en")
+    need = factories.need(world.ent_x, owner=officer)
+    db.session.commit()
+    read = client.get(f"/api/v1/needs?enterprise={world.ent_x.uscc}").get_json()["items"][0]
+    assert read["version"] == 1
+    first = client.patch(f"/api/v1/needs/{need.id}", json={"version": read["version"], "title": "first"})
+    assert first.status_code == 200 and first.get_json()["version"] == 2
+    second = client.patch(f"/api/v1/needs/{need.id}", json={"version": read["version"], "title": "second"})
+    assert second.status_code == 409
+    body = second.get_json()["error"]
+    assert body["code"] == 409 and body["version"] == 2 and "after you opened it" in body["message"]
+    db.session.expire_all()
+    assert db.session.get(Need, need.id).title == "first"
+    # without a version the API does not guess
+    assert client.patch(f"/api/v1/needs/{need.id}", json={"title": "third"}).status_code == 422
+    assert client.patch(f"/api/v1/needs/{need.id}", json={"version": 2, "title": "third"}).status_code == 200

@@ -1,4 +1,4 @@
-"""Form fuzzing: hostile values posted to every form route of the URL map, as a real browser session
+"""Form fuzzing: hostile values posted to every form route of the URL map (and sent to the API's POST and PATCH), as a real browser session
 would (signed in, CSRF token sent). No answer may be a 500; a refusal (4xx) writes nothing.
 
 Values: very long strings, NUL bytes, control characters, astral unicode, markup, negative / huge / non-finite
@@ -62,12 +62,12 @@ def _url(rule, records):
 def _targets(app, records):
     seen = set()
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if "POST" not in rule.methods or rule.endpoint in SKIP:
+        if not rule.methods & {"POST", "PATCH"} or rule.endpoint in SKIP:
             continue
         url = _url(rule, records)
         if url not in seen:
             seen.add(url)
-            yield rule.endpoint, url
+            yield rule.endpoint, url, "PATCH" if "PATCH" in rule.methods else "POST"
 
 
 def _value(rng: random.Random):
@@ -120,7 +120,7 @@ def test_hostile_values_on_every_form_route(app, client, login_as, world, office
     contact = factories.user("enterprise", enterprise=world.ent_x, username="fuzz_contact")
     db.session.commit()
     failures, tried = [], 0
-    for endpoint, url in _targets(app, ids):
+    for endpoint, url, method in _targets(app, ids):
         who = None if endpoint in PUBLIC else contact if endpoint.startswith("portal.") else admin
         if who is not None:
             login_as(who)
@@ -137,7 +137,7 @@ def test_hostile_values_on_every_form_route(app, client, login_as, world, office
                 if endpoint.startswith("api."):
                     body = rng.choice([json.dumps(data), json.dumps(list(data.values())), "\x00{", "9" * 5000,
                                        json.dumps({"uscc": world.ent_x.uscc, **data})])
-                    response = client.post(url, data=body, content_type="application/json",
+                    response = client.open(url, method=method, data=body, content_type="application/json",
                                            headers={"X-CSRFToken": token})
                 else:
                     response = client.post(url, data={**data, "csrf_token": token})
@@ -174,3 +174,14 @@ def test_nul_bytes_are_removed_on_the_way_in(client, login_as, world, officer_x,
                                                   "title": "贷\x00款"})
     assert response.status_code == 201
     assert response.get_json()["title"] == "贷款"
+
+
+@pytest.mark.parametrize("url", [
+    "/enterprises?region=99999999999999999999", "/enterprises?region=²", "/candidates?tier=high_tech&region=9" + "9" * 30,
+    "/admin/regions/new?parent=99999999999999999999", "/visits/new?enterprise=99999999999999999999",
+    "/exports/enterprises.xlsx?region=99999999999999999999",
+])
+def test_huge_or_odd_ids_in_query_strings_are_ignored(client, login_as, url):
+    """Digits that overflow INTEGER, or that str.isdigit() accepts but int() may not, are no id: never a 500."""
+    login_as("admin")
+    assert client.get(url).status_code in (200, 302, 404)

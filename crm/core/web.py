@@ -23,6 +23,13 @@ def url_with(**changes) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
+def id_or_none(value) -> int | None:
+    """An id from a query argument: ASCII digits, at most 9 of them, else None (a longer number would overflow
+    the database's INTEGER, and str.isdigit() also accepts ² and ٣, which int() may refuse: a 500 either way)."""
+    text = str(value) if value is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
 def page_number() -> int:
     """The requested page, clamped to 1…MAX_PAGE (garbage and huge numbers never reach the database)."""
     raw = request.args.get("page", "1")

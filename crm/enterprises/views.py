@@ -12,7 +12,7 @@ from crm.core.htmx import render_page_or_fragment
 from crm.core.policy import Role, can, require, signed_in
 from crm.core.uow import unit_of_work
 from crm.core.validation import form_status
-from crm.core.web import paginate
+from crm.core.web import id_or_none, paginate
 from crm.enterprises import queries, services
 from crm.enterprises.forms import ContactForm, EnterpriseForm, FiguresForm, IPForm, RegionForm
 from crm.enterprises.industries import division_choices, industry_label
@@ -48,7 +48,7 @@ def read_filter(args=None) -> queries.RegistryFilter:
     region = args.get("region", "")
     return queries.RegistryFilter(
         q=args.get("q", "").strip()[:100],
-        region_id=int(region) if region.isdigit() else None,
+        region_id=id_or_none(region),
         tier=args.get("tier", "") if args.get("tier", "") in {CANDIDATE, *TIER_LABELS} else "",
         industry=args.get("industry", "").strip()[:5],
         tech_domain=args.get("domain", "") if args.get("domain", "") in TECH_DOMAIN_LABELS else "",
@@ -368,8 +368,8 @@ def region_form(region_id: int | None = None):
     """Add or edit a region (a move re-paths its subtree)."""
     region = db.get_or_404(Region, region_id) if region_id else None
     form = RegionForm(obj=region)
-    if region is None and request.method == "GET" and request.args.get("parent", "").isdigit():
-        form.parent_id.data = int(request.args["parent"])
+    if region is None and request.method == "GET" and id_or_none(request.args.get("parent")):
+        form.parent_id.data = id_or_none(request.args["parent"])
     form.parent_id.choices = {"": "—"} | dict(queries.region_choices())
     if form.validate_on_submit():
         data = {name: form[name].data for name in services.REGION_FIELDS}
