@@ -55,13 +55,16 @@ def prepare(database_url: str, *, demo: bool = True) -> None:
         subprocess.run([*flask, "demo", "load"], cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603
 
 
-def start_gunicorn(database_url: str, port: int, *, workers: int = 3, threads: int = 4,
+def start_gunicorn(database_url: str, port: int, *, workers: int = 3, threads: int = 4, keep_alive: int = 5,
                    log: Path | None = None) -> subprocess.Popen:
     """gunicorn serving wsgi:app on 127.0.0.1:port (gthread workers); waits until /healthz answers."""
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(  # noqa: S603
         [str(BIN / "gunicorn"), "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-         "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
+         "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5",
+         # longer than a user's pause between pages: gunicorn's default (2 s) closes idle connections just as
+         # a client reuses them, which the client sees as a dropped request (httpx ReadError)
+         "--keep-alive", str(keep_alive), "wsgi:app"],
         cwd=ROOT, env=app_env(database_url), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

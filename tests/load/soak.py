@@ -146,7 +146,8 @@ async def run(base: str, database_url: str, args) -> Stats:
 def report(stats: Stats, seconds: float, args) -> int:
     total = sum(len(v) for v in stats.latency.values())
     errors = sum(stats.errors.values())
-    print(f"\n{args.users} users, {seconds:.0f} s, gunicorn {args.workers} workers × {args.threads} threads, "
+    print(f"\n{args.users} users, {seconds:.0f} s, gunicorn {args.workers} workers × {args.threads} threads "
+          f"(keep-alive {args.keep_alive} s), "
           f"think {args.think} s: {total} requests ({total / seconds:.1f}/s), {errors} errors")
     print(f"{'page':<18}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
     everything = []
@@ -173,6 +174,7 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=5098)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--keep-alive", type=int, default=5, help="gunicorn --keep-alive seconds")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
     if not args.database_url.startswith("postgresql"):
@@ -181,6 +183,7 @@ def main(argv=None) -> int:
         print(f"preparing {args.database_url} (migrations, demo data)…", flush=True)
         prepare(args.database_url)
     server = start_gunicorn(args.database_url, args.port, workers=args.workers, threads=args.threads,
+                            keep_alive=args.keep_alive,
                             log=Path("/tmp/miaopu-soak-gunicorn.log"))  # noqa: S108 - a scratch log
     try:
         print(f"gunicorn on :{args.port}; {args.users} users for {args.duration:.0f} s…", flush=True)
