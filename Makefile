@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 # Debian packages the tests and the PDF sheets need (see shared/notes/toolchain.md).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 
-.PHONY: run test lint bench install install-dev translations extract system-deps check-migrations clean wheelhouse
+.PHONY: run test lint soak bench install install-dev translations extract system-deps check-migrations clean wheelhouse
 
 run: install translations  ## venv, install, migrate, demo data, serve on SQLite with the scheduler beside
 	@mkdir -p instance
@@ -26,6 +26,9 @@ test: install-dev lint translations system-deps  ## static checks, then the whol
 
 lint: install-dev  ## ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear and the bandit security rules (pyproject.toml)
 	$(BIN)/ruff check crm tests bench deploy
+
+soak: install-dev  ## load: 50 signed-in officers and managers for 5 minutes against gunicorn on PostgreSQL (SOAK_ARGS="--duration 60 --database-url …"); p50/p95 per page
+	$(BIN)/python tests/load/soak.py $(SOAK_ARGS)
 
 bench: install  ## registry list at 100,000 enterprises; rules engine at 5,000; the province of issue #14 (50,000 enterprises: pages, engine, sheets, worker memory); matching every policy at 10,000; import/export at 50,000 rows
 	$(BIN)/python bench/registry.py $(BENCH_ARGS)

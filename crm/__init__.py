@@ -19,6 +19,9 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    from crm.core.web import CleanRequest
+
+    app.request_class = CleanRequest  # no NUL bytes in form, query or JSON (PostgreSQL text cannot hold them)
     config_class = config if isinstance(config, type) else get_config(config)
     app.config.from_object(config_class)
     app.config.update(overrides)
@@ -214,6 +217,7 @@ def register_cli(app: Flask) -> None:
     from crm.io.cli import export_command, import_command
     from crm.ladder.cli import ladder_cli, readiness_cli
     from crm.notify.cli import scheduler_cli
+    from crm.ops.cli import backup_command, restore_command
     from crm.pipeline.cli import pipeline_cli
 
     app.cli.add_command(scheduler_cli)
@@ -224,3 +228,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(ladder_cli)
     app.cli.add_command(import_command)
     app.cli.add_command(export_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -76,6 +76,15 @@ def document() -> dict:
                          "requestBody": {"required": True, "content": {"application/json": {"schema": {
                              "$ref": "#/components/schemas/NewNeed"}}}},
                          "responses": {**_json("Need", "201", "Created"), **_ERRORS}}},
+            "/api/v1/needs/{need_id}": {"patch": {
+                "operationId": "updateNeed", "summary": "Change a need; 409 when it changed since `version` was read",
+                "parameters": [_path("need_id")],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/NeedChange"}}}},
+                "responses": {**_json("Need"), **_ERRORS,
+                              "409": {"description": "Changed by someone else since that version; nothing written",
+                                      "content": {"application/json": {"schema": {
+                                          "$ref": "#/components/schemas/Error"}}}}}}},
             "/api/v1/visits": {"get": {
                 "operationId": "listVisits", "summary": "Visits in scope, by cursor",
                 "parameters": [_q("enterprise", description="USCC"), _q("from", {"type": "string", "format": "date"}),
@@ -124,10 +133,14 @@ def document() -> dict:
                 "Need": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "uscc": _S, "category": _S, "title": _S, "description": _S,
                     "status": _S, "raised_on": _D, "due_on": _D, "owner": {"type": ["string", "null"]},
-                    "closed_on": _D, "resolution": _S, "visit_id": {"type": ["integer", "null"]}}},
+                    "closed_on": _D, "resolution": _S, "visit_id": {"type": ["integer", "null"]},
+                    "version": {"type": "integer", "description": "send it back to PATCH (optimistic lock)"}}},
                 "NeedPage": _list_of("Need"),
                 "NewNeed": {"type": "object", "required": ["uscc", "category", "title"], "properties": {
                     "uscc": _S, "category": _S, "title": {"type": "string", "maxLength": 120},
+                    "description": _S, "due_on": {"type": "string", "format": "date"}}},
+                "NeedChange": {"type": "object", "required": ["version"], "properties": {
+                    "version": {"type": "integer"}, "category": _S, "title": {"type": "string", "maxLength": 120},
                     "description": _S, "due_on": {"type": "string", "format": "date"}}},
                 "Visit": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "uscc": _S, "visited_on": _D, "officer": _S, "mode": _S,

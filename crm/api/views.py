@@ -184,7 +184,7 @@ def need_json(n) -> dict:
     return {"id": n.id, "uscc": n.enterprise.uscc, "category": n.category, "title": n.title,
             "description": n.description, "status": n.status, "raised_on": _day(n.raised_on),
             "due_on": _day(n.due_on), "owner": n.owner.name if n.owner else None, "closed_on": _day(n.closed_on),
-            "resolution": n.resolution, "visit_id": n.visit_id}
+            "resolution": n.resolution, "visit_id": n.visit_id, "version": n.version}
 
 
 def visit_json(v) -> dict:
@@ -336,6 +336,58 @@ def need_create():
                      fields={k: [str(m) for m in ms] for k, ms in failure.errors.items()})
     db.session.commit()
     return jsonify(need_json(need)), 201
+
+
+@bp.patch("/needs/<int:need_id>")
+@api_require("service.write")
+def need_update(need_id: int):
+    """Change a need: {"version" (required: the one read), "category"?, "title"?, "description"?, "due_on"?}.
+
+    409 when the need was changed since that version (nothing written): read it again, then retry.
+    """
+    from datetime import date
+
+    from crm.core.concurrency import StaleVersion
+    from crm.core.validation import ValidationFailed
+    from crm.service.models import Need
+    from crm.service.queries import can_read_service, can_work_need
+    from crm.service.services import update_need
+
+    need = db.session.get(Need, need_id)
+    if need is None or not can_read_service(current_user, need.enterprise):
+        return error(404, _("The page or record was not found."))
+    if not can_work_need(current_user, need):
+        return error(403, _("You do not have permission to do this."))
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return error(400, "the body must be a JSON object")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        return error(422, "version: the need's version as read (an integer) is required")
+    fields = {"category": data.get("category", need.category), "title": data.get("title", need.title),
+              "description": data.get("description", need.description)}
+    if not all(isinstance(v, str) for v in fields.values()):
+        return error(422, "category, title and description must be text")
+    if len(fields["title"]) > 120:
+        return error(422, "title: at most 120 characters", fields={"title": ["at most 120 characters"]})
+    fields["due_on"] = need.due_on
+    if data.get("due_on") is not None:
+        try:
+            fields["due_on"] = date.fromisoformat(str(data["due_on"]))
+        except ValueError:
+            return error(422, "due_on must be a date YYYY-MM-DD")
+    try:
+        update_need(need, fields, actor=current_user, version=version)
+    except StaleVersion as failure:
+        db.session.rollback()
+        return error(409, "; ".join(str(m) for ms in failure.errors.values() for m in ms),
+                     version=db.session.get(Need, need_id).version)
+    except ValidationFailed as failure:
+        db.session.rollback()
+        return error(422, "; ".join(f"{k or 'need'}: {m}" for k, ms in failure.errors.items() for m in ms),
+                     fields={k: [str(m) for m in ms] for k, ms in failure.errors.items()})
+    db.session.commit()
+    return jsonify(need_json(need))
 
 
 @bp.get("/visits")

@@ -234,10 +234,13 @@ def change_own_password(user: User, current: str, new: str) -> None:
 
 
 def set_language(user: User, lang: str) -> None:
-    """Remember the user's interface language."""
+    """Remember the user's interface language (audited when it changes)."""
     if lang not in LANGUAGES:
         raise ValidationFailed.one("lang", _l("Unknown language."))
-    user.locale = lang
+    changes = audit.apply_changes(user, {"locale": lang})
+    if changes:
+        db.session.flush()
+        audit.record(db.session, "update", user, actor=user, changes=changes, summary=user.username)
 
 
 TOKEN_PREFIX = "mp_"  # noqa: S105 - the public prefix of every API token, not a secret

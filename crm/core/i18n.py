@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import current_app, has_request_context, session
+from flask import current_app, g, has_request_context, session
 from flask_babel import get_locale, to_user_timezone
 from flask_login import current_user
 
@@ -19,8 +19,8 @@ def current_language() -> str:
     """The user's language code: their saved choice, else the session's, else zh_CN (and outside requests)."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
-    lang = None
-    if current_user and current_user.is_authenticated:
+    lang = g.get("language")  # set when the user cannot be asked (the database is unreachable: core.errors)
+    if not lang and current_user and current_user.is_authenticated:
         lang = current_user.locale
     lang = lang or session.get("lang")
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE

@@ -17,6 +17,8 @@ class ValidationFailed(Exception):
 
 def attach_errors(form, failure: ValidationFailed) -> None:
     """Put a service's errors on the WTForms fields (unknown fields go to form.form_errors)."""
+    if getattr(failure, "stale", False):
+        form.stale = True  # form_status answers 409: the record changed since the form was opened
     for name, messages in failure.errors.items():
         field = form._fields.get(name) if name else None
         if field is not None:
@@ -26,5 +28,8 @@ def attach_errors(form, failure: ValidationFailed) -> None:
 
 
 def form_status(form) -> int:
-    """422 when a submitted form was refused (it re-renders with its errors), else 200."""
+    """409 when refused for a stale version, 422 when a submitted form was refused (it re-renders
+    with its errors), else 200."""
+    if getattr(form, "stale", False):
+        return 409
     return 422 if form.errors or form.form_errors else 200

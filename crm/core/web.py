@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import Request, current_app, request
+from werkzeug.utils import cached_property
 
 MAX_PAGE = 100_000
 
@@ -20,6 +21,13 @@ def url_with(**changes) -> str:
         else:
             args[key] = value
     return request.path + ("?" + urlencode(args) if args else "")
+
+
+def id_or_none(value) -> int | None:
+    """An id from a query argument: ASCII digits, at most 9 of them, else None (a longer number would overflow
+    the database's INTEGER, and str.isdigit() also accepts ² and ٣, which int() may refuse: a 500 either way)."""
+    text = str(value) if value is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
 
 def page_number() -> int:
@@ -74,3 +82,43 @@ class ListPage:
 def list_page(items: list) -> ListPage:
     """The requested page (50 rows) of an in-memory list."""
     return ListPage(items, page_number(), current_app.config["PER_PAGE"])
+
+
+# --- NUL bytes -------------------------------------------------------------------------------------
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
+class CleanRequest(Request):
+    """A request whose form, query string and JSON carry no NUL bytes.
+
+    PostgreSQL text cannot hold U+0000 (the driver raises DataError: a 500 on a save or a search),
+    and no user types one: it is removed on the way in, for every route at once.
+    """
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        form = self.__dict__.get("form")
+        if form is not None and any("\x00" in k or "\x00" in v for k, v in form.items(multi=True)):
+            self.__dict__["form"] = self.parameter_storage_class(
+                [(_without_nul(k), _without_nul(v)) for k, v in form.items(multi=True)])
+
+    @cached_property
+    def args(self):
+        """The query string's arguments, NUL bytes removed."""
+        args = super().args
+        if any("\x00" in k or "\x00" in v for k, v in args.items(multi=True)):
+            return self.parameter_storage_class(
+                [(_without_nul(k), _without_nul(v)) for k, v in args.items(multi=True)])
+        return args
+
+    def get_json(self, *args, **kwargs):
+        """The JSON body, NUL characters removed from every string."""
+        return _without_nul(super().get_json(*args, **kwargs))

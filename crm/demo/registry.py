@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from crm.core.uscc import ALPHABET as USCC_ALPHABET
 from crm.core.uscc import check_digit
@@ -890,8 +890,11 @@ def load_enterprises(session, specs: list[EnterpriseSpec], regions: dict[str, Re
             created[spec.uscc] = _create(session, spec, region, verifier(region), tallies)
         if n % FLUSH_EVERY == 0:
             session.flush()
-    if fills:  # one executemany, by primary key
-        session.execute(update(AnnualFigures), fills)
+    if fills:  # one executemany, by primary key; the version counts the change (optimistic lock, crm.core.concurrency)
+        table = AnnualFigures.__table__
+        session.execute(update(table).where(table.c.id == bindparam("fill_id"))
+                        .values(conversions=bindparam("fill_conversions"), version=table.c.version + 1),
+                        [{"fill_id": f["id"], "fill_conversions": f["conversions"]} for f in fills])
     session.flush()
     ids.update((uscc, enterprise.id) for uscc, enterprise in created.items())
     return ids

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import Email
 
 from crm.core.forms import (
@@ -48,6 +48,7 @@ class EnterpriseForm(FlaskForm):
     established_on = DateField(_l("Established on"))
     is_above_scale = BooleanField(_l("Above designated size"))
     status = SelectField(_l("Status"), choices=lambda: options(ENTERPRISE_STATUS_LABELS))
+    version = HiddenField()  # the version the form was opened at (crm.core.concurrency)
 
 
 class ContactForm(FlaskForm):
@@ -79,6 +80,7 @@ class FiguresForm(FlaskForm):
     rd_staff = CountField(_l("R&D staff"))
     conversions = CountField(_l("Technology conversions"),
                              description=_l("Number of R&D results turned into products, services or licences this year."))
+    version = HiddenField()  # the version the form was opened at (crm.core.concurrency)
 
     tax_paid = AmountField(_l("Tax paid"), description=_l("Optional, for the efficiency grading (10k CNY)."))
     land_mu = AmountField(_l("Land (mu)"), description=_l("Optional, for the efficiency grading."))

@@ -132,6 +132,8 @@ class Enterprise(TimestampMixin, Base):
     # Highest tier among active certifications; kept by the ladder, NULL = candidate.
     current_tier: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The optimistic lock (crm.core.concurrency): a save based on an older version is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     region: Mapped[Region] = relationship()
     contacts: Mapped[list[Contact]] = relationship(
@@ -158,6 +160,8 @@ class Enterprise(TimestampMixin, Base):
     def tech_domain_label(self):
         """The technology domain in the user's language, or '' when unset."""
         return TECH_DOMAIN_LABELS[TechDomain(self.tech_domain)] if self.tech_domain else ""
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Enterprise {self.uscc} {self.name}>"
@@ -253,8 +257,12 @@ class AnnualFigures(TimestampMixin, Base):
     verified: Mapped[bool] = mapped_column(default=False)
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The optimistic lock (crm.core.concurrency): a save based on an older version is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="figures")
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def rd_ratio(self) -> Decimal | None:

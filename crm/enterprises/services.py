@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.core import audit, clock
+from crm.core.concurrency import check_version, flush_versioned
 from crm.core.db import utcnow
 from crm.core.uscc import normalize_uscc, uscc_error
 from crm.core.validation import ValidationFailed
@@ -84,12 +85,13 @@ def create_enterprise(data: dict, *, actor) -> Enterprise:
     return enterprise
 
 
-def update_enterprise(enterprise: Enterprise, data: dict, *, actor) -> dict:
-    """Change an enterprise's profile; returns the changes recorded."""
+def update_enterprise(enterprise: Enterprise, data: dict, *, actor, version=None) -> dict:
+    """Change an enterprise's profile (refused when `version` is not the current one); returns the changes."""
+    check_version(enterprise, version)
     data = _check_enterprise(dict(data), enterprise)
     changes = audit.apply_changes(enterprise, data)
     if changes:
-        db.session.flush()
+        flush_versioned(enterprise)
         audit.record(db.session, "update", enterprise, actor=actor, enterprise_id=enterprise.id,
                      changes=changes, summary=enterprise.name)
     return changes
@@ -204,8 +206,11 @@ def check_figures(data: dict, *, this_year: int) -> dict[str, list]:
     return errors
 
 
-def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFigures | None = None) -> AnnualFigures:
-    """Create (figures=None) or update a year's figures; one row per enterprise and year."""
+def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFigures | None = None,
+                 version=None) -> AnnualFigures:
+    """Create (figures=None) or update a year's figures (refused when `version` is not the current one)."""
+    if figures is not None:
+        check_version(figures, version)
     data = dict(data)
     data.setdefault("source", FigureSource.OFFICER)
     errors = check_figures(data, this_year=clock.today().year)
@@ -234,7 +239,7 @@ def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFi
         if figures.verified:
             changes["verified"] = [True, False]
             figures.verified, figures.verified_by_id, figures.verified_at = False, None, None
-        db.session.flush()
+        flush_versioned(figures)
     audit.record(db.session, action, figures, actor=actor, enterprise_id=enterprise.id, changes=changes,
                  summary=f"{enterprise.name} {figures.year}")
     return figures

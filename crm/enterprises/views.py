@@ -13,7 +13,7 @@ from crm.core.htmx import render_page_or_fragment
 from crm.core.policy import Role, can, require, signed_in
 from crm.core.uow import unit_of_work
 from crm.core.validation import form_status
-from crm.core.web import paginate
+from crm.core.web import id_or_none, paginate
 from crm.enterprises import queries, services
 from crm.enterprises.forms import ContactForm, EnterpriseForm, FiguresForm, IPForm, RegionForm
 from crm.enterprises.industries import division_choices, industry_label
@@ -49,7 +49,7 @@ def read_filter(args=None) -> queries.RegistryFilter:
     region = args.get("region", "")
     return queries.RegistryFilter(
         q=args.get("q", "").strip()[:100],
-        region_id=int(region) if region.isdigit() else None,
+        region_id=id_or_none(region),
         tier=args.get("tier", "") if args.get("tier", "") in {CANDIDATE, *TIER_LABELS} else "",
         industry=args.get("industry", "").strip()[:5],
         tech_domain=args.get("domain", "") if args.get("domain", "") in TECH_DOMAIN_LABELS else "",
@@ -211,7 +211,8 @@ def edit(enterprise_id: int):
         if not queries.can_create_in_region(current_user, form.region_id.data):
             abort(403)
         with unit_of_work(form) as work:
-            services.update_enterprise(enterprise, _enterprise_data(form), actor=current_user)
+            services.update_enterprise(enterprise, _enterprise_data(form), actor=current_user,
+                                       version=form.version.data)
         if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id), code=303)
@@ -302,7 +303,8 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
         data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS,
                                                      *FiguresForm.EFFICIENCY)}
         with unit_of_work(form) as work:
-            services.save_figures(enterprise, data, actor=current_user, figures=figures)
+            services.save_figures(enterprise, data, actor=current_user, figures=figures,
+                                  version=form.version.data)
         if work.ok:
             flash(_("The figures for %(year)s have been saved.", year=data["year"]), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
@@ -390,8 +392,8 @@ def region_form(region_id: int | None = None):
     """Add or edit a region (a move re-paths its subtree)."""
     region = db.get_or_404(Region, region_id) if region_id else None
     form = RegionForm(obj=region)
-    if region is None and request.method == "GET" and request.args.get("parent", "").isdigit():
-        form.parent_id.data = int(request.args["parent"])
+    if region is None and request.method == "GET" and id_or_none(request.args.get("parent")):
+        form.parent_id.data = id_or_none(request.args["parent"])
     form.parent_id.choices = {"": "—"} | dict(queries.region_choices())
     if form.validate_on_submit():
         data = {name: form[name].data for name in services.REGION_FIELDS}

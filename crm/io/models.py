@@ -121,3 +121,4 @@ class ImportJob(Base):
 
 ENTITY_LABELS.update({"import_jobs": _l("Import")})
 ACTION_LABELS.setdefault("import", _l("Imported"))
+ACTION_LABELS.setdefault("cancel", _l("Cancelled"))

@@ -15,6 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.core.policy import SYSTEM, Role  # noqa: F401 - SYSTEM: the CLI exports as it
+from crm.core.web import id_or_none
 from crm.enterprises.models import (
     ENTERPRISE_STATUS_LABELS,
     AnnualFigures,
@@ -235,7 +236,7 @@ def filters_from_args(kind: str, user, args: dict):
     """The filters of an export from plain arguments (the command line; the API): q, region (id), tier, status."""
     from crm.service.queries import NeedFilter
 
-    region_id = int(args["region"]) if str(args.get("region") or "").isdigit() else None
+    region_id = id_or_none(args.get("region"))
     if kind == "candidates":
         from crm.ladder.tiers import Tier
 

@@ -699,5 +699,7 @@ def cancel_job(job: ImportJob, *, actor) -> bool:
         return False
     job.status, job.updated_at, job.finished_at = ImportStatus.CANCELLED, utcnow(), utcnow()
     db.session.flush()
+    audit.record(db.session, "cancel", job, actor=actor, summary=f"{job.kind}: {job.filename}"[:255],
+                 changes={"status": [ImportStatus.PREVIEWED.value, ImportStatus.CANCELLED.value]})
     job_path(job).unlink(missing_ok=True)
     return True

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, SelectField, StringField, ValidationError
+from wtforms import Form, HiddenField, SelectField, StringField, ValidationError
 
 from crm.core.forms import (
     AmountField,
@@ -32,6 +32,7 @@ class CertificationForm(FlaskForm):
     issuer = StringField(_l("Issuer"), [optional(), max_length(120)], filters=[strip])
     status = SelectField(_l("Status"), choices=lambda: options(CERTIFICATION_STATUS_LABELS))
     note = StringField(_l("Note"), [optional(), max_length(255)], filters=[strip])
+    version = HiddenField()  # the version the form was opened at (crm.core.concurrency)
 
 
 def PointsField(label, *, top: int):  # noqa: N802 - reads like a field class
@@ -123,7 +124,7 @@ class WhatIfForm(Form):
 
 # --- rule settings ---
 
-from wtforms import BooleanField, HiddenField, TextAreaField  # noqa: E402
+from wtforms import BooleanField, TextAreaField  # noqa: E402
 
 
 class RuleNumberField(StringField):

@@ -57,8 +57,12 @@ class Certification(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(sa.String(16), default=CertificationStatus.ACTIVE)
     status_changed_on: Mapped[date | None]
     note: Mapped[str] = mapped_column(sa.String(255), default="")
+    # The optimistic lock (crm.core.concurrency): a save based on an older version is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     enterprise: Mapped[Enterprise] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def tier_enum(self) -> Tier:

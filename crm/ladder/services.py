@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.core import audit, clock
+from crm.core.concurrency import check_version, flush_versioned
 from crm.core.validation import ValidationFailed
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -120,8 +121,10 @@ def record_certification(enterprise: Enterprise, data: dict, *, actor) -> Certif
     return cert
 
 
-def update_certification(cert: Certification, data: dict, *, actor) -> dict:
-    """Correct a certification; a status change adds its event to the timeline."""
+def update_certification(cert: Certification, data: dict, *, actor, version=None) -> dict:
+    """Correct a certification (refused when `version` is not the current one); a status change adds its
+    event to the timeline."""
+    check_version(cert, version)
     enterprise = cert.enterprise
     data = _check(enterprise, dict(data), cert)
     old_status = cert.status
@@ -137,7 +140,7 @@ def update_certification(cert: Certification, data: dict, *, actor) -> dict:
             on = min(on, cert.expires_on + timedelta(days=1))
         _event(cert, kind, on, actor)
     refresh_current_tier(enterprise)
-    db.session.flush()
+    flush_versioned(cert)
     audit.record(db.session, "update", cert, actor=actor, enterprise_id=cert.enterprise_id, changes=changes,
                  summary=cert.certificate_no)
     return changes

@@ -9,6 +9,7 @@ from crm.core.audit import register_field_labels
 from crm.core.policy import require, signed_in
 from crm.core.uow import unit_of_work
 from crm.core.validation import form_status
+from crm.core.web import id_or_none
 from crm.enterprises import queries as enterprise_queries
 from crm.enterprises.views import child_of, editable, readable
 from crm.extensions import db
@@ -41,7 +42,7 @@ def certification_form(enterprise_id: int, cert_id: int | None = None):
             if cert is None:
                 services.record_certification(enterprise, data, actor=current_user)
             else:
-                services.update_certification(cert, data, actor=current_user)
+                services.update_certification(cert, data, actor=current_user, version=form.version.data)
         if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="ladder"), code=303)
@@ -91,7 +92,7 @@ def _pool_filters():
     if tier not in {t.value for t in Tier}:
         tier = Tier.HIGH_TECH.value
     region = request.args.get("region", "")
-    return tier, int(region) if region.isdigit() else None, parse_officer_filter(request.args.get("officer"))
+    return tier, id_or_none(region), parse_officer_filter(request.args.get("officer"))
 
 
 @candidates_bp.get("", endpoint="index")

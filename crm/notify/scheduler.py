@@ -86,6 +86,7 @@ class Job:
 
 def registry() -> list[Job]:
     """Every job of the app, in the order the admin page lists them (features define them in their jobs.py)."""
+    from crm.auth import jobs as auth_jobs
     from crm.ladder import jobs as ladder_jobs
     from crm.notify import mail
     from crm.pipeline import jobs as pipeline_jobs
@@ -133,6 +134,9 @@ def registry() -> list[Job]:
         Job("tags.refresh_rule_tags", lambda ctx: tags_jobs.refresh_rule_tags(ctx.today),
             {"hour": 2, "minute": 15}, _l("Re-evaluate the tags by rule over the enterprises' figures"),
             _l("daily 02:15")),
+        Job("auth.prune_login_attempts", lambda ctx: auth_jobs.prune_login_attempts(ctx.slot),
+            {"hour": 3, "minute": 20}, _l("Delete sign-in attempts older than LOGIN_ATTEMPTS_KEEP_DAYS (default 90)"),
+            _l("daily 03:20")),
         Job("notify.deliver_email", lambda ctx: mail.deliver_pending(),
             {"minute": "*"}, _l("E-mail new notifications (when SMTP is configured)"), _l("every minute"),
             options={"quiet": True}),

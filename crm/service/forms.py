@@ -27,7 +27,9 @@ NEED_SLOTS = 3
 
 
 def _int_or_none(value):
-    return int(value) if value not in (None, "", "None") and str(value).isdigit() else None
+    # at most 9 digits: a longer id exists nowhere, and would overflow the database's INTEGER (a 500)
+    text = str(value) if value is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
 
 class NeedEntryForm(Form):

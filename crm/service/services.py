@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import User
 from crm.core import audit, clock
+from crm.core.concurrency import StaleVersion
 from crm.core.db import utcnow
 from crm.core.policy import Role
 from crm.core.validation import ValidationFailed
@@ -282,7 +283,7 @@ def _check_need_text(data: dict) -> None:
 def _check_version(need: Need, version) -> None:
     """Refuse a change based on an older version of the need, naming who changed it and when."""
     if version is not None and str(version) != str(need.version):
-        raise ValidationFailed.one("", _stale_message(need))
+        raise StaleVersion.one("", _stale_message(need))
 
 
 def _stale_message(need: Need):
@@ -299,7 +300,7 @@ def _flush_need(need: Need) -> None:
     except StaleDataError:
         db.session.rollback()
         fresh = db.session.get(Need, need.id)
-        raise ValidationFailed.one("", _stale_message(fresh)) from None
+        raise StaleVersion.one("", _stale_message(fresh)) from None
 
 
 def _refuse_unless_worker(need: Need, actor) -> None:

@@ -16,7 +16,7 @@ from crm.core.htmx import render_page_or_fragment
 from crm.core.policy import Role, require
 from crm.core.uow import unit_of_work
 from crm.core.validation import ValidationFailed, attach_errors, form_status
-from crm.core.web import list_page, paginate
+from crm.core.web import id_or_none, list_page, paginate
 from crm.enterprises import queries as enterprise_queries
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -207,7 +207,7 @@ def visit_new():
     form = VisitForm()
     preset = request.args.get("enterprise", "")
     enterprise = None
-    chosen = form.enterprise_id.data if request.method == "POST" else (int(preset) if preset.isdigit() else None)
+    chosen = form.enterprise_id.data if request.method == "POST" else id_or_none(preset)
     if chosen:
         enterprise = _enterprise_for_service(chosen, write=True)
     form.policy_ids.choices = _policy_choices()
@@ -426,7 +426,7 @@ def need_status(need_id: int):
             db.session.rollback()
             need = db.session.get(Need, need_id)
             attach_errors(form, failure)
-            return _render_need(need, _status_form(need, form), 422)
+            return _render_need(need, _status_form(need, form), form_status(form))
         db.session.commit()
         flash(_("The need is now “%(status)s”.", status=NEED_STATUS_LABELS[need.status]), "success")
         return redirect(url_for("service.need_detail", need_id=need.id), code=303)

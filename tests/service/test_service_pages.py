@@ -134,12 +134,12 @@ def test_a_stale_save_is_refused_naming_who_changed_it(client, login_as, world, 
     db.session.commit()
     login_as(served["officer_x"])
     r = client.post(f"/needs/{need.id}/status", data={"status": "resolved", "version": "1", "resolution": "办结"})
-    assert r.status_code == 422
+    assert r.status_code == 409  # a conflict, not bad input (crm.core.concurrency)
     assert "王经理" in text(r)
     assert db.session.get(Need, need.id).status == "in_progress"
     r = client.post(f"/needs/{need.id}/edit", data={"category": "talent", "title": "改", "due_on": "",
                                                     "version": "1"})
-    assert r.status_code == 422 and db.session.get(Need, need.id).title != "改"
+    assert r.status_code == 409 and db.session.get(Need, need.id).title != "改"
 
 
 def test_an_unassigned_officer_reads_a_need_but_cannot_change_it(client, login_as, world, served, db):

@@ -1,0 +1,1 @@
+"""Load script (`make soak`): not collected by pytest (no test_*.py files)."""
