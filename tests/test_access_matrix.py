@@ -244,8 +244,8 @@ GET_ROUTES = {
     "partners.new": ("/partners/new", _tags_manage),
     "partners.edit": ("/partners/{partner}/edit", _manage_x),
     "partners.refer": ("/needs/{need}/refer", _move_x),
-    "partners.referrals": ("/referrals", _registry),
-    "partners.referral_status": ("/referrals/{partner_referral}/status", _move_x),
+    "partners.referrals": ("/partner-referrals", _registry),
+    "partners.referral_status": ("/partner-referrals/{partner_referral}/status", _move_x),
     "partners.results": ("/partners/results", _tags_manage),
     "partners.results_export": ("/partners/results.xlsx?year=2025", _tags_manage),
     # events (crm.events): read near one's region (county X's event: not county Y's officer), organised by managers

@@ -38,7 +38,7 @@ def test_list_pages_do_not_grow_with_their_rows(client, login_as, world, db):
     login_as(manager)
     _grow(world, manager, 1, 0)
     tag = db.session.scalar(select(Tag.id))
-    urls = ["/tags", "/partners", "/referrals", "/events", "/partners/results?year=2025", f"/enterprises?tag={tag}",
+    urls = ["/tags", "/partners", "/partner-referrals", "/events", "/partners/results?year=2025", f"/enterprises?tag={tag}",
             f"/events/{db.session.scalar(select(Event.id))}"]
     few = {url: count_queries(client, url) for url in urls}
     _grow(world, manager, 6, 100)

@@ -125,7 +125,7 @@ def refer(need_id: int):
     return render_template("partners/refer.html", form=form, need=need), form_status(form)
 
 
-@bp.get("/referrals")
+@bp.get("/partner-referrals")
 @require("partners.read")
 def referrals():
     """Referrals of the enterprises in the user's scope: status, partner, year."""
@@ -147,7 +147,7 @@ def _referral(referral_id: int) -> PartnerReferral:
     return referral
 
 
-@bp.route("/referrals/<int:referral_id>/status", methods=["GET", "POST"])
+@bp.route("/partner-referrals/<int:referral_id>/status", methods=["GET", "POST"])
 @require("service.write")
 def referral_status(referral_id: int):
     """Move a referral: accepted, in progress, succeeded (with the loan, the contract) or failed."""

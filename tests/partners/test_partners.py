@@ -110,10 +110,10 @@ def test_the_status_form_refuses_and_then_moves(client, login_as, world, people,
     referral = _referral(world, people, bank)
     db.session.commit()
     login_as(people["officer_y"])
-    assert client.get(f"/referrals/{referral.id}/status").status_code == 404
+    assert client.get(f"/partner-referrals/{referral.id}/status").status_code == 404
     login_as(people["officer"])
-    assert client.post(f"/referrals/{referral.id}/status", data={"status": "succeeded"}).status_code == 422
-    assert client.post(f"/referrals/{referral.id}/status", data={"status": "accepted"}).status_code == 303
+    assert client.post(f"/partner-referrals/{referral.id}/status", data={"status": "succeeded"}).status_code == 422
+    assert client.post(f"/partner-referrals/{referral.id}/status", data={"status": "accepted"}).status_code == 303
     db.session.refresh(referral)
     assert referral.status == "accepted"
 
