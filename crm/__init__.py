@@ -121,6 +121,7 @@ def import_models() -> None:
     import crm.referrals.models  # noqa: F401
     import crm.saved_views.models  # noqa: F401
     import crm.service.models  # noqa: F401
+    import crm.surveys.models  # noqa: F401
     import crm.tags.models  # noqa: F401
 
 
