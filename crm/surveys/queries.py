@@ -170,16 +170,23 @@ def progress(user, campaign_ids: list[int]) -> dict[int, Progress]:
 
 
 def targets_query(user, campaign: SurveyCampaign, state: str = "") -> Select:
-    """The campaign's enterprises in the user's scope with their response (or None), by name."""
-    stmt = (select(Enterprise, SurveyResponse).join(SurveyTarget, SurveyTarget.enterprise_id == Enterprise.id)
-            .outerjoin(SurveyResponse, (SurveyResponse.campaign_id == campaign.id)
-                       & (SurveyResponse.enterprise_id == Enterprise.id))
+    """The campaign's enterprises in the user's scope (answered, not yet, or all), by name."""
+    answered = select(SurveyResponse.enterprise_id).where(SurveyResponse.campaign_id == campaign.id)
+    stmt = (select(Enterprise).join(SurveyTarget, SurveyTarget.enterprise_id == Enterprise.id)
             .where(SurveyTarget.campaign_id == campaign.id).order_by(Enterprise.name, Enterprise.id))
     if state == "answered":
-        stmt = stmt.where(SurveyResponse.id.is_not(None))
+        stmt = stmt.where(Enterprise.id.in_(answered))
     elif state == "missing":
-        stmt = stmt.where(SurveyResponse.id.is_(None))
+        stmt = stmt.where(Enterprise.id.not_in(answered))
     return _scoped_enterprises(stmt, user)
+
+
+def responses_by_enterprise(campaign: SurveyCampaign, enterprise_ids: list[int]) -> dict[int, SurveyResponse]:
+    """The campaign's responses of these enterprises (one query for a page of targets)."""
+    if not enterprise_ids:
+        return {}
+    return {r.enterprise_id: r for r in db.session.scalars(select(SurveyResponse).where(
+        SurveyResponse.campaign_id == campaign.id, SurveyResponse.enterprise_id.in_(enterprise_ids)))}
 
 
 # --- filling -----------------------------------------------------------------------------------------

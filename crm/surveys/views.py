@@ -164,7 +164,9 @@ def campaign(campaign_id: int):
     state = request.args.get("state", "")
     page = paginate(queries.targets_query(current_user, campaign, state)) if campaign.is_launched else None
     preview = None if campaign.is_launched else len(queries.matching_enterprise_ids(campaign))
+    responses = queries.responses_by_enterprise(campaign, [e.id for e in page.items]) if page else {}
     return render_template("surveys/campaign.html", campaign=campaign, page=page, state=state, preview=preview,
+                           responses=responses,
                            progress=queries.progress(current_user, [campaign.id])[campaign.id],
                            can_manage=queries.can_manage_campaign(current_user, campaign),
                            is_open=campaign.is_open(clock.today()), form=ResponseForm(formdata=None))
