@@ -1,7 +1,7 @@
 """Survey results: shares, numbers, groups, year-on-year against last year's campaign, the needs raised."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
 
@@ -99,7 +99,7 @@ def test_raised_needs_closed_in_time_departments_and_satisfaction(world, bank):
     # a: resolved in time, rated 5, its referral answered in time; b: resolved late, rated 3; c: still open
     a.status, a.closed_on, a.satisfaction = "resolved", a.due_on, 5
     factories.referral(a, department_id=department.id, due_on=today + timedelta(days=3),
-                       answered_at=datetime.now(timezone.utc), status="answered")
+                       answered_at=datetime.now(UTC), status="answered")
     b.status, b.closed_on, b.satisfaction = "resolved", b.due_on + timedelta(days=1), 3
     factories.referral(b, department_id=department.id, due_on=today - timedelta(days=3), status="pending")
     db.session.commit()
