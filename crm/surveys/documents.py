@@ -60,7 +60,8 @@ def results_xlsx(campaign, by_region, by_industry) -> Response:
         (_("By region"), group_headers, _groups(by_region)),
         (_("By industry"), group_headers, _groups(by_industry)),
     ])
-    filename = f"{campaign.title}-{_('results')}.xlsx"
+    suffix = _("results")
+    filename = f"{campaign.title}-{suffix}.xlsx"
     disposition = f"attachment; filename=survey-results.xlsx; filename*=UTF-8''{quote(filename)}"
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": disposition})
