@@ -285,7 +285,7 @@ class QuestionResult:
 def _answers(user, campaign_id: int, question_id: int) -> list[tuple[SurveyAnswer, Enterprise]]:
     stmt = (select(SurveyAnswer, Enterprise).join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
             .join(Enterprise, Enterprise.id == SurveyResponse.enterprise_id)
-            .options(joinedload(Enterprise.region))
+            .options(joinedload(Enterprise.region), joinedload(SurveyAnswer.question_version))
             .where(SurveyResponse.campaign_id == campaign_id, SurveyAnswer.question_id == question_id))
     return list(db.session.execute(_scoped_enterprises(stmt, user)))
 

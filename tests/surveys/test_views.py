@@ -102,3 +102,39 @@ def test_the_enterprise_contact_fills_in_the_portal_while_open(client, login_as,
     assert client.get(f"/portal/surveys/{campaign.id}").status_code == 403
     login_as("enterprise", enterprise=world.ent_z)  # not asked by 银川's campaign
     assert client.get(f"/portal/surveys/{campaign.id}").status_code == 404
+
+
+def test_pages_run_a_fixed_number_of_queries(client, login_as, world, bank):
+    from tests.helpers import count_queries
+
+    barrier, wants, spend, advice = bank
+    extra = [factories.enterprise(world.county_x) for _ in range(3)]
+    for e in extra:
+        factories.user("officer", region=world.county_x, serves=[e])
+    campaign = launch(bank, world.city, opens_on=clock.today() - timedelta(days=400),
+                      closes_on=clock.today() + timedelta(days=5))
+    admin = factories.user("admin")
+
+    def answer(enterprise):
+        from crm.surveys import services
+
+        services.save_response(campaign, enterprise, {f"q{barrier.id}": [option(barrier, "招工难").id],
+                                                      f"q{spend.id}": "5"}, actor=admin)
+        db.session.commit()
+
+    login_as("manager", region=world.city)
+    answer(world.ent_x)
+    urls = [f"/surveys/{campaign.id}", f"/surveys/{campaign.id}/results", "/surveys",
+            f"/surveys/{campaign.id}/questions/{barrier.id}/needs"]
+    before = [count_queries(client, u) for u in urls]
+    for e in extra:
+        answer(e)
+    assert [count_queries(client, u) for u in urls] == before
+
+
+def test_enterprise_page_links_to_the_open_campaign(client, login_as, world, bank):
+    campaign = launch(bank, world.city)
+    login_as("officer", region=world.county_x)
+    page = client.get(f"/enterprises/{world.ent_x.id}", headers=EN)
+    assert f"/surveys/{campaign.id}/enterprises/{world.ent_x.id}/fill" in page.text
+    assert en("Not answered") in page.text
