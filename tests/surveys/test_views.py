@@ -138,3 +138,25 @@ def test_enterprise_page_links_to_the_open_campaign(client, login_as, world, ban
     page = client.get(f"/enterprises/{world.ent_x.id}", headers=EN)
     assert f"/surveys/{campaign.id}/enterprises/{world.ent_x.id}/fill" in page.text
     assert en("Not answered") in page.text
+
+
+def test_a_county_manager_keeps_to_their_county(client, login_as, world, bank):
+    barrier = bank[0]
+    campaign = launch(bank, world.city)
+    admin = factories.user("admin")
+    from crm.surveys import services
+
+    services.save_response(campaign, world.ent_x, {f"q{barrier.id}": [option(barrier, "融资难").id]}, actor=admin)
+    services.save_response(campaign, world.ent_y, {f"q{barrier.id}": [option(barrier, "招工难").id]}, actor=admin)
+    db.session.commit()
+    login_as("manager", region=world.county_y)
+    today = clock.today()
+    refused = client.post("/surveys/new", data={
+        "title": "越权", "region_id": world.county_x.id, "opens_on": today.isoformat(),
+        "closes_on": today.isoformat(), f"pos_{barrier.id}": "1"})
+    assert refused.status_code == 403 and _count(SurveyCampaign) == 1
+    page = client.get(f"/surveys/{campaign.id}/results", headers=EN)
+    assert en("%(answered)d of %(targeted)d enterprises answered (in your region)", answered=1, targeted=1) in page.text
+    needs = client.get(f"/surveys/{campaign.id}/questions/{barrier.id}/needs")
+    assert world.ent_x.name not in needs.text
+    assert client.get(f"/surveys/{campaign.id}/edit").status_code == 403  # the city's campaign is not theirs
