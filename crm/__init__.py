@@ -124,6 +124,7 @@ def import_models() -> None:
     import crm.referrals.models  # noqa: F401
     import crm.saved_views.models  # noqa: F401
     import crm.service.models  # noqa: F401
+    import crm.surveys.models  # noqa: F401
     import crm.tags.models  # noqa: F401
 
 
@@ -168,12 +169,14 @@ def register_blueprints(app: Flask) -> None:
     from crm.referrals.views import bp as referrals_bp
     from crm.saved_views.views import bp as saved_views_bp
     from crm.service.views import bp as service_bp
+    from crm.surveys.views import bp as surveys_bp
+    from crm.surveys.views import portal_bp as portal_surveys_bp
     from crm.tags.views import bp as tags_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
                       api_bp, service_bp, policies_bp, notify_bp, pipeline_bp, io_bp, tokens_bp, portal_bp,
                       submissions_bp, portal_accounts_bp, performance_bp, cycle_bp, referrals_bp, holidays_bp,
-                      evidence_bp, tags_bp, saved_views_bp, partners_bp, events_bp):
+                      evidence_bp, tags_bp, saved_views_bp, partners_bp, events_bp, surveys_bp, portal_surveys_bp):
         app.register_blueprint(blueprint)
 
 

@@ -254,6 +254,21 @@ GET_ROUTES = {
     "events.detail": ("/events/{event}", {**_read_x}),
     "events.edit": ("/events/{event}/edit", _manage_x),
     "events.template": ("/events/attendees-template.xlsx", _tags_manage),
+    # survey campaigns (crm.surveys): bureau users read the campaigns reaching their region (county X's: not
+    # county Y's officer, nor another city's manager); managers keep the bank and campaigns of their subtree;
+    # results are managers' and admins'; filling follows the service record rule; the portal the own enterprise
+    "surveys.index": ("/surveys", _registry),
+    "surveys.questions": ("/surveys/questions", _tags_manage),
+    "surveys.question_new": ("/surveys/questions/new", _tags_manage),
+    "surveys.question_edit": ("/surveys/questions/{survey_question}/edit", _manage_x),
+    "surveys.campaign_new": ("/surveys/new", _tags_manage),
+    "surveys.campaign_edit": ("/surveys/{survey_draft}/edit", _manage_x),
+    "surveys.campaign": ("/surveys/{survey_campaign}", _read_x),
+    "surveys.results": ("/surveys/{survey_campaign}/results", _pipeline_x),
+    "surveys.results_export": ("/surveys/{survey_campaign}/results.xlsx", _pipeline_x),
+    "surveys.question_needs": ("/surveys/{survey_campaign}/questions/{survey_question}/needs", _pipeline_x),
+    "surveys.fill": ("/surveys/{survey_campaign}/enterprises/{ent}/fill", _service_x),
+    "portal_surveys.fill": ("/portal/surveys/{survey_campaign}", _portal_x),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -386,6 +401,8 @@ POST_ROUTES = {
         "admin": 422, "manager_city": 422, "manager_other": MISSING, **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     "events.import_attendees": ("/events/{event}/attendees/import", _event_form),
     "events.attendance": ("/events/{event}/attendance", _manage_post),
+    # launching county X's draft campaign (audited): its region's managers and admins
+    "surveys.launch": ("/surveys/{survey_draft}/launch", _manage_post),
 }
 
 
@@ -481,7 +498,22 @@ def ids(world, officer_x, db):
                         consent_mode="phone")
     db.session.add(partner_referral)
     db.session.commit()
-    return {"tag": tag.id, "rule_tag": rule_tag.id, "partner": partner.id, "event": event.id,
+    # survey campaigns: a bank question of county X, a launched campaign of county X (ent_x, the park) and a draft
+    from crm.surveys import services as survey_services
+
+    survey_question = survey_services.save_question(
+        {"kind": "single", "text": "最主要障碍", "region_id": world.county_x.id},
+        [{"label": "融资难", "need_category": "finance"}, {"label": "招工难"}], actor="test")
+    survey_campaign = survey_services.save_campaign(
+        {"title": "需求摸排", "region_id": world.county_x.id, "opens_on": clock.today(), "closes_on": clock.today()},
+        [survey_question.id], actor="test", usable={survey_question.id: survey_question})
+    survey_services.launch_campaign(survey_campaign, actor="test")
+    survey_draft = survey_services.save_campaign(
+        {"title": "草稿", "region_id": world.county_x.id, "opens_on": clock.today(), "closes_on": clock.today()},
+        [survey_question.id], actor="test", usable={survey_question.id: survey_question})
+    db.session.commit()
+    return {"survey_question": survey_question.id, "survey_campaign": survey_campaign.id,
+            "survey_draft": survey_draft.id,"tag": tag.id, "rule_tag": rule_tag.id, "partner": partner.id, "event": event.id,
             "saved_view": saved_view.id, "partner_referral": partner_referral.id,
             "cycle_batch": cycle_batch.id, "application": application.id, "bulletin": bulletin.id,
             "import_job": import_job.id, "token": token.id, "submission": submission.id,
@@ -583,7 +615,7 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, of
             # allowed: the write happens and answers 303 (see-other); writes to records are audited
             audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies.", "api_tokens.",
                                            "submissions.", "portal_accounts.", "holidays.", "referrals.",
-                                           "evidence."))
+                                           "evidence.", "surveys."))
             if got != 303 or (audited and after == before):
                 wrong.append(f"{endpoint}: allowed, got {got} (+{after - before} events)")
         elif got != want or after != before:

@@ -119,16 +119,19 @@ def test_one_audit_event_for_the_load_besides_the_service_work(loaded, db):
                                                           "bulletins", "referrals", "need_callbacks", "visit_plans",
                                                           "attachments", "tags", "enterprise_tags", "partners",
                                                           "partner_referrals", "events", "event_attendees",
-                                                          "reserve_pool_entries"}
+                                                          "reserve_pool_entries", "survey_questions",
+                                                          "survey_campaigns", "survey_responses"}
     people = {u.id for u in db.session.scalars(sa.select(User).where(
         User.role.in_(("officer", "enterprise", "department"))))}
     # the manager sets the certification cycle's batch and writes the bulletin, visited one enterprise an officer
     # plans to visit (crm.demo.evidence: the 14-day warning), keeps the tags and partners, organises the events
     # and records their attendance (which informs the attendees of the policies presented), and fills the reserve
-    # pool (its coaching follow-ups); the scheduler escalates referrals
+    # pool (its coaching follow-ups); the scheduler escalates referrals; an admin keeps the survey question bank and
+    # the manager launches the survey campaigns (crm.demo.surveys; the officers fill them)
     manager = db.session.scalar(sa.select(User.id).where(User.username == "manager"))
     assert all(e.actor_id in people for e in others if e.entity_type not in (
-        "policies", "cycle_batches", "bulletins", "tags", "partners", "events", "event_attendees", "policy_pushes")
+        "policies", "cycle_batches", "bulletins", "tags", "partners", "events", "event_attendees", "policy_pushes",
+        "survey_questions", "survey_campaigns")
                and e.action != "escalate" and not (e.entity_type == "visits" and e.actor_id == manager)
                and not (e.actor_id == manager and e.entity_type in ("reserve_pool_entries", "follow_ups",
                                                                     "assignments")))
@@ -427,7 +430,10 @@ def test_service_work_of_the_default_load(app, full, db):
     today = clock.today()
     counts = _counts(db)
     callbacks = db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp).where(FollowUp.source == "callback"))
-    assert 600 <= counts["visits"] <= 900 and 250 <= counts["needs"] <= 380
+    from crm.surveys.models import SurveyRaisedNeed
+
+    surveyed = db.session.scalar(sa.select(sa.func.count()).select_from(SurveyRaisedNeed))  # crm.demo.surveys
+    assert 600 <= counts["visits"] <= 900 and 250 <= counts["needs"] - surveyed <= 380
     assert 200 <= counts["follow_ups"] - callbacks <= 320  # besides one call-back (回访) per resolved need
     for label in ("visits", "needs", "follow-ups"):
         assert re.search(rf"^{label}: [1-9]\d* created, 0 existing$", full, re.M), label

@@ -87,6 +87,13 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     # sign-up and attendance
     "events.read": frozenset({_A, _M, _O}),
     "events.manage": frozenset({_A, _M}),
+    # survey campaigns (crm.surveys, 需求摸排): managers and admins keep the question bank and launch campaigns;
+    # bureau users read the campaigns that reach their region and fill them for the enterprises they may record
+    # for (an enterprise's own contact fills its own in the portal, portal.use); results for managers and admins
+    "surveys.read": frozenset({_A, _M, _O}),
+    "surveys.fill": frozenset({_A, _M, _O}),
+    "surveys.manage": frozenset({_A, _M}),
+    "surveys.results": frozenset({_A, _M}),
     # the scheduler's jobs: their schedules, history, and running one by hand
     "jobs.manage": frozenset({_A}),
     # Excel/CSV imports (crm.io), row by row within the importer's scope: admins everywhere, managers their

@@ -131,6 +131,12 @@ def load(count: int):
     for label, n in load_outreach(clock.today()).items():
         click.echo(f"{label}: {n} created")
 
+    from crm.demo.surveys import load_surveys
+
+    for label, n in load_surveys(clock.today()).items():
+        click.echo(f"{label}: {n} created")
+    db.session.commit()
+
     from crm.demo.policies import load_policy_push
 
     for label, n in load_policy_push(clock.today()).items():
