@@ -43,14 +43,17 @@ ARG_IDS = {"enterprise_id": "ent", "contact_id": "contact", "figures_id": "figur
            "application_id": "application", "bulletin_id": "bulletin", "batch_id": "cycle_batch",
            "job_id": "import_job", "user_id": "user", "event_id": "event", "attachment_id": "attachment",
            "plan_id": "visit_plan", "day_id": "calendar_day", "partner_id": "partner", "view_id": "saved_view",
-           "tag_id": "tag", "referral_id": "referral"}
+           "tag_id": "tag", "referral_id": "referral", "question_id": "survey_question",
+           "campaign_id": "survey_campaign"}
 ARG_BY_ENDPOINT = {("portal_accounts.new_link", "user_id"): "contact_user",
                    ("notify.run_job", "job_id"): "=ladder.expire_certifications",
                    ("auth.set_password", "token"): "=not-a-token", ("rules.edit", "tier"): "=little_giant",
                    ("rules.restore", "tier"): "=little_giant",
                    ("partners.referral_status", "referral_id"): "partner_referral",
                    ("evidence.upload", "kind"): "=visit", ("evidence.upload", "parent_id"): "visit",
-                   ("tags.refresh", "tag_id"): "rule_tag"}
+                   ("tags.refresh", "tag_id"): "rule_tag",
+                   ("surveys.campaign_edit", "campaign_id"): "survey_draft",
+                   ("surveys.launch", "campaign_id"): "survey_draft"}
 PUBLIC = {"auth.login", "auth.set_password"}  # posted signed out
 SKIP = {"auth.logout": "ends the session; its body is ignored (tested in test_sessions)"}
 

@@ -10,7 +10,7 @@ from crm.extensions import db
 from crm.service.models import Need
 from crm.surveys.models import SurveyCampaign, SurveyQuestion, SurveyResponse
 from tests import factories
-from tests.helpers import en
+from tests.helpers import zh
 from tests.surveys.conftest import launch, option
 
 EN = {"Accept-Language": "en"}
@@ -41,7 +41,7 @@ def test_manager_writes_a_question_and_a_campaign_and_launches_it(client, login_
     assert created.status_code == 303
     campaign = db.session.scalar(select(SurveyCampaign))
     page = client.get(f"/surveys/{campaign.id}", headers=EN)
-    assert en("Draft: %(n)d enterprises match its filter now.", n=2) in page.text
+    assert zh("Draft: %(n)d enterprises match its filter now.", n=2) in page.text
     assert client.post(f"/surveys/{campaign.id}/launch").status_code == 303
     db.session.refresh(campaign)
     assert campaign.is_launched
@@ -66,11 +66,11 @@ def test_officer_fills_from_the_visit_and_the_need_appears(client, login_as, wor
     visit_page = client.get(f"/visits/{visit.id}", headers=EN)
     link = f"/surveys/{campaign.id}/enterprises/{world.ent_x.id}/fill?visit={visit.id}"
     assert link in visit_page.text.replace("&amp;", "&")
-    assert en("Fill the campaign questionnaire") in visit_page.text
+    assert zh("Fill the campaign questionnaire") in visit_page.text
     form = client.get(link, headers=EN)
     assert form.status_code == 200 and "最主要障碍" in form.text
     bad = client.post(link, data={f"q{spend.id}": "lots"}, headers=EN)
-    assert bad.status_code == 422 and en("Enter a number.") in bad.text and _count(SurveyResponse) == 0
+    assert bad.status_code == 422 and zh("Enter a number.") in bad.text and _count(SurveyResponse) == 0
     saved = client.post(link, data={f"q{barrier.id}": str(option(barrier, "融资难").id), f"q{spend.id}": "35",
                                     "visit": visit.id})
     assert saved.status_code == 303 and saved.headers["Location"].endswith(f"/visits/{visit.id}")
@@ -79,7 +79,7 @@ def test_officer_fills_from_the_visit_and_the_need_appears(client, login_as, wor
     need = db.session.scalar(select(Need))
     assert (need.category, need.visit_id, need.owner_id) == ("finance", visit.id, officer.id)
     again = client.get(f"/visits/{visit.id}", headers=EN)
-    assert "融资需求" in again.text and en("Change the campaign questionnaire") in again.text
+    assert "融资需求" in again.text and zh("Change the campaign questionnaire") in again.text
     # another officer of county Y cannot open ent_x's questionnaire at all
     login_as("officer", region=world.county_y)
     assert client.get(link).status_code == 404
@@ -137,7 +137,7 @@ def test_enterprise_page_links_to_the_open_campaign(client, login_as, world, ban
     login_as("officer", region=world.county_x)
     page = client.get(f"/enterprises/{world.ent_x.id}", headers=EN)
     assert f"/surveys/{campaign.id}/enterprises/{world.ent_x.id}/fill" in page.text
-    assert en("Not answered") in page.text
+    assert zh("Not answered") in page.text
 
 
 def test_a_county_manager_keeps_to_their_county(client, login_as, world, bank):
@@ -156,7 +156,7 @@ def test_a_county_manager_keeps_to_their_county(client, login_as, world, bank):
         "closes_on": today.isoformat(), f"pos_{barrier.id}": "1"})
     assert refused.status_code == 403 and _count(SurveyCampaign) == 1
     page = client.get(f"/surveys/{campaign.id}/results", headers=EN)
-    assert en("%(answered)d of %(targeted)d enterprises answered (in your region)", answered=1, targeted=1) in page.text
+    assert zh("%(answered)d of %(targeted)d enterprises answered (in your region)", answered=1, targeted=1) in page.text
     needs = client.get(f"/surveys/{campaign.id}/questions/{barrier.id}/needs")
     assert world.ent_x.name not in needs.text
     assert client.get(f"/surveys/{campaign.id}/edit").status_code == 403  # the city's campaign is not theirs
