@@ -791,6 +791,6 @@ def restore_shipped_ruleset(tier: str, *, actor):
 def _rematch(enterprise_ids) -> None:
     """Re-match these enterprises against every policy in this unit of work (crm.policies.services; imported here,
     not at load time, so that crm.policies, which reads enterprises, is not a dependency of this module)."""
-    from crm.policies.services import refresh_matches
+    from crm.policies.services import rematch_enterprises
 
-    refresh_matches(enterprise_ids)
+    rematch_enterprises(enterprise_ids)

@@ -568,7 +568,7 @@ def _regions_named(ids) -> dict:
     from crm.enterprises.models import Region
 
     ids = {i for i in ids if i}
-    return {r.id: r for r in db.session.scalars(select(Region).where(Region.id.in_(ids)))} if ids else {}
+    return {r.id: r for r in db.session.scalars(select(Region).where(Region.id.in_(ids)))}  # even none: constant
 
 
 def eligible_pairs(user, policy_id: int | None = None, today=None, *, measure: str = "",
@@ -642,7 +642,7 @@ def rate_report(user, by: str = "policy", policy_id: int | None = None, today=No
         names = _regions_named(k for k, *_ in grouped)
     elif by == "officer":
         ids = {k for k, *_ in grouped if k}
-        names = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+        names = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}  # even none: constant
     groups: dict = {}
     labels: dict = {}
     for k, eligible, informed, applied, granted, amount in grouped:

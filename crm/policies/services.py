@@ -2,8 +2,27 @@
 
 A policy is never deleted: visits cite it. Deactivating takes it out of the visit form's
 choices while the visits that cited it keep showing it.
+
+The stored match (policy_matches, issue 10: "computed for the whole registry in a batch"): `refresh_matches`
+evaluates enterprises × policies with the one evaluator (crm.policies.queries `verdicts`, profiles in bulk) and
+replaces their rows. Chosen: direct calls, not a stale-marker table. The writes that change what the engine
+sees re-match in the same unit of work: a policy created or its conditions saved → that policy × every operating
+enterprise (one batch, a constant number of queries per 2,000 enterprises; the one slow save, by a manager, rare);
+an enterprise's figures, certifications, IP items, readiness inputs or record (status, founding date, region)
+changed → that enterprise × every policy through `rematch_enterprises` (≈ 10 queries, a few ms), which an import
+defers to one batch at its end (`matches_deferred`). The hooks import this module inside the function, so
+crm.enterprises and crm.ladder do not depend on crm.policies at load time (no import cycle). What no service sees
+— rows written directly (demo, bench), an enterprise or policy added by such a path, time passing (a certificate
+expiring, an enterprise coming of age) — is caught by the scheduler: every 5 minutes `refresh_stale_matches`
+computes the pairs missing or left by an older version of the conditions, every night `refresh_matches()`
+rebuilds all. The readers (crm.policies.queries) read the rows with grouped SQL and compute the pairs still
+missing in the request first (`ensure_matches`). Rows exist for every policy (active or not: an inactive
+policy's page still shows its matches) × every operating enterprise.
 """
 from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -236,19 +255,7 @@ def save_grades(year: int, rows, *, model_version: int) -> dict[str, int]:
     return counts
 
 
-# --- the stored match (policy_matches): every enterprise × policy verdict, kept current -------------------------
-#
-# How it stays current. The writes that change what the engine sees call `refresh_matches` directly, in the
-# same unit of work (a stale-marker table was not needed): a policy's conditions saved → that policy × every
-# operating enterprise (one batch: a constant number of queries per 2,000 enterprises); an enterprise's figures,
-# certifications, IP items, readiness inputs or record (status, founding date) changed → that enterprise × every
-# policy (≈ 8 queries, a few ms). The hooks import this module inside the function, so crm.enterprises and
-# crm.ladder do not import crm.policies at load time (no cycle). What no service sees — bulk imports and demo
-# loads writing rows directly, enterprises created before a policy, time passing (a certificate expiring, an
-# enterprise coming of age) — is caught by the scheduler: every 5 minutes `refresh_stale_matches` refreshes the
-# pairs that are missing or were computed for an older version of the conditions, and every night
-# `refresh_matches()` rebuilds everything. Rows are kept for every policy (active or not: an inactive policy's
-# page still shows its matches) and every operating enterprise.
+# --- the stored match (policy_matches): every enterprise × policy verdict, kept current (see the module docstring)
 
 MATCH_CHUNK = 2000  # enterprises evaluated per batch: bounds the memory of a province-wide refresh
 _ID_CHUNK = 900  # ids per IN (…) list (SQLite's variable limit, PostgreSQL's planner)
@@ -313,9 +320,34 @@ def refresh_matches(enterprise_ids=None, policy_ids=None, *, today=None) -> int:
     return written
 
 
-def refresh_matches_of(enterprise) -> None:
-    """The hook of the enterprise and ladder services: re-match one enterprise against every policy."""
-    refresh_matches([enterprise.id if hasattr(enterprise, "id") else enterprise])
+_deferred: ContextVar[set | None] = ContextVar("policy_matches_deferred", default=None)
+
+
+def rematch_enterprises(enterprise_ids) -> None:
+    """The hook of the enterprise and ladder services: re-match these enterprises against every policy now, or at
+    the end of the enclosing `matches_deferred()` block (an import)."""
+    pending = _deferred.get()
+    if pending is not None:
+        pending.update(enterprise_ids)
+    else:
+        refresh_matches(enterprise_ids)
+
+
+@contextmanager
+def matches_deferred():
+    """Collect the enterprises the services touch inside the block and re-match them in one batch when it ends
+    without an error (an import of 10,000 rows: one refresh, not 10,000)."""
+    if _deferred.get() is not None:
+        yield
+        return
+    pending: set = set()
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    if pending:
+        refresh_matches(pending)
 
 
 def refresh_stale_matches(*, today=None) -> int:
