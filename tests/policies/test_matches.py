@@ -33,11 +33,10 @@ def data(world, db):
     e1 = factories.enterprise(world.county_x, name="一号科技有限公司")
     e2 = factories.enterprise(world.county_y, name="二号科技有限公司", established_on=date(clock.today().year, 1, 1))
     gone = factories.enterprise(world.county_y, name="注销科技有限公司", status="closed")
-    factories.figures(world.ent_x, LAST_YEAR, revenue=Decimal("5000"), rd_expense=Decimal("200"), rd_expense_domestic=Decimal("200"), employees=100,
-                      tech_staff=20)
-    factories.figures(world.ent_y, LAST_YEAR, revenue=Decimal("1000"), hightech_revenue=Decimal("600"), rd_expense=Decimal("10"), rd_expense_domestic=Decimal("10"), employees=100,
-                      tech_staff=5)
-    factories.figures(e1, LAST_YEAR, revenue=Decimal("3000"), rd_expense=Decimal("90"), rd_expense_domestic=Decimal("90"), employees=50, tech_staff=5)
+    for e, revenue, rd, staff, tech in ((world.ent_x, "5000", "200", 100, 20), (world.ent_y, "1000", "10", 100, 5),
+                                        (e1, "3000", "90", 50, 5)):
+        factories.figures(e, LAST_YEAR, revenue=Decimal(revenue), hightech_revenue=Decimal(revenue) / 2,
+                          rd_expense=Decimal(rd), rd_expense_domestic=Decimal(rd), employees=staff, tech_staff=tech)
     policies = [factories.policy("无条件"),
                 factories.policy("研发投入", conditions={"min_rd_ratio": "3"}),
                 factories.policy("规模", conditions={"min_revenue": "2000", "min_tech_staff_ratio": "10"}),
