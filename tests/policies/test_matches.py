@@ -184,3 +184,19 @@ def test_the_rates_page_reads_the_table_in_a_fixed_number_of_queries(client, log
     # the policies, the missing-rows check, one grouped read, the officers' or regions' names and the page's own
     # (user, navigation, the policy filter): no profile is read when the table is complete
     assert pinned == {"/policies/rates": 8, "/policies/rates?by=officer": 9, "/policies/rates?by=region": 9}
+
+
+def test_an_import_re_matches_once_at_its_end(world, data, db, monkeypatch):
+    services.refresh_matches()
+    calls = []
+    real = services.refresh_matches
+    monkeypatch.setattr(services, "refresh_matches", lambda *a, **kw: calls.append(a) or real(*a, **kw))
+    with services.matches_deferred():
+        for e in (world.ent_x, world.ent_y):
+            ladder_services.save_readiness_inputs(e, {"clean_record": True}, actor="test")
+        assert calls == []
+    assert calls == [({world.ent_x.id, world.ent_y.id},)]
+    with pytest.raises(RuntimeError), services.matches_deferred():
+        ladder_services.save_readiness_inputs(data["e1"], {"clean_record": True}, actor="test")
+        raise RuntimeError  # the caller rolls back: nothing to re-match
+    assert len(calls) == 1
