@@ -88,6 +88,9 @@ def load_policy_push(today: date) -> dict[str, int]:
                                   on=min(today, applied_on + timedelta(days=20 + seed % 30)))
             counts["policy pushes moved"] += 1
     db.session.flush()
+    # the stored matches (policy_matches) of the demo's enterprises, written around the services: as the 5-minute
+    # job would (nothing the second time)
+    counts["policy matches stored"] = services.refresh_stale_matches(today=today)
     before = _notifications()
     jobs.window_notifications(today)
     counts["policy notifications"] = _notifications() - before

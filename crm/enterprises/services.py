@@ -82,6 +82,7 @@ def create_enterprise(data: dict, *, actor) -> Enterprise:
     db.session.flush()
     audit.record(db.session, "create", enterprise, actor=actor, enterprise_id=enterprise.id,
                  changes=audit.snapshot(enterprise, ENTERPRISE_FIELDS), summary=enterprise.name)
+    _rematch([enterprise.id])
     return enterprise
 
 
@@ -94,6 +95,7 @@ def update_enterprise(enterprise: Enterprise, data: dict, *, actor, version=None
         flush_versioned(enterprise)
         audit.record(db.session, "update", enterprise, actor=actor, enterprise_id=enterprise.id,
                      changes=changes, summary=enterprise.name)
+        _rematch([enterprise.id])  # status, founding date, region, flags: what the conditions read
     return changes
 
 
@@ -116,6 +118,7 @@ def restore_enterprise(enterprise: Enterprise, *, actor) -> None:
     db.session.flush()
     audit.record(db.session, "restore", enterprise, actor=actor, enterprise_id=enterprise.id,
                  changes={"archived_at": [old, None]}, summary=enterprise.name)
+    _rematch([enterprise.id])
 
 
 # --- contacts -----------------------------------------------------------------------------
@@ -242,6 +245,7 @@ def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFi
         flush_versioned(figures)
     audit.record(db.session, action, figures, actor=actor, enterprise_id=enterprise.id, changes=changes,
                  summary=f"{enterprise.name} {figures.year}")
+    _rematch([enterprise.id])
     return figures
 
 
@@ -298,6 +302,7 @@ def save_ip(enterprise: Enterprise, data: dict, *, actor, item: IntellectualProp
         db.session.flush()
     audit.record(db.session, action, item, actor=actor, enterprise_id=enterprise.id, changes=changes,
                  summary=item.number)
+    _rematch([enterprise.id])
     return item
 
 
@@ -308,6 +313,7 @@ def remove_ip(item: IntellectualProperty, *, actor) -> None:
                  summary=item.number)
     db.session.delete(item)
     db.session.flush()
+    _rematch([item.enterprise_id])
 
 
 # --- regions ------------------------------------------------------------------------------
@@ -383,3 +389,11 @@ def update_region(region: Region, data: dict, *, actor) -> dict:
         db.session.flush()
         audit.record(db.session, "update", region, actor=actor, changes=changes, summary=region.name)
     return changes
+
+
+def _rematch(enterprise_ids) -> None:
+    """Re-match these enterprises against every policy in this unit of work (crm.policies.services; imported here,
+    not at load time, so that crm.policies, which reads enterprises, is not a dependency of this module)."""
+    from crm.policies.services import rematch_enterprises
+
+    rematch_enterprises(enterprise_ids)

@@ -556,17 +556,20 @@ def import_table(kind: str, table: Table, *, actor, progress: Callable[[int, int
     mapping, ignored = map_columns(kind, table.headers)
     report = ImportReport(kind, ignored_columns=ignored)
     handler = _HANDLERS[kind](actor, mapping, table.headers, report)
-    chunk: list[tuple[int, tuple]] = []
-    for number, values in _data_rows(table, report, max_rows):
-        chunk.append((number, values))
-        if len(chunk) >= CHUNK:
+    from crm.policies.services import matches_deferred
+
+    with matches_deferred():  # the policy matches of the enterprises written: one batch at the end
+        chunk: list[tuple[int, tuple]] = []
+        for number, values in _data_rows(table, report, max_rows):
+            chunk.append((number, values))
+            if len(chunk) >= CHUNK:
+                handler.run(chunk)
+                chunk = []
+                _trim_session()
+                if progress:
+                    progress(report.total, table.total_hint)
+        if chunk:
             handler.run(chunk)
-            chunk = []
-            _trim_session()
-            if progress:
-                progress(report.total, table.total_hint)
-    if chunk:
-        handler.run(chunk)
     if progress:
         progress(report.total, report.total)
     report.rejects.sort(key=lambda r: r["row"])

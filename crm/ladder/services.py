@@ -118,6 +118,7 @@ def record_certification(enterprise: Enterprise, data: dict, *, actor) -> Certif
     db.session.flush()
     audit.record(db.session, "create", cert, actor=actor, enterprise_id=enterprise.id,
                  changes=audit.snapshot(cert, CERTIFICATION_FIELDS), summary=cert.certificate_no)
+    _rematch([enterprise.id])
     return cert
 
 
@@ -143,6 +144,7 @@ def update_certification(cert: Certification, data: dict, *, actor, version=None
     flush_versioned(cert)
     audit.record(db.session, "update", cert, actor=actor, enterprise_id=cert.enterprise_id, changes=changes,
                  summary=cert.certificate_no)
+    _rematch([cert.enterprise_id])
     return changes
 
 
@@ -170,6 +172,8 @@ def expire_due_certifications(day: date | None = None, *, actor=None) -> int:
     for enterprise in touched.values():
         refresh_current_tier(enterprise, day)
     db.session.flush()
+    if touched:
+        _rematch(list(touched))
     return len(due)
 
 
@@ -198,6 +202,7 @@ def save_readiness_inputs(enterprise: Enterprise, data: dict, *, actor) -> dict:
         db.session.flush()
         audit.record(db.session, "update", inputs, actor=actor, enterprise_id=enterprise.id, changes=changes,
                      summary=enterprise.name)
+        _rematch([enterprise.id])
     return changes
 
 
@@ -784,3 +789,11 @@ def restore_shipped_ruleset(tier: str, *, actor):
 
     return save_ruleset_version(tier, shipped_ruleset_dicts()[tier], _("Restored the shipped defaults."),
                                 actor=actor, action="restore")
+
+
+def _rematch(enterprise_ids) -> None:
+    """Re-match these enterprises against every policy in this unit of work (crm.policies.services; imported here,
+    not at load time, so that crm.policies, which reads enterprises, is not a dependency of this module)."""
+    from crm.policies.services import rematch_enterprises
+
+    rematch_enterprises(enterprise_ids)

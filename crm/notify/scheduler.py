@@ -122,6 +122,12 @@ def registry() -> list[Job]:
         Job("policies.grade_enterprises", lambda ctx: policy_jobs.grade_enterprises(ctx.today),
             {"hour": 2, "minute": 30}, _l("Grade every enterprise A/B/C/D on last year's figures (efficiency)"),
             _l("daily 02:30")),
+        Job("policies.refresh_matches", lambda ctx: policy_jobs.refresh_all_matches(ctx.today),
+            {"hour": 2, "minute": 0}, _l("Recompute which enterprises each policy's conditions match (every "
+                                         "enterprise × policy)"), _l("daily 02:00")),
+        Job("policies.refresh_stale_matches", lambda ctx: policy_jobs.refresh_stale_matches(ctx.today),
+            {"minute": "*/5"}, _l("Compute the policy matches missing or left by older conditions"),
+            _l("every 5 minutes"), options={"quiet": True}),
         Job("pipeline.monthly_snapshot", lambda ctx: pipeline_jobs.monthly_snapshot(ctx.today),
             {"day": 1, "hour": 1, "minute": 0}, _l("Snapshot of the ladder at the end of last month"),
             _l("monthly, on the 1st at 01:00")),

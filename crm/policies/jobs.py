@@ -11,25 +11,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from crm.auth.models import User
-from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.notify.services import notify, path_for
 from crm.policies import queries
 from crm.policies.models import Policy
-from crm.service.models import Assignment
 
 # A window that opened this many days ago still announces itself (a runner down for a few days, a policy
 # entered after its window opened); older windows are left alone, their officers see them on the workbench.
 OPENING_LOOKBACK_DAYS = 7
 NAMES_LISTED = 10  # enterprises named in a message; the link leads to the rest
-
-
-def _served() -> tuple[list[Enterprise], dict[int, int]]:
-    """Operating enterprises with a current officer, and {enterprise id: officer id} (two queries)."""
-    rows = db.session.execute(queries.operating(
-        select(Enterprise, Assignment.officer_id).join(Assignment, Assignment.enterprise_id == Enterprise.id)
-        .where(Assignment.ends_on.is_(None))).order_by(Enterprise.name, Enterprise.id)).all()
-    return [e for e, _o in rows], {e.id: officer_id for e, officer_id in rows}
 
 
 def window_notifications(today: date) -> str:
@@ -46,17 +36,15 @@ def window_notifications(today: date) -> str:
     if not opening and not closing:
         return _("%(opened)s window-opening notifications, %(closing)s closing reminders",
                  opened=0, closing=0)
-    enterprises, officer_of = _served()
-    policies = {p.id: p for p in opening + closing}
-    found = queries.verdicts(list(policies.values()), enterprises, today)
-    pushes = queries.push_states(list(policies))
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(set(officer_of.values()))))}
+    found = queries.eligible_served([p.id for p in opening + closing], today)
+    officer_ids = {o for rows in found.values() for o, _n, _s in rows}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(officer_ids)))}
 
     def per_officer(policy: Policy, wanted) -> dict[int, list[str]]:
         out: dict[int, list[str]] = defaultdict(list)
-        for e in enterprises:
-            if found[policy.id][e.id][0] == "ready" and wanted(pushes.get((policy.id, e.id), ("", None))[0]):
-                out[officer_of[e.id]].append(e.name)
+        for officer_id, name, status in found.get(policy.id, ()):
+            if wanted(status):
+                out[officer_id].append(name)
         return out
 
     opened = reminded = 0
@@ -90,3 +78,20 @@ def grade_enterprises(today: date) -> str:
     counts = save_grades(year, rows, model_version=queries.grading_model().version)
     return _("%(year)s: %(n)s enterprises graded (%(added)s new, %(changed)s changed, %(removed)s removed)",
              year=year, n=len(rows), **counts)
+
+
+def refresh_all_matches(today: date) -> str:
+    """Rebuild every stored policy verdict (policy_matches) nightly: time passing changes some (a certificate
+    expires, an enterprise comes of age), and rows written outside the services are caught up."""
+    from crm.policies.services import refresh_matches
+
+    n = refresh_matches(today=today)
+    return _("%(n)s enterprise × policy verdicts recomputed", n=n)
+
+
+def refresh_stale_matches(today: date) -> str | None:
+    """Every few minutes: compute the stored verdicts that are missing or were computed for older conditions."""
+    from crm.policies.services import refresh_stale_matches as refresh
+
+    n = refresh(today=today)
+    return _("%(n)s enterprise × policy verdicts recomputed", n=n) if n else None  # quiet: no history row

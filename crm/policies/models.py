@@ -1,7 +1,7 @@
 """A policy (政策) of the catalogue: what officers explain on visits (issue 10 adds eligibility rules)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -153,3 +153,26 @@ class EnterpriseGrade(TimestampMixin, Base):
 
 
 GRADE_LABELS = {"A": _l("Grade A"), "B": _l("Grade B"), "C": _l("Grade C"), "D": _l("Grade D")}
+
+
+class PolicyMatch(Base):
+    """One enterprise against one policy as last evaluated (derived data, rebuilt by crm.policies.services
+    `refresh_matches`): ready (eligible), incomplete (might be: data missing) or not_ready, and what is missing."""
+
+    __tablename__ = "policy_matches"
+    __table_args__ = (
+        sa.UniqueConstraint("policy_id", "enterprise_id", name="uq_policy_matches_policy_id_enterprise_id"),
+        # the readers: a policy's eligible enterprises (rates, drill-down, window job), one enterprise's policies
+        sa.Index("ix_policy_matches_policy_id_verdict_enterprise_id", "policy_id", "verdict", "enterprise_id"),
+        sa.Index("ix_policy_matches_enterprise_id", "enterprise_id"),
+        sa.CheckConstraint("verdict IN ('ready', 'incomplete', 'not_ready')", name="verdict_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(sa.ForeignKey("policies.id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id", ondelete="CASCADE"))
+    verdict: Mapped[str] = mapped_column(sa.String(12))
+    # for "incomplete": the ids of the criteria (crm.policies.queries.criteria_of) that lack data, shown as labels
+    missing: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    conditions_version: Mapped[int]
+    computed_at: Mapped[datetime]

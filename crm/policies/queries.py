@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import Select, func, or_, select
 
@@ -177,33 +178,35 @@ class Matching:
 
 
 def match(policy: Policy, user, today=None, lang: str = "zh") -> Matching:
-    """Every operating enterprise in `user`'s scope against the policy (profiles in bulk, one evaluator)."""
-    from crm.core import clock
-    from crm.enterprises.models import EnterpriseStatus
-    from crm.ladder.profile import parse_profile
-    from crm.ladder.queries import profiles_of
-    from crm.policies.models import PolicyPush
+    """Every operating enterprise in `user`'s scope against the policy, read from the stored verdicts (missing
+    ones computed first, see `ensure_matches`): three queries and the pairs the policy's page lists."""
+    from sqlalchemy import and_
 
-    today = today or clock.today()
-    enterprises = list(db.session.scalars(scope_enterprises(select(Enterprise), user).where(
-        Enterprise.archived_at.is_(None), Enterprise.status == EnterpriseStatus.ACTIVE).order_by(Enterprise.name)))
-    pushes = {p.enterprise_id: p for p in db.session.scalars(
-        select(PolicyPush).where(PolicyPush.policy_id == policy.id))}
-    ruleset = ruleset_of(policy)
-    eligible, maybe, not_eligible = [], [], 0
-    profiles = profiles_of(enterprises, today)
-    for e in enterprises:
-        result = ruleset.evaluate(parse_profile(profiles[e.id]), lang)
-        push = pushes.get(e.id)
-        status, amount = (push.status, push.amount) if push else ("", None)
-        if result["verdict"] == "ready":
-            eligible.append(Match(e, "ready", [], status, amount))
-        elif result["verdict"] == "incomplete":
-            reasons = [c["label"] for c in result["criteria"] if c["status"] in ("unknown", "borderline")]
-            maybe.append(Match(e, "incomplete", reasons, status, amount))
+    from crm.policies.models import PolicyMatch, PolicyPush
+
+    scoped = operating(scope_enterprises(select(Enterprise.id), user))
+    ensure_matches([policy.id], scoped, today)
+    m = PolicyMatch
+    base = operating(scope_enterprises(select(Enterprise).join(m, m.enterprise_id == Enterprise.id), user)).where(
+        m.policy_id == policy.id)
+    rows = db.session.execute(
+        base.add_columns(m.verdict, m.missing, PolicyPush.status, PolicyPush.amount)
+        .outerjoin(PolicyPush, and_(PolicyPush.policy_id == m.policy_id, PolicyPush.enterprise_id == Enterprise.id))
+        .where(m.verdict.in_(("ready", "incomplete"))).order_by(Enterprise.name, Enterprise.id)).all()
+    not_eligible = db.session.scalar(base.with_only_columns(func.count()).where(m.verdict == "not_ready"))
+    labels = criterion_labels(policy, lang)
+    eligible, maybe = [], []
+    for e, verdict, missing, status, amount in rows:
+        if verdict == "ready":
+            eligible.append(Match(e, "ready", [], status or "", amount))
         else:
-            not_eligible += 1
-    return Matching(eligible, maybe, not_eligible)
+            maybe.append(Match(e, "incomplete", [labels.get(i, i) for i in missing or []], status or "", amount))
+    return Matching(eligible, maybe, not_eligible or 0)
+
+
+def criterion_labels(policy: Policy, lang: str = "zh") -> dict[str, str]:
+    """{criterion id: its label in `lang`} of the policy's conditions (the stored "missing" are ids)."""
+    return {c["id"]: c["label"].get(lang) or c["label"]["zh"] for c in criteria_of(policy.conditions)}
 
 
 # --- every policy against many enterprises at once (the jobs, the rates, the enterprise page) ---------------
@@ -220,9 +223,12 @@ def operating(stmt: Select) -> Select:
 
 
 def verdicts(policies: list[Policy], enterprises: list[Enterprise], today=None,
-             lang: str = "zh") -> dict[int, dict[int, tuple[str, list[str]]]]:
+             lang: str = "zh", *, reasons_as: str = "label") -> dict[int, dict[int, tuple[str, list[str]]]]:
     """{policy id: {enterprise id: (verdict, what is unknown)}} with one profile per enterprise and one
-    evaluator: the profiles are read in bulk (a constant number of queries), each rule set compiled once."""
+    evaluator: the profiles are read in bulk (a constant number of queries), each rule set compiled once.
+
+    This is the on-demand evaluation; pages and jobs read its stored copy (policy_matches, see `missing_matches`
+    and crm.policies.services `refresh_matches`, which calls this with reasons_as="id")."""
     import json
 
     from crm.core import clock
@@ -245,11 +251,42 @@ def verdicts(policies: list[Policy], enterprises: list[Enterprise], today=None,
         profile = parse_profile(raw)
         for key, ruleset in rulesets.items():
             result = ruleset.evaluate(profile, lang)
-            reasons = ([c["label"] for c in result["criteria"] if c["status"] in ("unknown", "borderline")]
+            reasons = ([c[reasons_as] for c in result["criteria"] if c["status"] in ("unknown", "borderline")]
                        if result["verdict"] == "incomplete" else [])
             for pid in by_conditions[key]:
                 out[pid][eid] = (result["verdict"], reasons)
     return out
+
+
+def missing_matches(policy_ids, enterprise_ids) -> set[tuple[int, int]]:
+    """(policy id, enterprise id) of these policies × these enterprises (a select of ids, or a list) with no stored
+    verdict for the policy's current conditions version (one query)."""
+    from sqlalchemy import and_, true
+
+    from crm.policies.models import PolicyMatch
+
+    policy_ids = list(policy_ids)
+    if not policy_ids:
+        return set()
+    m = PolicyMatch.__table__
+    stmt = (select(Policy.id, Enterprise.id).select_from(Enterprise).join(Policy, true())
+            .outerjoin(m, and_(m.c.policy_id == Policy.id, m.c.enterprise_id == Enterprise.id,
+                               m.c.conditions_version == Policy.conditions_version))
+            .where(Policy.id.in_(policy_ids), Enterprise.id.in_(enterprise_ids), m.c.id.is_(None)))
+    return {(p, e) for p, e in db.session.execute(stmt)}
+
+
+def ensure_matches(policy_ids, enterprise_ids, today=None) -> int:
+    """Complete the stored verdicts of these policies × enterprises before a reader's grouped SQL runs.
+
+    The pairs missing (a policy or an enterprise added since the last refresh by a path that has no hook, rows
+    left by an older version of the conditions) are computed in this request by the same batch refresh and
+    flushed into its transaction, so every reader sees complete, current data; a GET does not commit them (the
+    5-minute job `policies.refresh_stale_matches` stores them for good). When nothing is missing this costs one
+    query."""
+    from crm.policies.services import fill_missing
+
+    return fill_missing(missing_matches(policy_ids, enterprise_ids), today=today)
 
 
 def push_states(policy_ids: list[int], enterprise_ids: list[int] | None = None) -> dict[tuple[int, int], tuple]:
@@ -292,24 +329,53 @@ class ToTell:
 
 def to_tell(user, today=None) -> list[ToTell]:
     """The workbench's "policies to tell your enterprises about": open windows × the enterprises `user` serves
-    that qualify and were not informed (a constant number of queries)."""
+    that qualify and were not informed, from the stored verdicts (a constant number of queries)."""
+    from sqlalchemy import and_
+
     from crm.core import clock
+    from crm.policies.models import PolicyMatch, PolicyPush
     from crm.service.queries import my_enterprises
 
     today = today or clock.today()
     policies = open_policies(today)
     if not policies:
         return []
-    mine = list(db.session.scalars(operating(my_enterprises(user))))
-    if not mine:
-        return []
-    found = verdicts(policies, mine, today)
-    told = push_states([p.id for p in policies], [e.id for e in mine])
-    out = []
-    for policy in policies:
-        rows = [e for e in mine if found[policy.id][e.id][0] == "ready" and (policy.id, e.id) not in told]
-        if rows:
-            out.append(ToTell(policy, rows))
+    mine = operating(my_enterprises(user)).with_only_columns(Enterprise.id)
+    ensure_matches([p.id for p in policies], mine, today)
+    m = PolicyMatch
+    rows = db.session.execute(
+        select(m.policy_id, Enterprise).join(Enterprise, Enterprise.id == m.enterprise_id)
+        .outerjoin(PolicyPush, and_(PolicyPush.policy_id == m.policy_id, PolicyPush.enterprise_id == m.enterprise_id))
+        .where(m.policy_id.in_([p.id for p in policies]), m.verdict == "ready", PolicyPush.id.is_(None),
+               Enterprise.id.in_(mine)).order_by(Enterprise.name, Enterprise.id)).all()
+    found: dict[int, list[Enterprise]] = {}
+    for policy_id, e in rows:
+        found.setdefault(policy_id, []).append(e)
+    return [ToTell(p, found[p.id]) for p in policies if p.id in found]
+
+
+def eligible_served(policy_ids: list[int], today=None) -> dict[int, list[tuple[int, str, str]]]:
+    """{policy id: [(officer id, enterprise name, push status or "")]} of the eligible operating enterprises that
+    have a current officer, by name, from the stored verdicts (the window job; a constant number of queries)."""
+    from sqlalchemy import and_
+
+    from crm.policies.models import PolicyMatch, PolicyPush
+    from crm.service.models import Assignment
+
+    if not policy_ids:
+        return {}
+    served = operating(select(Enterprise.id).join(Assignment, and_(Assignment.enterprise_id == Enterprise.id,
+                                                                   Assignment.ends_on.is_(None))))
+    ensure_matches(policy_ids, served, today)
+    m = PolicyMatch
+    out: dict[int, list[tuple[int, str, str]]] = {}
+    for policy_id, officer_id, name, status in db.session.execute(operating(
+            select(m.policy_id, Assignment.officer_id, Enterprise.name, PolicyPush.status).select_from(m)
+            .join(Enterprise, Enterprise.id == m.enterprise_id)
+            .join(Assignment, and_(Assignment.enterprise_id == Enterprise.id, Assignment.ends_on.is_(None)))
+            .outerjoin(PolicyPush, and_(PolicyPush.policy_id == m.policy_id, PolicyPush.enterprise_id == m.enterprise_id))
+            .where(m.policy_id.in_(policy_ids), m.verdict == "ready")).order_by(Enterprise.name, Enterprise.id)):
+        out.setdefault(policy_id, []).append((officer_id, name, status or ""))
     return out
 
 
@@ -332,11 +398,25 @@ def policies_of(enterprise: Enterprise, today=None, lang: str = "zh", *, include
     policies = list(db.session.scalars(select(Policy).where(Policy.active.is_(True)).order_by(Policy.title, Policy.id)))
     if not include_closed:
         policies = [p for p in policies if p.window_state(today) != "closed"]
-    found = verdicts(policies, [enterprise], today, lang)
     pushes = push_states([p.id for p in policies], [enterprise.id])
     out = []
+    if not db.session.scalar(operating(select(func.count()).select_from(Enterprise)).where(
+            Enterprise.id == enterprise.id)):
+        # no stored rows for an enterprise that does not operate: evaluated on demand, as its page still shows it
+        found = verdicts(policies, [enterprise], today, lang)
+        stored = {p.id: found[p.id][enterprise.id] for p in policies}
+    else:
+        from crm.policies.models import PolicyMatch
+
+        ensure_matches([p.id for p in policies], [enterprise.id], today)
+        by_id = {p.id: p for p in policies}
+        stored = {pid: (verdict, [criterion_labels(by_id[pid], lang).get(i, i) for i in missing or []])
+                  for pid, verdict, missing in db.session.execute(
+                      select(PolicyMatch.policy_id, PolicyMatch.verdict, PolicyMatch.missing).where(
+                          PolicyMatch.enterprise_id == enterprise.id, PolicyMatch.policy_id.in_(list(by_id)),
+                          PolicyMatch.verdict.in_(("ready", "incomplete"))))}
     for policy in policies:
-        verdict, reasons = found[policy.id].get(enterprise.id, ("not_ready", []))
+        verdict, reasons = stored.get(policy.id, ("not_ready", []))
         status, amount = pushes.get((policy.id, enterprise.id), ("", None))
         if verdict in ("ready", "incomplete"):
             out.append(PolicyOf(policy, verdict, reasons, status, amount))
@@ -419,16 +499,33 @@ class RateRow:
     tally: Tally
 
 
-@dataclass
 class RateReport:
-    """The rates grouped one way, the total, and the eligible pairs behind them (for drill-down and export)."""
+    """The rates grouped one way and the total; the eligible pairs behind them (drill-down, export) are read
+    only when asked for (the rates page does not need them)."""
 
-    by: str
-    rows: list[RateRow]
-    total: Tally
-    pairs: list[Pair]
-    officers: dict
-    regions: dict
+    def __init__(self, by: str, rows: list[RateRow], total: Tally, user=None, policy_id: int | None = None,
+                 today=None):
+        self.by, self.rows, self.total = by, rows, total
+        self._args = (user, policy_id, today)
+
+    @cached_property
+    def _detail(self) -> tuple[list, dict, dict]:
+        return eligible_pairs(*self._args)
+
+    @property
+    def pairs(self) -> list[Pair]:
+        """Every eligible pair of the report (one query for them, two for the officers and regions named)."""
+        return self._detail[0]
+
+    @property
+    def officers(self) -> dict:
+        """{officer id: user} named by the pairs."""
+        return self._detail[1]
+
+    @property
+    def regions(self) -> dict:
+        """{sub-region id: region} named by the pairs."""
+        return self._detail[2]
 
 
 def _sub_region(path: str, base_id: int | None) -> int | None:
@@ -443,64 +540,130 @@ def _sub_region(path: str, base_id: int | None) -> int | None:
     return None
 
 
-def eligible_pairs(user, policy_id: int | None = None, today=None) -> tuple[list[Pair], dict, dict]:
-    """Every eligible enterprise × active policy in `user`'s scope with its push, sub-region and officer,
-    and the officers and regions they name: a constant number of queries whatever the size of the registry."""
-    from sqlalchemy.orm import joinedload
-
-    from crm.auth.models import User
-    from crm.core import clock
-    from crm.enterprises.models import Region
-    from crm.service.models import Assignment
-
-    today = today or clock.today()
+def _report_policies(policy_id: int | None) -> list[Policy]:
     stmt = select(Policy).where(Policy.active.is_(True))
     if policy_id is not None:
         stmt = select(Policy).where(Policy.id == policy_id)
-    policies = list(db.session.scalars(stmt.order_by(Policy.title, Policy.id)))
-    scoped = operating(scope_enterprises(select(Enterprise), user))
-    enterprises = list(db.session.scalars(scoped.options(joinedload(Enterprise.region)).order_by(Enterprise.name,
-                                                                                                 Enterprise.id)))
-    found = verdicts(policies, enterprises, today)
-    pushes = push_states([p.id for p in policies])
-    officer_of = dict(db.session.execute(select(Assignment.enterprise_id, Assignment.officer_id).where(
-        Assignment.ends_on.is_(None), Assignment.enterprise_id.in_(scoped.with_only_columns(Enterprise.id)))).all())
+    return list(db.session.scalars(stmt.order_by(Policy.title, Policy.id)))
+
+
+def _eligible(user, policy_ids: list[int], today, *columns) -> Select:
+    """The stored eligible pairs of these policies in `user`'s scope (operating enterprises) joined to their
+    push and current officer, selecting `columns`; the missing verdicts are computed first."""
+    from sqlalchemy import and_
+
+    from crm.policies.models import PolicyMatch, PolicyPush
+    from crm.service.models import Assignment
+
+    ensure_matches(policy_ids, operating(scope_enterprises(select(Enterprise.id), user)), today)
+    m = PolicyMatch
+    stmt = (select(*columns).select_from(m).join(Enterprise, Enterprise.id == m.enterprise_id)
+            .outerjoin(PolicyPush, and_(PolicyPush.policy_id == m.policy_id, PolicyPush.enterprise_id == m.enterprise_id))
+            .outerjoin(Assignment, and_(Assignment.enterprise_id == m.enterprise_id, Assignment.ends_on.is_(None)))
+            .where(m.policy_id.in_(policy_ids), m.verdict == "ready"))
+    return operating(scope_enterprises(stmt, user))
+
+
+def _regions_named(ids) -> dict:
+    from crm.enterprises.models import Region
+
+    ids = {i for i in ids if i}
+    return {r.id: r for r in db.session.scalars(select(Region).where(Region.id.in_(ids)))}  # even none: constant
+
+
+def eligible_pairs(user, policy_id: int | None = None, today=None, *, measure: str = "",
+                   officer: str = "") -> tuple[list[Pair], dict, dict]:
+    """Every eligible enterprise × active policy in `user`'s scope with its push, sub-region and officer, and the
+    officers and regions they name, read from the stored verdicts: a constant number of queries whatever the size
+    of the registry. `measure` and `officer` (the drill-down's filters, as text) narrow it in SQL."""
+    from sqlalchemy.orm import contains_eager
+
+    from crm.auth.models import User
+    from crm.enterprises.models import Region
+    from crm.policies.models import PolicyMatch, PolicyPush
+    from crm.service.models import Assignment
+
+    policies = {p.id: p for p in _report_policies(policy_id)}
+    if not policies:
+        return [], {}, {}
+    stmt = _eligible(user, list(policies), today, PolicyMatch.policy_id, Enterprise, Assignment.officer_id,
+                     PolicyPush.status, PolicyPush.amount)
+    status = PolicyPush.status
+    if measure == "not_informed":
+        stmt = stmt.where(status.is_(None))
+    elif measure in ("informed", "applied"):
+        stmt = stmt.where(status.in_(TOLD if measure == "informed" else APPLIED))
+    elif measure == "granted":
+        stmt = stmt.where(status == "granted")
+    if officer == "none":
+        stmt = stmt.where(Assignment.officer_id.is_(None))
+    elif officer.isascii() and officer.isdigit():
+        stmt = stmt.where(Assignment.officer_id == int(officer))
+    stmt = stmt.join(Region, Region.id == Enterprise.region_id).options(contains_eager(Enterprise.region)).order_by(
+        Policy.title, Policy.id, Enterprise.name, Enterprise.id).join(Policy, Policy.id == PolicyMatch.policy_id)
     base = user.region_id if getattr(user, "region_id", None) else None
-    sub = {e.id: _sub_region(e.region.path, base) for e in enterprises}
-    pairs = []
-    for policy in policies:
-        verdict_of = found[policy.id]
-        for e in enterprises:
-            if verdict_of[e.id][0] == "ready":
-                status, amount = pushes.get((policy.id, e.id), ("", None))
-                pairs.append(Pair(policy, e, sub[e.id], officer_of.get(e.id), status, amount))
-    officers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(set(officer_of.values()))))}
-    regions = {r.id: r for r in db.session.scalars(select(Region).where(Region.id.in_({s for s in sub.values() if s})))}
-    return pairs, officers, regions
+    pairs = [Pair(policies[pid], e, _sub_region(e.region.path, base), officer_id, status or "", amount)
+             for pid, e, officer_id, status, amount in db.session.execute(stmt)]
+    officer_ids = {p.officer_id for p in pairs if p.officer_id}
+    officers = ({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(officer_ids)))}
+                if officer_ids else {})
+    return pairs, officers, _regions_named(p.region_id for p in pairs)
 
 
 def rate_report(user, by: str = "policy", policy_id: int | None = None, today=None) -> RateReport:
-    """The three rates and the amount granted grouped by policy, sub-region or officer, with the total."""
+    """The three rates and the amount granted grouped by policy, sub-region or officer, with the total: one grouped
+    query over the stored verdicts (plus the policies, the missing-verdicts check and the labels)."""
+    from decimal import Decimal
+
+    from sqlalchemy import case
+
+    from crm.auth.models import User
+    from crm.enterprises.models import Region
+    from crm.policies.models import PolicyMatch, PolicyPush
+    from crm.service.models import Assignment
+
     by = by if by in GROUPINGS else "policy"
-    pairs, officers, regions = eligible_pairs(user, policy_id, today)
+    policies = {p.id: p for p in _report_policies(policy_id)}
+    report = RateReport(by, [], Tally(), user, policy_id, today)
+    if not policies:
+        return report
+    status = PolicyPush.status
+    key = {"policy": PolicyMatch.policy_id, "region": Region.path, "officer": Assignment.officer_id}[by]
+    counts = [func.count(), func.sum(case((status.in_(TOLD), 1), else_=0)),
+              func.sum(case((status.in_(APPLIED), 1), else_=0)), func.sum(case((status == "granted", 1), else_=0)),
+              func.sum(case((status == "granted", func.coalesce(PolicyPush.amount, 0))))]
+    stmt = _eligible(user, list(policies), today, key, *counts)
+    if by == "region":
+        stmt = stmt.join(Region, Region.id == Enterprise.region_id)
+    grouped = db.session.execute(stmt.group_by(key)).all()
+    base = user.region_id if getattr(user, "region_id", None) else None
+    if by == "region":  # grouped by the enterprises' own regions: folded into the reader's sub-regions
+        grouped = [(_sub_region(path, base), *rest) for path, *rest in grouped]
+        names = _regions_named(k for k, *_ in grouped)
+    elif by == "officer":
+        ids = {k for k, *_ in grouped if k}
+        names = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}  # even none: constant
     groups: dict = {}
     labels: dict = {}
-    total = Tally()
-    for pair in pairs:
+    for k, eligible, informed, applied, granted, amount in grouped:
         if by == "policy":
-            key, label = str(pair.policy.id), pair.policy.title
+            key_text, label = str(k), policies[k].title
         elif by == "region":
-            region = regions.get(pair.region_id)
-            key, label = str(pair.region_id or ""), region.name if region else "—"
+            key_text, label = str(k or ""), names[k].name if k in names else "—"
         else:
-            officer = officers.get(pair.officer_id)
-            key, label = (str(pair.officer_id), officer.name) if officer else ("none", None)
-        groups.setdefault(key, Tally()).add(pair)
-        labels[key] = label
-        total.add(pair)
-    rows = [RateRow(key, labels[key], tally) for key, tally in groups.items()]
-    rows.sort(key=lambda r: (r.label is None, r.label or "", r.key))
-    return RateReport(by, rows, total, pairs, officers, regions)
+            key_text, label = (str(k), names[k].name) if k in names else ("none", None)
+        amount = None if amount is None else Decimal(str(amount)).quantize(Decimal("0.01"))
+        for tally in (groups.setdefault(key_text, Tally()), report.total):
+            tally.eligible += eligible
+            tally.informed += informed or 0
+            tally.applied += applied or 0
+            tally.granted += granted or 0
+            if amount is not None:
+                tally.amount = (tally.amount or Decimal(0)) + amount
+        labels[key_text] = label
+    report.rows = [RateRow(k, labels[k], tally) for k, tally in groups.items()]
+    report.rows.sort(key=lambda r: (r.label is None, r.label or "", r.key))
+    return report
 
 
 def drill(pairs: list[Pair], measure: str, *, policy: str = "", region: str = "", officer: str = "") -> list[Pair]:

@@ -2,8 +2,27 @@
 
 A policy is never deleted: visits cite it. Deactivating takes it out of the visit form's
 choices while the visits that cited it keep showing it.
+
+The stored match (policy_matches, issue 10: "computed for the whole registry in a batch"): `refresh_matches`
+evaluates enterprises × policies with the one evaluator (crm.policies.queries `verdicts`, profiles in bulk) and
+replaces their rows. Chosen: direct calls, not a stale-marker table. The writes that change what the engine
+sees re-match in the same unit of work: a policy created or its conditions saved → that policy × every operating
+enterprise (one batch, a constant number of queries per 2,000 enterprises; the one slow save, by a manager, rare);
+an enterprise's figures, certifications, IP items, readiness inputs or record (status, founding date, region)
+changed → that enterprise × every policy through `rematch_enterprises` (≈ 10 queries, a few ms), which an import
+defers to one batch at its end (`matches_deferred`). The hooks import this module inside the function, so
+crm.enterprises and crm.ladder do not depend on crm.policies at load time (no import cycle). What no service sees
+— rows written directly (demo, bench), an enterprise or policy added by such a path, time passing (a certificate
+expiring, an enterprise coming of age) — is caught by the scheduler: every 5 minutes `refresh_stale_matches`
+computes the pairs missing or left by an older version of the conditions, every night `refresh_matches()`
+rebuilds all. The readers (crm.policies.queries) read the rows with grouped SQL and compute the pairs still
+missing in the request first (`ensure_matches`). Rows exist for every policy (active or not: an inactive
+policy's page still shows its matches) × every operating enterprise.
 """
 from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -46,6 +65,7 @@ def create_policy(data: dict, *, actor) -> Policy:
     db.session.flush()
     audit.record(db.session, "create", policy, actor=actor, changes=audit.snapshot(policy, POLICY_FIELDS),
                  summary=policy.title)
+    refresh_matches(policy_ids=[policy.id])
     return policy
 
 
@@ -101,6 +121,7 @@ def save_conditions(policy: Policy, conditions: dict, *, actor) -> bool:
     audit.record(db.session, "update", policy, actor=actor, summary=policy.title,
                  changes={"conditions": [old, clean], "conditions_version": [policy.conditions_version - 1,
                                                                            policy.conditions_version]})
+    refresh_matches(policy_ids=[policy.id])
     return True
 
 
@@ -232,3 +253,126 @@ def save_grades(year: int, rows, *, model_version: int) -> dict[str, int]:
             counts["removed"] += 1
     db.session.flush()
     return counts
+
+
+# --- the stored match (policy_matches): every enterprise × policy verdict, kept current (see the module docstring)
+
+MATCH_CHUNK = 2000  # enterprises evaluated per batch: bounds the memory of a province-wide refresh
+_ID_CHUNK = 900  # ids per IN (…) list (SQLite's variable limit, PostgreSQL's planner)
+
+
+def refresh_matches(enterprise_ids=None, policy_ids=None, *, today=None) -> int:
+    """Re-evaluate these enterprises × these policies (None: all) and replace their stored verdicts (delete +
+    bulk insert, flushed; no audit: derived data); returns the rows written."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete, insert
+
+    from crm.core import clock
+    from crm.enterprises.models import Enterprise
+    from crm.policies.models import PolicyMatch
+    from crm.policies.queries import operating, verdicts
+
+    today = today or clock.today()
+    db.session.flush()  # the caller's pending changes are what the engine must see
+    stmt = select(Policy).order_by(Policy.id)
+    if policy_ids is not None:
+        policy_ids = sorted(set(policy_ids))
+        stmt = stmt.where(Policy.id.in_(policy_ids))
+    policies = list(db.session.scalars(stmt))
+    if enterprise_ids is not None:
+        enterprise_ids = sorted(set(enterprise_ids))
+    table = PolicyMatch.__table__
+
+    def scoped(stmt, ids=None):
+        if policy_ids is not None:
+            stmt = stmt.where(table.c.policy_id.in_(policy_ids))
+        return stmt.where(table.c.enterprise_id.in_(ids)) if ids is not None else stmt
+
+    if enterprise_ids is None:
+        db.session.execute(scoped(delete(table)))
+        ids = list(db.session.scalars(operating(select(Enterprise.id)).order_by(Enterprise.id)))
+    else:
+        for start in range(0, len(enterprise_ids), _ID_CHUNK):
+            db.session.execute(scoped(delete(table), enterprise_ids[start:start + _ID_CHUNK]))
+        ids = enterprise_ids
+    if not policies or not ids:
+        return 0
+    now = datetime.now(UTC)
+    written = 0
+    for start in range(0, len(ids), MATCH_CHUNK):
+        chunk = ids[start:start + MATCH_CHUNK]
+        known = {id(o) for o in db.session.identity_map.values()}
+        enterprises = []
+        for at in range(0, len(chunk), _ID_CHUNK):
+            enterprises += db.session.scalars(operating(select(Enterprise)).where(
+                Enterprise.id.in_(chunk[at:at + _ID_CHUNK]))).all()
+        found = verdicts(policies, enterprises, today, reasons_as="id")
+        rows = [{"policy_id": p.id, "enterprise_id": e.id, "verdict": found[p.id][e.id][0],
+                 "missing": found[p.id][e.id][1], "conditions_version": p.conditions_version or 0, "computed_at": now}
+                for p in policies for e in enterprises]
+        if rows:
+            db.session.execute(insert(table), rows)
+            written += len(rows)
+        for e in enterprises:  # a province's worth of enterprises would otherwise stay in the identity map
+            if id(e) not in known:
+                db.session.expunge(e)
+    return written
+
+
+_deferred: ContextVar[set | None] = ContextVar("policy_matches_deferred", default=None)
+
+
+def rematch_enterprises(enterprise_ids) -> None:
+    """The hook of the enterprise and ladder services: re-match these enterprises against every policy now, or at
+    the end of the enclosing `matches_deferred()` block (an import)."""
+    pending = _deferred.get()
+    if pending is not None:
+        pending.update(enterprise_ids)
+    else:
+        refresh_matches(enterprise_ids)
+
+
+@contextmanager
+def matches_deferred():
+    """Collect the enterprises the services touch inside the block and re-match them in one batch when it ends
+    without an error (an import of 10,000 rows: one refresh, not 10,000)."""
+    if _deferred.get() is not None:
+        yield
+        return
+    pending: set = set()
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    if pending:
+        refresh_matches(pending)
+
+
+def refresh_stale_matches(*, today=None) -> int:
+    """Refresh the pairs missing from policy_matches or computed for an older version of the conditions, and drop
+    the rows of enterprises that no longer operate; returns the rows written."""
+    from sqlalchemy import delete
+
+    from crm.enterprises.models import Enterprise
+    from crm.policies.models import PolicyMatch
+    from crm.policies.queries import missing_matches, operating
+
+    table = PolicyMatch.__table__
+    gone = select(table.c.id).where(table.c.enterprise_id.not_in(operating(select(Enterprise.id))))
+    db.session.execute(delete(table).where(table.c.id.in_(gone)))
+    policy_ids = list(db.session.scalars(select(Policy.id)))
+    return fill_missing(missing_matches(policy_ids, operating(select(Enterprise.id))), today=today)
+
+
+def fill_missing(missing: set[tuple[int, int]], *, today=None) -> int:
+    """Compute the (policy id, enterprise id) pairs given: per policy when most of the registry lacks it, else
+    those enterprises × those policies (a superset, replaced whole)."""
+    if not missing:
+        return 0
+    policy_ids = {p for p, _e in missing}
+    enterprise_ids = {e for _p, e in missing}
+    if len(enterprise_ids) > _ID_CHUNK:
+        return refresh_matches(policy_ids=policy_ids, today=today)
+    return refresh_matches(enterprise_ids, policy_ids, today=today)

@@ -196,9 +196,9 @@ def rates_enterprises():
     measure = request.args.get("measure", "eligible")
     measure = measure if measure in queries.MEASURES else "eligible"
     _by, policy_id = _report_args()
-    pairs, officers, regions = queries.eligible_pairs(current_user, policy_id)
-    rows = queries.drill(pairs, measure, region=request.args.get("region", "")[:12],
-                         officer=request.args.get("officer", "")[:12])
+    officer = request.args.get("officer", "")[:12]
+    pairs, officers, regions = queries.eligible_pairs(current_user, policy_id, measure=measure, officer=officer)
+    rows = queries.drill(pairs, measure, region=request.args.get("region", "")[:12], officer=officer)
     return render_template("policies/rates_enterprises.html", page=list_page(rows), measure=measure,
                            measure_labels=_measure_labels(), officers=officers, regions=regions,
                            status_labels=PUSH_STATUS_LABELS, total=len(rows))
