@@ -66,6 +66,9 @@ NOT_AUDITED = {
         "refresh_activity", "refresh_forecast",
     },
     "crm.policies.services": {
+        # the stored policy matches: derived from the figures, certifications and conditions by the audited writes
+        # that change them (or the scheduler's jobs, whose runs record them)
+        "refresh_matches", "rematch_enterprises", "matches_deferred", "refresh_stale_matches", "fill_missing",
         "save_grades",  # the nightly grades, recomputed whole from the figures by the model; the JobRun records each run
     },
 }

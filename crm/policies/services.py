@@ -266,7 +266,7 @@ def refresh_matches(enterprise_ids=None, policy_ids=None, *, today=None) -> int:
     bulk insert, flushed; no audit: derived data); returns the rows written."""
     from datetime import UTC, datetime
 
-    from sqlalchemy import delete, insert
+    from sqlalchemy import delete
 
     from crm.core import clock
     from crm.enterprises.models import Enterprise
@@ -312,7 +312,7 @@ def refresh_matches(enterprise_ids=None, policy_ids=None, *, today=None) -> int:
                  "missing": found[p.id][e.id][1], "conditions_version": p.conditions_version or 0, "computed_at": now}
                 for p in policies for e in enterprises]
         if rows:
-            db.session.execute(insert(table), rows)
+            _upsert(table, rows)
             written += len(rows)
         for e in enterprises:  # a province's worth of enterprises would otherwise stay in the identity map
             if id(e) not in known:
@@ -364,6 +364,26 @@ def refresh_stale_matches(*, today=None) -> int:
     db.session.execute(delete(table).where(table.c.id.in_(gone)))
     policy_ids = list(db.session.scalars(select(Policy.id)))
     return fill_missing(missing_matches(policy_ids, operating(select(Enterprise.id))), today=today)
+
+
+def _upsert(table, rows: list[dict]) -> None:
+    # An upsert, not a plain insert: a page filling a missing pair and the 5-minute job may write the same pair
+    # at once; the second then updates the row instead of failing on the unique key.
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy import insert as dialect_insert
+
+        db.session.execute(dialect_insert(table), rows)
+        return
+    stmt = dialect_insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["policy_id", "enterprise_id"],
+        set_={c: stmt.excluded[c] for c in ("verdict", "missing", "conditions_version", "computed_at")})
+    db.session.execute(stmt, rows)
 
 
 def fill_missing(missing: set[tuple[int, int]], *, today=None) -> int:

@@ -1,7 +1,7 @@
 """policy matches: every enterprise × policy verdict stored (derived data, refreshed by crm.policies.services)
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-11-25 16:03:47.112272
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
