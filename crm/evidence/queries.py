@@ -85,12 +85,15 @@ def joint_candidates(user) -> list[User]:
 
 def my_visits_count(user, since: date, until: date) -> tuple[int, int]:
     """(visits `user` made between the dates, of which as a joint officer), for the workbench."""
-    total = db.session.scalar(select(func.count(Visit.id)).where(
-        involves(user.id), Visit.visited_on >= since, Visit.visited_on <= until)) or 0
-    joint = db.session.scalar(select(func.count()).select_from(visit_officers).join(
-        Visit, Visit.id == visit_officers.c.visit_id).where(
-        visit_officers.c.user_id == user.id, Visit.visited_on >= since, Visit.visited_on <= until)) or 0
-    return total, joint
+    # two indexed counts, not one "author OR joint" filter: the OR (with EXISTS) scanned the whole visits table
+    # (150 ms at 500,000 visits)
+    authored = db.session.scalar(select(func.count(Visit.id)).where(
+        Visit.officer_id == user.id, Visit.visited_on >= since, Visit.visited_on <= until)) or 0
+    joint, joint_of_others = db.session.execute(
+        select(func.count(), func.count().filter(Visit.officer_id != user.id)).select_from(visit_officers)
+        .join(Visit, Visit.id == visit_officers.c.visit_id)
+        .where(visit_officers.c.user_id == user.id, Visit.visited_on >= since, Visit.visited_on <= until)).one()
+    return authored + (joint_of_others or 0), joint or 0
 
 
 # --- the 14-day warning --------------------------------------------------------------------------
