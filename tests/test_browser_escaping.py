@@ -80,8 +80,12 @@ def _without_csp(page: Page) -> None:
 
 
 def _sign_in(page: Page, base: str, username: str) -> None:
+    # leave the previous page first: a request still in flight from it (the bell's poll) could otherwise set the
+    # previous user's session cookie again after it was cleared, and /login would then send us home as them
+    page.goto("about:blank")
     page.context.clear_cookies()
     page.goto(f"{base}/login")
+    expect(page.locator("#username")).to_be_visible()
     page.locator("#username").fill(username)
     page.locator("#password").fill(factories.PASSWORD)
     page.locator("button[type=submit]").click()

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 
 def _sign_in(page: Page, live_server, user):  # noqa: F811
+    page.goto("about:blank")  # no request of the previous page may set its cookie again
     page.context.clear_cookies()
     page.goto(f"{live_server}/login")
     page.get_by_label("用户名").fill(user.username)
