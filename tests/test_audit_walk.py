@@ -59,6 +59,9 @@ NOT_AUDITED = {
     },
     "crm.ladder.services": {
         "refresh_current_tier",  # derived from the certifications; called by the audited writes that change them
+        # the stored candidate ranks: derived from the figures, certifications and rule sets by the audited writes
+        # that change them (or the scheduler's jobs, whose runs record them)
+        "refresh_ranks", "rerank_enterprises", "ranks_deferred", "refresh_stale_ranks",
     },
     "crm.pipeline.services": {
         "compute_snapshot", "backfill",  # derived monthly statistics, recomputed from the history; the JobRun records each run

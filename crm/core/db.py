@@ -61,3 +61,21 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+def upsert(session, table, rows: list[dict], keys: tuple[str, ...]) -> None:
+    """Insert `rows` into `table`, updating the row already there for the same unique `keys` (derived data)."""
+    # An upsert, not a plain insert: a page filling a missing row and a scheduled job may write the same key at
+    # once; the second then updates the row instead of failing on the unique key.
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        session.execute(sa.insert(table), rows)
+        return
+    stmt = dialect_insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: stmt.excluded[c] for c in rows[0] if c not in keys})
+    session.execute(stmt, rows)

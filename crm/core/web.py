@@ -67,6 +67,18 @@ class ListPage:
     prev_num = property(lambda self: self.page - 1 if self.has_prev else None)
     next_num = property(lambda self: self.page + 1 if self.has_next else None)
 
+    @classmethod
+    def counted(cls, total: int, per_page: int | None = None) -> ListPage:
+        """The requested page of `total` rows read elsewhere (SQL: OFFSET `first_index` LIMIT `per_page`); the
+        caller sets `items`."""
+        per_page = per_page or current_app.config["PER_PAGE"]
+        page = cls([], page_number(), per_page)
+        page.total = total
+        page.pages = max(1, -(-total // per_page))
+        page.page = min(page_number(), page.pages)
+        page.first_index = (page.page - 1) * per_page
+        return page
+
     def iter_pages(self, left_edge=1, left_current=2, right_current=2, right_edge=1):
         """Page numbers with None for the gaps, like Pagination.iter_pages."""
         last = 0

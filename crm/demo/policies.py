@@ -91,6 +91,9 @@ def load_policy_push(today: date) -> dict[str, int]:
     # the stored matches (policy_matches) of the demo's enterprises, written around the services: as the 5-minute
     # job would (nothing the second time)
     counts["policy matches stored"] = services.refresh_stale_matches(today=today)
+    from crm.ladder.services import refresh_stale_ranks
+
+    counts["candidate ranks stored"] = refresh_stale_ranks(today=today)  # likewise the candidate pools' ranks
     before = _notifications()
     jobs.window_notifications(today)
     counts["policy notifications"] = _notifications() - before

@@ -392,8 +392,10 @@ def update_region(region: Region, data: dict, *, actor) -> dict:
 
 
 def _rematch(enterprise_ids) -> None:
-    """Re-match these enterprises against every policy in this unit of work (crm.policies.services; imported here,
-    not at load time, so that crm.policies, which reads enterprises, is not a dependency of this module)."""
+    """Re-match these enterprises against every policy and re-rank them for every tier in this unit of work
+    (crm.policies.services, imported here, not at load time: crm.policies reads enterprises)."""
+    from crm.ladder.services import rerank_enterprises
     from crm.policies.services import rematch_enterprises
 
     rematch_enterprises(enterprise_ids)
+    rerank_enterprises(enterprise_ids)  # and the stored candidate ranks (crm.ladder.services)

@@ -556,9 +556,11 @@ def import_table(kind: str, table: Table, *, actor, progress: Callable[[int, int
     mapping, ignored = map_columns(kind, table.headers)
     report = ImportReport(kind, ignored_columns=ignored)
     handler = _HANDLERS[kind](actor, mapping, table.headers, report)
+    from crm.ladder.services import ranks_deferred
     from crm.policies.services import matches_deferred
 
-    with matches_deferred():  # the policy matches of the enterprises written: one batch at the end
+    # the policy matches and candidate ranks of the enterprises written: one batch each at the end
+    with matches_deferred(), ranks_deferred():
         chunk: list[tuple[int, tuple]] = []
         for number, values in _data_rows(table, report, max_rows):
             chunk.append((number, values))

@@ -59,3 +59,21 @@ def expiry_warnings(today: date) -> str:
                 sent += 1
     return _("%(n)s expiry warnings", n=sent)
 
+
+
+def refresh_all_ranks(today: date) -> str:
+    """Rebuild every stored candidate rank nightly: time passing changes some (a certificate expires, an
+    enterprise comes of age, a year's figures become the last full year), and rows written outside the services
+    are caught up."""
+    from crm.ladder.services import refresh_ranks
+
+    n = refresh_ranks(today=today)
+    return _("%(n)s enterprise × tier ranks recomputed", n=n)
+
+
+def refresh_stale_ranks(today: date) -> str | None:
+    """Every few minutes: rank the enterprises missing from the stored ranks or ranked under an older rule set."""
+    from crm.ladder.services import refresh_stale_ranks as refresh
+
+    n = refresh(today=today)
+    return _("%(n)s enterprise × tier ranks recomputed", n=n) if n else None  # quiet: no history row

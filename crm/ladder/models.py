@@ -171,6 +171,39 @@ class RuleSetVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class CandidateRank(Base):
+    """One operating enterprise's standing toward one tier as last evaluated (derived data, rebuilt by
+    crm.ladder.services `refresh_ranks`): the candidate pool reads it in rank order, 50 rows a page, instead of
+    evaluating a province on every page view. `ruleset_version` is the admin version it was computed under (0:
+    shipped); a row of an older version counts as missing."""
+
+    __tablename__ = "candidate_ranks"
+    __table_args__ = (
+        sa.UniqueConstraint("tier", "enterprise_id", name="uq_candidate_ranks_tier_enterprise_id"),
+        # the pool's ORDER BY … LIMIT 50 walks this index (engine.rank_key, then the name)
+        sa.Index("ix_candidate_ranks_order", "tier", "verdict_rank", "failing", "gap_total", "unknown", "name"),
+        sa.Index("ix_candidate_ranks_enterprise_id", "enterprise_id"),
+        sa.CheckConstraint("tier IN ('tech_sme', 'little_giant', 'high_tech', 'gazelle', 'demonstration')",
+                           name="tier_known"),
+        sa.CheckConstraint("verdict IN ('ready', 'incomplete', 'not_ready')", name="verdict_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id", ondelete="CASCADE"))
+    tier: Mapped[str] = mapped_column(sa.String(20))
+    verdict: Mapped[str] = mapped_column(sa.String(12))
+    # engine.rank_key: verdict (0 ready, 1 incomplete, 2 not ready), failing criteria, their relative gaps, unknowns
+    verdict_rank: Mapped[int] = mapped_column(sa.SmallInteger)
+    failing: Mapped[int]
+    gap_total: Mapped[float] = mapped_column(sa.Float)
+    unknown: Mapped[int]
+    # the enterprise's name when ranked: the last tie-break, inside the index (a rename re-ranks the enterprise)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    ruleset_version: Mapped[int]
+    computed_on: Mapped[date]
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 register_unique("uq_ruleset_versions_tier_version", "", _l("Someone saved this rule set at the same moment; reload and try again."))
 ENTITY_LABELS.update({
     "certifications": _l("Certification"), "readiness_inputs": _l("Readiness inputs"),

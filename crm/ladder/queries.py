@@ -187,27 +187,16 @@ class Candidate:
     key: tuple
 
 
-def candidate_pool(user, tier: str, *, region_id: int | None = None, day: date | None = None,
-                   lang: str = "zh", officer: str = "") -> list[Candidate]:
-    """Enterprises in `user`'s scope not holding `tier` now, closest to it first (engine.rank_key).
-
-    Profiles are built with a constant number of queries per 900 enterprises; only the rank
-    key and a few gap texts are kept per enterprise (keeping every result dict halves the speed).
-    `officer`: "" any, an officer's id (as text) their current enterprises, "none" the unassigned.
-    """
-    from sqlalchemy.orm import joinedload
-
+def _pool_select(user, tier: str, region_id: int | None, officer: str, day: date):
+    """select(Enterprise) of the pool: in `user`'s scope, operating, not holding `tier` on `day`, filtered."""
     from crm.enterprises.models import EnterpriseStatus
     from crm.enterprises.queries import scope_enterprises, subtree_ids
-    from crm.ladder.engine import evaluate, rank_key
-    from crm.ladder.profile import parse_profile
 
-    day = day or clock.today()
     holders = (select(Certification.enterprise_id)
                .where(Certification.tier == tier, Certification.status == CertificationStatus.ACTIVE,
                       Certification.issued_on <= day,
                       (Certification.expires_on.is_(None)) | (Certification.expires_on >= day)))
-    stmt = scope_enterprises(select(Enterprise).options(joinedload(Enterprise.region)), user).where(
+    stmt = scope_enterprises(select(Enterprise), user).where(
         Enterprise.archived_at.is_(None), Enterprise.status == EnterpriseStatus.ACTIVE,
         Enterprise.id.not_in(holders))
     if region_id:
@@ -216,6 +205,25 @@ def candidate_pool(user, tier: str, *, region_id: int | None = None, day: date |
         from crm.service.queries import filter_by_officer
 
         stmt = filter_by_officer(stmt, officer)
+    return stmt
+
+
+def candidate_pool(user, tier: str, *, region_id: int | None = None, day: date | None = None,
+                   lang: str = "zh", officer: str = "") -> list[Candidate]:
+    """Enterprises in `user`'s scope not holding `tier` now, closest to it first (engine.rank_key), evaluated now
+    (the whole pool: exports, batches of sheets, the forecast; a page reads the stored ranks, `candidate_page`).
+
+    Profiles are built with a constant number of queries per 900 enterprises; only the rank
+    key and a few gap texts are kept per enterprise (keeping every result dict halves the speed).
+    `officer`: "" any, an officer's id (as text) their current enterprises, "none" the unassigned.
+    """
+    from sqlalchemy.orm import joinedload
+
+    from crm.ladder.engine import evaluate, rank_key
+    from crm.ladder.profile import parse_profile
+
+    day = day or clock.today()
+    stmt = _pool_select(user, tier, region_id, officer, day).options(joinedload(Enterprise.region))
     enterprises = list(db.session.scalars(stmt))
     rulesets = active_rulesets()
     ranked = []
@@ -229,6 +237,80 @@ def candidate_pool(user, tier: str, *, region_id: int | None = None, day: date |
     ranked.sort(key=lambda row: (row[0], by_id[row[1]].name))
     return [Candidate(i + 1, by_id[eid], verdict, nfail, nunknown, gaps, key)
             for i, (key, eid, verdict, nfail, nunknown, gaps) in enumerate(ranked)]
+
+
+VERDICTS = ("ready", "incomplete", "not_ready")
+
+
+def operating_ids():
+    """A select of the ids of the enterprises that operate (not archived, status active)."""
+    from crm.enterprises.models import EnterpriseStatus
+
+    return select(Enterprise.id).where(Enterprise.archived_at.is_(None), Enterprise.status == EnterpriseStatus.ACTIVE)
+
+
+def missing_ranks(enterprise_ids, tier: str | None = None) -> list[int]:
+    """Ids among `enterprise_ids` (a select of ids, or a list) with no stored rank for `tier` (None: for some
+    tier) under the rule set in force (one query per tier)."""
+    from sqlalchemy import exists
+
+    from crm.ladder.models import CandidateRank
+
+    r = CandidateRank.__table__
+    versions = {t: row.version for t, row in newest_ruleset_versions().items()}
+    found: set[int] = set()
+    for t in ([tier] if tier else list(Tier)):
+        # NOT EXISTS: index probes per enterprise asked for (as policy_matches), not a hash of the whole table
+        stored = exists().where(r.c.tier == t, r.c.enterprise_id == Enterprise.id,
+                                r.c.ruleset_version == versions.get(t, 0))
+        found.update(db.session.scalars(select(Enterprise.id).where(Enterprise.id.in_(enterprise_ids), ~stored)))
+    return sorted(found)
+
+
+def candidate_page(user, tier: str, *, region_id: int | None = None, day: date | None = None, lang: str = "zh",
+                   officer: str = ""):
+    """(the requested page of 50 Candidates, {verdict: count}) of the pool, read from the stored ranks.
+
+    Ranks missing for a few enterprises (a path without a hook, a new rule-set version for some) are computed
+    into this request first; when many are missing (a new rule set, a fresh database) the pool is evaluated
+    live as `candidate_pool`, until the 5-minute job has stored them. The gap texts of the 50 rows shown are
+    evaluated now, in the user's language."""
+    from sqlalchemy import func
+    from sqlalchemy.orm import joinedload
+
+    from crm.core.web import ListPage, list_page
+    from crm.ladder.engine import evaluate
+    from crm.ladder.models import CandidateRank
+    from crm.ladder.profile import parse_profile
+    from crm.ladder.services import refresh_ranks
+
+    day = day or clock.today()
+    base = _pool_select(user, tier, region_id, officer, day)
+    missing = missing_ranks(base.with_only_columns(Enterprise.id), tier)
+    if len(missing) > _CHUNK:
+        pool = candidate_pool(user, tier, region_id=region_id, day=day, lang=lang, officer=officer)
+        return list_page(pool), {v: sum(1 for c in pool if c.verdict == v) for v in VERDICTS}
+    if missing:
+        refresh_ranks(missing, today=day)
+    r = CandidateRank
+    ranked = base.join(r, (r.enterprise_id == Enterprise.id) & (r.tier == tier))
+    counts = dict.fromkeys(VERDICTS, 0)
+    counts.update(db.session.execute(ranked.with_only_columns(r.verdict, func.count()).group_by(r.verdict)).all())
+    page = ListPage.counted(sum(counts.values()))
+    rows = db.session.execute(
+        ranked.add_columns(r).options(joinedload(Enterprise.region))
+        .order_by(r.verdict_rank, r.failing, r.gap_total, r.unknown, r.name, r.enterprise_id)
+        .offset(page.first_index).limit(page.per_page)).all()
+    profiles = profiles_of([e for e, _r in rows], day)
+    rulesets = active_rulesets()
+    items = []
+    for i, (e, rank) in enumerate(rows):
+        result = evaluate(parse_profile(profiles[e.id]), tier, rulesets, lang=lang)
+        gaps = [c["gap"]["text"] for c in result["criteria"] if c["status"] == "fail"][:3]
+        items.append(Candidate(page.first_index + i + 1, e, rank.verdict, rank.failing, rank.unknown, gaps,
+                               (rank.verdict_rank, rank.failing, rank.gap_total, rank.unknown)))
+    page.items = items
+    return page, counts
 
 
 # --- the readiness panel and its what-if ---------------------------------------------------

@@ -1,6 +1,8 @@
 """Writes on the ladder: certifications (with their timeline events and the current tier), readiness inputs."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -792,8 +794,114 @@ def restore_shipped_ruleset(tier: str, *, actor):
 
 
 def _rematch(enterprise_ids) -> None:
-    """Re-match these enterprises against every policy in this unit of work (crm.policies.services; imported here,
-    not at load time, so that crm.policies, which reads enterprises, is not a dependency of this module)."""
+    """Re-match these enterprises against every policy and re-rank them for every tier in this unit of work
+    (crm.policies.services, imported here, not at load time: crm.policies reads enterprises)."""
     from crm.policies.services import rematch_enterprises
 
     rematch_enterprises(enterprise_ids)
+    rerank_enterprises(enterprise_ids)  # and the stored candidate ranks (below)
+
+
+# --- the stored candidate ranks (candidate_ranks): every operating enterprise × tier, kept current -----------
+
+RANK_CHUNK = 2000  # enterprises evaluated per batch: bounds the memory of a province-wide refresh
+_ID_CHUNK = 900  # ids per IN (…) list (SQLite's variable limit, PostgreSQL's planner)
+_ranks_deferred: ContextVar[set | None] = ContextVar("candidate_ranks_deferred", default=None)
+
+
+def refresh_ranks(enterprise_ids=None, *, today=None) -> int:
+    """Re-evaluate these enterprises (None: every one) for every tier and replace their stored ranks (flushed; no
+    audit: derived data, as the policy matches); returns the rows written. Enterprises that no longer operate
+    lose their rows."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete
+
+    from crm.core.db import upsert
+    from crm.enterprises.models import EnterpriseStatus
+    from crm.ladder.engine import evaluate_all, rank_key
+    from crm.ladder.models import CandidateRank
+    from crm.ladder.profile import parse_profile
+    from crm.ladder.queries import active_rulesets, newest_ruleset_versions, profiles_of
+
+    today = today or clock.today()
+    db.session.flush()  # the caller's pending changes are what the engine must see
+    table = CandidateRank.__table__
+    operating = select(Enterprise).where(Enterprise.archived_at.is_(None),
+                                         Enterprise.status == EnterpriseStatus.ACTIVE)
+    if enterprise_ids is None:
+        db.session.execute(delete(table))
+        ids = list(db.session.scalars(operating.with_only_columns(Enterprise.id).order_by(Enterprise.id)))
+    else:
+        ids = sorted(set(enterprise_ids))
+        for start in range(0, len(ids), _ID_CHUNK):
+            db.session.execute(delete(table).where(table.c.enterprise_id.in_(ids[start:start + _ID_CHUNK])))
+    if not ids:
+        return 0
+    rulesets = active_rulesets()
+    versions = {tier: row.version for tier, row in newest_ruleset_versions().items()}
+    now = datetime.now(UTC)
+    written = 0
+    for start in range(0, len(ids), RANK_CHUNK):
+        chunk = ids[start:start + RANK_CHUNK]
+        known = {id(o) for o in db.session.identity_map.values()}
+        enterprises = []
+        for at in range(0, len(chunk), _ID_CHUNK):
+            enterprises += db.session.scalars(operating.where(Enterprise.id.in_(chunk[at:at + _ID_CHUNK]))).all()
+        rows = []
+        profiles = profiles_of(enterprises, today)
+        for e in enterprises:
+            for result in evaluate_all(parse_profile(profiles[e.id]), rulesets):
+                verdict_rank, failing, gaps, unknown = rank_key(result)
+                rows.append({"enterprise_id": e.id, "tier": result["tier"], "verdict": result["verdict"],
+                             "verdict_rank": verdict_rank, "failing": failing, "gap_total": gaps,
+                             "unknown": unknown, "name": e.name, "ruleset_version": versions.get(result["tier"], 0),
+                             "computed_on": today, "computed_at": now})
+        if rows:
+            upsert(db.session, table, rows, ("tier", "enterprise_id"))
+            written += len(rows)
+        for e in enterprises:  # a province's worth of enterprises would otherwise stay in the identity map
+            if id(e) not in known:
+                db.session.expunge(e)
+    return written
+
+
+def rerank_enterprises(enterprise_ids) -> None:
+    """The hook of the enterprise and ladder services: re-rank these enterprises now, or at the end of the
+    enclosing `ranks_deferred()` block (an import)."""
+    pending = _ranks_deferred.get()
+    if pending is not None:
+        pending.update(enterprise_ids)
+    else:
+        refresh_ranks(enterprise_ids)
+
+
+@contextmanager
+def ranks_deferred():
+    """Collect the enterprises the services touch inside the block and re-rank them in one batch when it ends
+    without an error (an import of 10,000 rows: one refresh, not 10,000)."""
+    if _ranks_deferred.get() is not None:
+        yield
+        return
+    pending: set = set()
+    token = _ranks_deferred.set(pending)
+    try:
+        yield
+    finally:
+        _ranks_deferred.reset(token)
+    if pending:
+        refresh_ranks(pending)
+
+
+def refresh_stale_ranks(*, today=None) -> int:
+    """Rank the operating enterprises that have no stored rank for a tier or one computed under an older rule-set
+    version, and drop the rows of enterprises that no longer operate; returns the rows written."""
+    from sqlalchemy import delete
+
+    from crm.ladder.models import CandidateRank
+    from crm.ladder.queries import missing_ranks, operating_ids
+
+    table = CandidateRank.__table__
+    db.session.execute(delete(table).where(table.c.enterprise_id.not_in(operating_ids())))
+    ids = missing_ranks(operating_ids())
+    return refresh_ranks(ids, today=today) if ids else 0

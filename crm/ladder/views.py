@@ -101,17 +101,15 @@ def candidate_pool_page():
     """The candidate pool for a tier, closest first, 50 a page."""
     from crm.core.i18n import current_language
     from crm.core.policy import Role
-    from crm.core.web import list_page
     from crm.ladder import queries
     from crm.ladder.tiers import Tier
     from crm.service.queries import officer_choices
 
     tier, region_id, officer = _pool_filters()
-    pool = queries.candidate_pool(current_user, tier, region_id=region_id, officer=officer,
-                                  lang="en" if current_language() == "en" else "zh")
-    counts = {v: sum(1 for c in pool if c.verdict == v) for v in ("ready", "incomplete", "not_ready")}
+    page, counts = queries.candidate_page(current_user, tier, region_id=region_id, officer=officer,
+                                          lang="en" if current_language() == "en" else "zh")
     scope = current_user.region_id if current_user.role != Role.ADMIN else None
-    return render_template("ladder/candidates.html", page=list_page(pool), tier=tier, region_id=region_id,
+    return render_template("ladder/candidates.html", page=page, tier=tier, region_id=region_id,
                            tiers=list(Tier), counts=counts, officer=officer,
                            officer_choices=officer_choices(current_user),
                            region_choices=enterprise_queries.region_choices(within=scope))

@@ -367,23 +367,9 @@ def refresh_stale_matches(*, today=None) -> int:
 
 
 def _upsert(table, rows: list[dict]) -> None:
-    # An upsert, not a plain insert: a page filling a missing pair and the 5-minute job may write the same pair
-    # at once; the second then updates the row instead of failing on the unique key.
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        from sqlalchemy import insert as dialect_insert
+    from crm.core.db import upsert
 
-        db.session.execute(dialect_insert(table), rows)
-        return
-    stmt = dialect_insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["policy_id", "enterprise_id"],
-        set_={c: stmt.excluded[c] for c in ("verdict", "missing", "conditions_version", "computed_at")})
-    db.session.execute(stmt, rows)
+    upsert(db.session, table, rows, ("policy_id", "enterprise_id"))
 
 
 def fill_missing(missing: set[tuple[int, int]], *, today=None) -> int:
