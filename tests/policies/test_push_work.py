@@ -137,6 +137,25 @@ def test_the_workbench_lists_the_enterprises_to_tell_until_a_visit_explains_it(c
     assert world.ent_x.name not in panel and world.ent_park.name in panel
 
 
+def test_the_workbench_names_the_first_eight_and_counts_the_rest(client, login_as, world, setup, db):
+    today = setup["today"]
+    officer = setup["officer1"]
+    for i in range(11):
+        e = factories.enterprise(world.county_x, name=f"宣讲对象{i:02d}有限公司")
+        factories.figures(e, today.year - 1, employees=100, tech_staff=30)
+        factories.assignment(e, officer)
+    policy = _policy(today, -5, 30, title="科技创新券")
+    services.set_push(policy, world.ent_park, "informed", actor="test")
+    db.session.commit()
+    login_as(officer)
+    panel = text(client.get("/workbench")).split('id="wb-policies"')[1].split("</section>")[0]
+    # ent_x and the eleven qualify and were not told: 12, the first 8 by name shown
+    assert '<span class="badge text-bg-secondary">12</span>' in panel
+    assert world.ent_x.name in panel  # 兴 (U+5174) sorts before 宣 (U+5BA3)
+    assert [f"宣讲对象{i:02d}有限公司" in panel for i in range(11)] == [True] * 7 + [False] * 4
+    assert "4" in panel.split("宣讲对象06有限公司")[1] and f"/policies/{policy.id}" in panel
+
+
 def test_the_enterprise_card_shows_the_push_and_the_buttons_to_those_who_may_record(client, login_as, world,
                                                                                      setup, db):
     today = setup["today"]
