@@ -36,6 +36,9 @@ TIERS = [t.value for t in Tier]
 AT_RISK_MONTHS = 18
 # A year-on-year fall of revenue, R&D expense or employees by at least this share is a warning.
 DROP_SHARE = Decimal("0.10")
+# A 高企 must re-apply before its certificate lapses: within this many days of expiry without an application for
+# the tier it is at risk (the scheduler's 180-day re-certification follow-up, crm.service.jobs, is planned then).
+RECERT_DAYS = 180
 DROP_FIELDS = ("revenue", "rd_expense", "employees")
 
 
@@ -332,11 +335,15 @@ class AtRisk:
     failing: list[str] = field(default_factory=list)  # labels of the held tier's criteria failing now
     drops: list[tuple[str, Decimal]] = field(default_factory=list)  # (figure, share fallen)
     flags: list[str] = field(default_factory=list)  # flag kinds raised
+    # a 高企 within RECERT_DAYS of expiry with no re-certification application filed
+    recert_due: bool = False
+    # the open re-certification follow-up (planned by the 180-day job or by hand): when it is due, else None
+    recert_follow_up_on: date | None = None
 
     @property
     def reasons(self) -> int:
         """How many warnings there are."""
-        return len(self.failing) + len(self.drops) + len(self.flags)
+        return len(self.failing) + len(self.drops) + len(self.flags) + int(self.recert_due)
 
 
 def _add_months(day: date, months: int) -> date:
@@ -385,6 +392,25 @@ def _drops(figures: list, day: date) -> list[tuple[str, Decimal]]:
     return out
 
 
+def _recertification(enterprise_ids: list[int], day: date) -> tuple[set[int], dict[int, date]]:
+    """(the enterprises with a high_tech application filed this year or later and not failed, {enterprise: the
+    due day of its open re-certification follow-up}) (two queries per 900)."""
+    from crm.service.models import FollowUp, FollowUpSource
+
+    filed: set[int] = set()
+    follow_ups: dict[int, date] = {}
+    for start in range(0, len(enterprise_ids), 900):
+        chunk = enterprise_ids[start:start + 900]
+        filed.update(db.session.scalars(select(Application.enterprise_id).where(
+            Application.enterprise_id.in_(chunk), Application.tier == Tier.HIGH_TECH,
+            Application.year >= day.year, Application.stage != Stage.NOT_PASSED)))
+        follow_ups.update(db.session.execute(
+            select(FollowUp.enterprise_id, func.min(FollowUp.due_on))
+            .where(FollowUp.enterprise_id.in_(chunk), FollowUp.source == FollowUpSource.EXPIRY,
+                   FollowUp.done_at.is_(None)).group_by(FollowUp.enterprise_id)).all())
+    return filed, follow_ups
+
+
 def at_risk(user, *, region_id: int | None = None, officer: str = "", day: date | None = None,
             lang: str = "zh") -> list[AtRisk]:
     """Held certifications at risk: the held tier's criteria failing on today's figures (the readiness engine,
@@ -415,13 +441,18 @@ def at_risk(user, *, region_id: int | None = None, officer: str = "", day: date 
             flags[eid].append(kind)
     rulesets = active_rulesets()
     parsed = {eid: parse_profile(data) for eid, data in profiles.items()}
+    recert = [c.enterprise_id for c in certs if c.tier == Tier.HIGH_TECH and c.expires_on is not None
+              and c.expires_on <= day + timedelta(days=RECERT_DAYS)]
+    filed, follow_ups = _recertification(recert, day)
     out = []
     for cert in certs:
         eid = cert.enterprise_id
         result = evaluate(parsed[eid], cert.tier, rulesets, lang=lang)
+        due = eid in recert and cert.tier == Tier.HIGH_TECH and eid not in filed
         item = AtRisk(cert.enterprise, cert.tier, cert.certificate_no, cert.expires_on,
                       failing=[c["label"] for c in result["criteria"] if c["status"] == FAIL],
-                      drops=_drops(figures[eid], day), flags=flags[eid])
+                      drops=_drops(figures[eid], day), flags=flags[eid], recert_due=due,
+                      recert_follow_up_on=follow_ups.get(eid) if due else None)
         if item.reasons:
             out.append(item)
     return out

@@ -277,6 +277,7 @@ def at_risk():
     return render_template("cycle/at_risk.html", page=list_page(items), officer=officer,
                            officers=officer_choices(current_user), tier_label=tier_label, flag_labels=FLAG_LABELS,
                            months=queries.AT_RISK_MONTHS, drop_share=queries.DROP_SHARE,
+                           recert_days=queries.RECERT_DAYS,
                            regions=enterprise_queries.region_choices(within=_scope_region_id()),
                            region_id=_int_arg("region"), today=clock.today())
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from crm.cycle.models import STAGE_LABELS
 from crm.ladder.tiers import tier_label
 from crm.service.models import NEED_STATUS_LABELS
 
@@ -53,6 +54,14 @@ MESSAGES = {
         _l("Applications close in %(days)s days: %(policy)s"),
         _l("%(policy)s closes on %(closes_on)s. %(n)s of your enterprises were told and have not applied: "
            "%(enterprises)s")),
+    "cycle_deadline_soon": (
+        _l("An application stage is due in %(days)s days"),
+        _l("%(enterprise)s, %(tier)s %(year)s: “%(stage)s” is due on %(due_on)s; the application is at "
+           "“%(current)s”.")),
+    "cycle_deadline_late": (
+        _l("An application is %(days)s days behind its deadline"),
+        _l("%(enterprise)s, %(tier)s %(year)s: “%(stage)s” was due on %(due_on)s; the application is still at "
+           "“%(current)s”.")),
     "need_status": (
         _l("Your request has a new status"),
         _l("“%(title)s”: %(old)s → %(new)s.")),
@@ -68,6 +77,9 @@ def _prepare(params: dict) -> dict:
     for key in ("old", "new"):
         if key in out:
             out[key] = NEED_STATUS_LABELS.get(out[key], out[key])
+    for key in ("stage", "current"):  # application stages (crm.cycle)
+        if key in out:
+            out[key] = STAGE_LABELS.get(out[key], out[key])
     if isinstance(out.get("enterprises"), list):
         out["enterprises"] = "、".join(out["enterprises"]) if out["enterprises"] else "—"
     if isinstance(out.get("actions"), list):

@@ -87,6 +87,7 @@ class Job:
 def registry() -> list[Job]:
     """Every job of the app, in the order the admin page lists them (features define them in their jobs.py)."""
     from crm.auth import jobs as auth_jobs
+    from crm.cycle import jobs as cycle_jobs
     from crm.ladder import jobs as ladder_jobs
     from crm.notify import mail
     from crm.pipeline import jobs as pipeline_jobs
@@ -113,6 +114,9 @@ def registry() -> list[Job]:
         Job("referrals.escalate_overdue", lambda ctx: referral_jobs.escalate_overdue(ctx.today),
             {"hour": 7, "minute": 20}, _l("Escalate referrals past their deadline (working days) to the region's "
                                           "managers"), _l("daily 07:20")),
+        Job("cycle.stage_deadlines", lambda ctx: cycle_jobs.stage_deadlines(ctx.today),
+            {"hour": 7, "minute": 25}, _l("Application stages: officers reminded before a batch's deadline, officers "
+                                          "and managers told when it has passed"), _l("daily 07:25")),
         Job("service.weekly_summary", lambda ctx: service_jobs.weekly_summary(ctx.today),
             {"day_of_week": "mon", "hour": 7, "minute": 30}, _l("Weekly summary of their region to each manager"),
             _l("Mondays 07:30")),
@@ -128,6 +132,12 @@ def registry() -> list[Job]:
         Job("policies.refresh_stale_matches", lambda ctx: policy_jobs.refresh_stale_matches(ctx.today),
             {"minute": "*/5"}, _l("Compute the policy matches missing or left by older conditions"),
             _l("every 5 minutes"), options={"quiet": True}),
+        Job("ladder.refresh_ranks", lambda ctx: ladder_jobs.refresh_all_ranks(ctx.today),
+            {"hour": 2, "minute": 15}, _l("Rank every enterprise toward every tier for the candidate pools"),
+            _l("daily 02:15")),
+        Job("ladder.refresh_stale_ranks", lambda ctx: ladder_jobs.refresh_stale_ranks(ctx.today),
+            {"minute": "*/5"}, _l("Rank the enterprises missing from the candidate pools or ranked under an older "
+                                  "rule set"), _l("every 5 minutes"), options={"quiet": True}),
         Job("pipeline.monthly_snapshot", lambda ctx: pipeline_jobs.monthly_snapshot(ctx.today),
             {"day": 1, "hour": 1, "minute": 0}, _l("Snapshot of the ladder at the end of last month"),
             _l("monthly, on the 1st at 01:00")),

@@ -72,3 +72,32 @@ def test_page_and_workbench(client, login_as, world, db):
     assert 'id="wb-at-risk"' in workbench and '<span class="badge text-bg-danger">1</span>' in workbench
     login_as("enterprise", enterprise=world.ent_x)
     assert client.get("/cycle/at-risk").status_code == 403
+
+
+def test_a_high_tech_due_for_re_certification_without_an_application(client, login_as, world, db):
+    from crm.service.jobs import recertification_follow_ups
+    from tests.cycle.helpers import application, batch
+
+    officer = factories.user("officer", region=world.county_x, serves=[world.ent_x, world.ent_park])
+    today = clock.today()
+    # issued three years less 100 days ago: expires in about 100 days, meets every criterion
+    _high_tech(world.ent_x, employees=1000, tech_staff=200, issued_on=today - timedelta(days=3 * 365 - 100))
+    _high_tech(world.ent_park, employees=1000, tech_staff=200, issued_on=today - timedelta(days=3 * 365 - 100))
+    # 200 days left: outside the re-certification window
+    _high_tech(world.ent_y, employees=1000, tech_staff=200, issued_on=today - timedelta(days=3 * 365 - 200))
+    db.session.commit()
+    x = _reasons(officer, world.ent_x)
+    assert x.recert_due and x.reasons == 1 and x.recert_follow_up_on is None and not x.failing
+    assert _reasons(factories.user("admin"), world.ent_y) is None
+    # the scheduler's 180-day job plans the follow-up: the list shows when it is due
+    recertification_follow_ups(today)
+    db.session.commit()
+    assert _reasons(officer, world.ent_x).recert_follow_up_on == today + timedelta(days=30)
+    # filing the re-certification takes the park off the list
+    application(batch(world.city, "high_tech"), world.ent_park, "materials")
+    db.session.commit()
+    assert _reasons(officer, world.ent_park) is None
+    login_as(officer)
+    page = text(client.get("/cycle/at-risk"))
+    assert world.ent_x.name in page and world.ent_park.name not in page
+    assert (today + timedelta(days=30)).isoformat() in page
