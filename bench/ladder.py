@@ -92,7 +92,7 @@ def timed(fn, runs: int) -> dict:
         fn()
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(times[max(0, int(len(times) * .95) - 1)], 1)}
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(times[-(-len(times) * 95 // 100) - 1], 1)}
 
 
 def main() -> None:

@@ -106,7 +106,7 @@ def measure(app, username: str, url: str, runs: int) -> dict:
         times.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200
     times.sort()
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(times[-(-len(times) * 95 // 100) - 1], 1),
             "max_ms": round(times[-1], 1)}
 
 
