@@ -82,6 +82,8 @@ class Config:
     CALLBACK_WORKING_DAYS = int(os.environ.get("CALLBACK_WORKING_DAYS", 3))
     # Officers are reminded of eligible enterprises told of a policy and not applied this many days before it closes.
     POLICY_REMINDER_DAYS = int(os.environ.get("POLICY_REMINDER_DAYS", 14))
+    # A manager's or admin's needs board counting more needs than this reads the 10-minute roll-up (crm.pipeline)
+    NEEDS_BOARD_LIVE_MAX = int(os.environ.get("NEEDS_BOARD_LIVE_MAX", 20000))
     # Days before an application stage's deadline (申报批次) at which its officer is reminded.
     CYCLE_DEADLINE_WARN_DAYS = int(os.environ.get("CYCLE_DEADLINE_WARN_DAYS", 7))
     # A target is yellow when behind its pace by up to this share of the expected value, red beyond it.

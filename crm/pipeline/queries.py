@@ -279,7 +279,7 @@ def judge(metric: str, target: Decimal | None, actual: Decimal, start: Decimal |
 # visited and operating (keys (region, "")), new certifications and valid ones now and at the year's start (keys
 # (region, tier)) and the tier movement (keys (region, tier, "gained"/"lost")).
 ROLLUP_KEYS = ("visits", "needs_raised", "needs_closed", "visited", "operating", "new_certs", "valid_now",
-               "valid_start", "movement")
+               "valid_start", "movement", "needs_board")
 
 
 def _new_certs(region: Region | None, first: date, last: date) -> dict:
@@ -335,7 +335,17 @@ def count_everything(year: int, today: date) -> dict[str, dict]:
     out["valid_now"] = _valid_on(None, last)
     out["valid_start"] = _valid_on(None, first - timedelta(days=1))
     out["movement"] = count_movement(None, year)
+    out["needs_board"] = count_needs_board()
     return out
+
+
+def count_needs_board() -> dict:
+    """Live, province-wide: {(leaf region id, category, status): n} of every need of an enterprise not archived
+    (all years: the needs board's counts without a filter, crm.service.queries.needs_board)."""
+    return {(r, c, s): n for r, c, s, n in db.session.execute(
+        select(Enterprise.region_id, Need.category, Need.status, func.count())
+        .select_from(Need).join(Enterprise, Enterprise.id == Need.enterprise_id)
+        .where(Enterprise.archived_at.is_(None)).group_by(Enterprise.region_id, Need.category, Need.status))}
 
 
 def encode_rollup(values: dict[str, dict]) -> dict[str, list[list]]:

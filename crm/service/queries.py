@@ -394,6 +394,39 @@ def needs_board(user, f: NeedFilter) -> dict[tuple[str, str], int]:
     return {(c, s): n for c, s, n in db.session.execute(scope_enterprises(stmt, user))}
 
 
+def needs_board_counted(user, f: NeedFilter) -> tuple[dict[tuple[str, str], int], object]:
+    """(the board, None) counted now; or, for a manager's or admin's board of more than NEEDS_BOARD_LIVE_MAX needs
+    filtered by region alone, (the board, when counted) from the scheduler's 10-minute roll-up (crm.pipeline):
+    grouping a city's or the province's hundreds of thousands of needs on every view costs 50–400 ms, and a count
+    minutes old is what such an overview needs. The list below the board is always read live."""
+    from flask import current_app
+
+    from crm.core import clock
+
+    only_region = not (f.q or f.owner or f.overdue or f.age or f.enterprise_id)
+    if not only_region or user.role not in (Role.ADMIN, Role.MANAGER):
+        return needs_board(user, f), None
+    from crm.pipeline.queries import rollup
+
+    today = clock.today()
+    rolled, as_of = rollup(today.year, today)
+    if rolled is None:
+        return needs_board(user, f), None
+    if user.role == Role.ADMIN:
+        allowed = set(subtree_ids(f.region_id)) if f.region_id else None
+    else:
+        allowed = set(subtree_ids(user.region_id)) if user.region_id else set()
+        if f.region_id:
+            allowed &= set(subtree_ids(f.region_id))
+    board: dict[tuple[str, str], int] = {}
+    for (region_id, category, status), n in rolled["needs_board"].items():
+        if allowed is None or region_id in allowed:
+            board[(category, status)] = board.get((category, status), 0) + n
+    if sum(board.values()) <= current_app.config["NEEDS_BOARD_LIVE_MAX"]:
+        return needs_board(user, f), None  # small enough to count exactly, now
+    return board, as_of
+
+
 def owner_choices(user) -> list[tuple[int, str]]:
     """(id, name) of the officers and managers in `user`'s scope, for the needs list's owner filter."""
     stmt = select(User).where(User.role.in_((Role.OFFICER, Role.MANAGER)), User.active.is_(True))

@@ -324,13 +324,14 @@ def read_need_filter(args=None) -> queries.NeedFilter:
 def needs():
     """The needs board: counts by category and status, and the matching needs, overdue first, 50 a page."""
     f = read_need_filter()
-    board = queries.needs_board(current_user, f)
+    board, board_as_of = queries.needs_board_counted(current_user, f)
     # the board has counted these needs already: no second COUNT over the same rows
     page = paginate(queries.needs_query(current_user, f), count=False)
     page.total = queries.needs_total(f, board)
     scope = current_user.region_id if current_user.role != Role.ADMIN else None
     return render_page_or_fragment(
-        "service/needs.html", "service/_needs_results.html", page=page, f=f, board=board, today=clock.today(),
+        "service/needs.html", "service/_needs_results.html", page=page, f=f, board=board, board_as_of=board_as_of,
+        today=clock.today(),
         categories=NEED_CATEGORY_LABELS, statuses=NEED_STATUS_LABELS,
         region_choices=enterprise_queries.region_choices(within=scope), owners=queries.owner_choices(current_user))
 

@@ -181,3 +181,48 @@ def count_of_queries(call):
         return call(), counter["n"]
     finally:
         event.remove(_db.engine, "before_cursor_execute", count)
+
+
+def test_a_large_needs_board_reads_the_roll_up_and_says_when(app, client, login_as, world, db, monkeypatch):
+    from tests.helpers import text
+
+    today = _activity(world)
+    manager = factories.user("manager", region=world.city)
+    admin = factories.user("admin")
+    services.refresh_activity(today)
+    db.session.commit()
+    late = factories.need(world.ent_y, raised_on=today, title="卷后新增诉求", category="finance")  # after the count
+    db.session.commit()
+
+    def board_cells(body):
+        board = body.split('id="needs-board"')[1].split("</table>")[0]
+        return board.count('class="num"><a '), ">卷后新增诉求<" in body, 'id="needs-board-as-of"' in body
+
+    # below NEEDS_BOARD_LIVE_MAX: counted now, exactly (the late need too), no time shown
+    login_as(manager)
+    assert queries.rollup(today.year, today)[0] is not None
+    live_board = client.get("/needs?status=").get_data(as_text=True)
+    assert board_cells(live_board) == (3, True, False)  # ent_x resolved, ent_x open, ent_y open
+    # above it: the roll-up's counts of the manager's city (not the other city's need), and the time; the list live
+    monkeypatch.setitem(app.config, "NEEDS_BOARD_LIVE_MAX", 1)
+    body = client.get("/needs?status=").get_data(as_text=True)
+    assert board_cells(body) == (2, True, True)
+    assert "卷后新增诉求" in text(client.get("/needs?status="))
+    # admin: the province, both cities
+    login_as(admin)
+    board = client.get("/needs?status=open").get_data(as_text=True).split('id="needs-board"')[1].split("</table>")[0]
+    # x resolved; x and z open (one cell, the same category); the late finance need not yet
+    assert board.count('class="num"><a ') == 2 and ">2</a>" in board
+    # a search, an owner or an age is counted live
+    login_as(manager)
+    assert board_cells(client.get("/needs?status=&q=诉求").get_data(as_text=True))[2] is False
+    # the next roll-up counts it
+    services.refresh_activity(today)
+    db.session.commit()
+    board = client.get("/needs?status=").get_data(as_text=True).split('id="needs-board"')[1].split("</table>")[0]
+    assert board.count('class="num"><a ') == 3
+    # stale: counted live again
+    db.session.execute(Rollup.__table__.update().values(computed_at=utcnow() - timedelta(hours=2)))
+    db.session.commit()
+    assert board_cells(client.get("/needs?status=").get_data(as_text=True))[2] is False
+    assert late.id
