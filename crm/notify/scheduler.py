@@ -147,6 +147,8 @@ def registry() -> list[Job]:
         Job("pipeline.refresh_forecast", lambda ctx: pipeline_jobs.refresh_forecast(ctx.today),
             {"minute": 5}, _l("Rank the candidates of every targeted tier for the targets' forecasts"),
             _l("hourly at :05")),
+        Job("pipeline.refresh_at_risk", lambda ctx: pipeline_jobs.refresh_at_risk(ctx.today),
+            {"minute": 35}, _l("Count the held tiers at risk by region for the dashboards"), _l("hourly at :35")),
         Job("tags.refresh_rule_tags", lambda ctx: tags_jobs.refresh_rule_tags(ctx.today),
             {"hour": 2, "minute": 15}, _l("Re-evaluate the tags by rule over the enterprises' figures"),
             _l("daily 02:15")),

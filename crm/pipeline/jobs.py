@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from crm.pipeline.services import compute_snapshot, previous_month_end
 from crm.pipeline.services import refresh_activity as refresh_activity_rollup
+from crm.pipeline.services import refresh_at_risk as refresh_at_risk_rollup
 from crm.pipeline.services import refresh_forecast as refresh_forecast_rollup
 
 
@@ -25,3 +26,8 @@ def refresh_activity(today: date) -> str:
 def refresh_forecast(today: date) -> str:
     """Rank the candidates for the targets' forecasts (replaced whole: safe to run twice)."""
     return _("Candidates ranked for %(n)s tiers", n=refresh_forecast_rollup(today))
+
+
+def refresh_at_risk(today: date) -> str:
+    """Count the held tiers at risk by region for the dashboards (replaced whole: safe to run twice)."""
+    return _("%(n)s held tiers at risk", n=refresh_at_risk_rollup(today))

@@ -522,6 +522,25 @@ def forecast(user, region: Region | None, tiers: list[str], filed: dict[str, set
                                  None if filed is None else filed.get(tier, set())) for tier in tiers}
 
 
+def at_risk_counts(region: Region | None, tree: RegionTree | None = None) -> tuple[Counter | None, datetime | None]:
+    """(Counter(tier → held tiers at risk) in `region`, when counted) from the scheduler's hourly roll-up, or
+    (None, None) when it is not from today or older than PIPELINE_FORECAST_MAX_AGE minutes: evaluating a city's
+    certifications takes seconds at province scale, too long for a dashboard (the list, crm.cycle, is live)."""
+    max_age = timedelta(minutes=int(current_app.config.get("PIPELINE_FORECAST_MAX_AGE", 120)))
+    row = db.session.scalar(select(Rollup).where(
+        Rollup.kind == "at_risk", Rollup.year == clock.today().year, Rollup.as_of == clock.today(),
+        Rollup.computed_at >= utcnow() - max_age))
+    if row is None:
+        return None, None
+    tree = tree or RegionTree.load()
+    leaves = tree.leaves(region.id) if region else tree.every()
+    counts: Counter = Counter()
+    for region_id, tier, n in row.data.get("at_risk", []):
+        if region_id in leaves:
+            counts[tier] += n
+    return counts, row.computed_at
+
+
 def applications_by_stage(region: Region | None, year: int, tiers: list[str]) -> dict[str, Counter]:
     """{tier: Counter(stage → applications)} of the year's applications (the certification cycle, crm.cycle)."""
     from crm.cycle.queries import filed_by_stage

@@ -120,6 +120,18 @@ def refresh_forecast(today: date) -> int:
     return len(tiers)
 
 
+def refresh_at_risk(today: date) -> int:
+    """Evaluate every held tier at risk province-wide (crm.cycle: the held tier's criteria on today's figures,
+    drops, flags, re-certification due) and keep per leaf region and tier how many are listed, for the dashboards
+    (replaced in place: safe to run twice). Returns how many are at risk."""
+    from crm.cycle.queries import at_risk
+
+    started = perf_counter()
+    counts: Counter = Counter((item.enterprise.region_id, item.tier) for item in at_risk(SYSTEM, day=today))
+    _store_rollup("at_risk", today, {"at_risk": sorted([r, t, n] for (r, t), n in counts.items())}, started)
+    return sum(counts.values())
+
+
 def _store_rollup(kind: str, today: date, data: dict, started: float) -> None:
     rollup = db.session.scalar(select(Rollup).where(Rollup.kind == kind, Rollup.year == today.year))
     if rollup is None:

@@ -65,6 +65,7 @@ def dashboard():
     board = queries.target_board(region, today.year, today, _margin(), tree, targeted_only=True)
     lights = [board.cells[(region.id if region else None, m, t)] for m, t in board.metrics]
     funnel, subregions = queries.funnel(counts), queries.by_subregion(counts, region, tree)
+    at_risk, at_risk_as_of = queries.at_risk_counts(region, tree)
     charts = {
         "funnel": {"type": "hbar", "labels": True, "categories": [str(tier_label(t)) for t, _n in funnel],
                    "series": [{"name": _("Enterprises"), "data": [n for _t, n in funnel]}]},
@@ -81,7 +82,7 @@ def dashboard():
         lights=[p for p in lights if p.target is not None], activity_as_of=board.activity_as_of,
         tiers=queries.TIERS, regions=_scope_choices(),
         metric_labels=METRIC_LABELS, percent=PERCENT_METRICS, tier_label=tier_label,
-        grades=grade_counts(region.id if region else None))
+        grades=grade_counts(region.id if region else None), at_risk=at_risk, at_risk_as_of=at_risk_as_of)
 
 
 @bp.get("/regions.xlsx", endpoint="regions_export")

@@ -226,3 +226,29 @@ def test_a_large_needs_board_reads_the_roll_up_and_says_when(app, client, login_
     db.session.commit()
     assert board_cells(client.get("/needs?status=").get_data(as_text=True))[2] is False
     assert late.id
+
+
+def test_the_dashboard_counts_held_tiers_at_risk_from_the_hourly_roll_up(client, login_as, world, db):
+    from crm.pipeline import jobs
+    from tests.cycle.test_at_risk import _high_tech
+    from tests.helpers import text, zh
+
+    _high_tech(world.ent_x, employees=1000, tech_staff=99)  # 9.9 %: at risk
+    _high_tech(world.ent_y, employees=1000, tech_staff=100)  # 10 %: not
+    _high_tech(world.ent_z, employees=1000, tech_staff=50)  # at risk, in the other city
+    manager = factories.user("manager", region=world.city)
+    db.session.commit()
+    login_as(manager)
+    card = text(client.get("/pipeline")).split('id="at-risk-card"')[1].split("</div>\n")[0]
+    assert zh("See the list") in card  # not counted yet today
+    assert jobs.refresh_at_risk(clock.today()) == zh("%(n)s held tiers at risk", n=2)
+    db.session.commit()
+    card = text(client.get("/pipeline")).split('id="at-risk-card"')[1].split("</div>\n")[0]
+    assert ">1</a>" in card and "/cycle/at-risk?region=" in card  # the city's one, not the other city's
+    login_as("admin")
+    card = text(client.get("/pipeline")).split('id="at-risk-card"')[1].split("</div>\n")[0]
+    assert ">2</a>" in card
+    db.session.execute(Rollup.__table__.update().where(Rollup.kind == "at_risk")
+                       .values(computed_at=utcnow() - timedelta(hours=3)))
+    db.session.commit()
+    assert zh("See the list") in text(client.get("/pipeline")).split('id="at-risk-card"')[1]
