@@ -462,15 +462,18 @@ def measure(app, username: str, url: str, runs: int) -> dict:
         s["_user_id"] = session_id
     assert client.get(url).status_code == 200, url
     counter = {"n": 0}
+    statements = []
 
-    def count(*_args):
+    def count(_conn, _cursor, statement, parameters, _context, _many):
         counter["n"] += 1
+        statements.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", count)
     try:
         assert client.get(url).status_code == 200, url
     finally:
         event.remove(engine, "before_cursor_execute", count)
+    seq_scans = explain_seq_scans(app, statements) if engine.dialect.name == "postgresql" else []
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -480,7 +483,32 @@ def measure(app, username: str, url: str, runs: int) -> dict:
     times.sort()
     return {"p50_ms": round(statistics.median(times), 1),
             "p95_ms": round(times[-(-len(times) * 95 // 100) - 1], 1),
-            "max_ms": round(times[-1], 1), "queries": counter["n"]}
+            "max_ms": round(times[-1], 1), "queries": counter["n"], "seq_scans": seq_scans}
+
+
+BIG_TABLE_ROWS = 20_000  # a sequential scan of a table this large on a page view is worth a look
+
+
+def explain_seq_scans(app, statements: list) -> list[str]:
+    """EXPLAIN (PostgreSQL) every SELECT a page ran; the tables over BIG_TABLE_ROWS rows the plans read whole
+    ("table (rows)"): the check that the pages' queries use indexes (issue #14)."""
+    found = set()
+    with app.app_context(), db.engine.connect() as conn:
+        sizes = dict(conn.execute(sa.text("SELECT relname, reltuples::bigint FROM pg_class WHERE relkind = 'r'")).all())
+        cursor = conn.connection.cursor()
+        for statement, parameters in statements:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            stack = [cursor.fetchone()[0][0]["Plan"]]
+            while stack:
+                node = stack.pop()
+                stack.extend(node.get("Plans", []))
+                table = node.get("Relation Name")
+                if node["Node Type"] == "Seq Scan" and sizes.get(table, 0) > BIG_TABLE_ROWS:
+                    found.add(f"{table} ({sizes[table]:,})")
+        cursor.close()
+    return sorted(found)
 
 
 # Targets of issue #14 on the developers' 2-core machine (p95 ms for pages).
@@ -648,7 +676,8 @@ def main() -> None:
         goal = (DASHBOARD_TARGET_MS if path == "/pipeline" else PAGE_TARGET_MS) if targeted else None
         verdict = "" if goal is None else (f"≤ {goal} met" if r["p95_ms"] <= goal else f"≤ {goal} MISSED")
         results["scenarios"][name] = {"url": path, "user": user, "target_p95_ms": goal, **r}
-        print(f"{name:60} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['max_ms']:8.1f} {r['queries']:8d}  {verdict}")
+        scans = f"  seq scan: {', '.join(r['seq_scans'])}" if r["seq_scans"] else ""
+        print(f"{name:60} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['max_ms']:8.1f} {r['queries']:8d}  {verdict}{scans}")
     app.config.update(PIPELINE_ROLLUP_MAX_AGE=30, PIPELINE_FORECAST_MAX_AGE=120)
     engine = measure_engine(app, args.runs)
     results["engine"] = engine
