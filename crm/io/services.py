@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, tuple_
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.datastructures import MultiDict
 
 from crm.auth.models import User
@@ -416,8 +417,9 @@ class _BulkRows(_Rows):
                     written.append(u)
                 else:
                     self.reject(u.number, KEYS[self.kind][0], stale_message(row))
-        for u in written:
-            db.session.expire(u.record)  # loaded before the UPDATE: read afresh if asked for again
+        for u in written:  # the loaded object as the row now is (no reload, nothing for the ORM to flush)
+            for name, value in (u.values | {"version": u.record.version + 1, "updated_at": now}).items():
+                set_committed_value(u.record, name, value)
         return written
 
     def enterprise_of(self, new_id: int, values: dict) -> int:
