@@ -33,7 +33,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm.attributes import set_committed_value
-from werkzeug.datastructures import MultiDict
 
 from crm.auth.models import User
 from crm.core import audit, clock
@@ -47,7 +46,7 @@ from crm.enterprises.models import AnnualFigures, Enterprise, FigureSource, Inte
 from crm.enterprises.queries import can_create_in_region, can_edit_enterprise, can_view_enterprise, subtree_ids
 from crm.extensions import db
 from crm.io.documents import MAX_CELL_CHARS, FileRefused, Table, example_uscc, read_table, sniff_format
-from crm.io.forms import COLUMNS, KEYS, ROW_FORMS, Column, normalize_header, normalize_word
+from crm.io.forms import COLUMNS, KEYS, ROW_FORMS, Column, RowChecker, normalize_header, normalize_word
 from crm.io.models import ImportJob, ImportKind, ImportStatus
 from crm.ladder import services as ladder
 from crm.ladder.models import Certification, CertificationStatus
@@ -179,7 +178,7 @@ class _Rows(ABC):
         self.report = report
         self.columns = {c.field: c for c in COLUMNS[self.kind]}
         self.form_class = ROW_FORMS[self.kind]
-        self.form = self.form_class()
+        self.checker = RowChecker(self.form_class)  # the row form, bound once, checks every row
         self.seen: dict[tuple, int] = {}
         self.example = example_uscc()
         self._editable: dict[int, bool] = {}
@@ -201,7 +200,7 @@ class _Rows(ABC):
     # -- parsing
     def parse(self, number: int, values: tuple) -> dict | None:
         """The row's values by field (only the columns present), or None when the row is rejected."""
-        formdata = MultiDict()
+        formdata: dict[str, str] = {}
         problems = []
         for name, index in self.mapping.items():
             column = self.columns[name]
@@ -226,16 +225,15 @@ class _Rows(ABC):
             self.report.skipped_example += 1
             self.report.total -= 1
             return None
-        form = self.form
-        form.process(formdata)  # one form per import, processed afresh for each row (binding it costs more)
-        if not form.validate():
-            for name, messages in form.errors.items():
+        errors, checked = self.checker.check(formdata)
+        if errors:
+            for name, messages in errors.items():
                 if name in self.mapping:
                     for message in messages:
                         self.reject(number, name, message)
             if number in self.report.rejected_rows:
                 return None
-        return {name: form[name].data for name in self.mapping if not self.columns[name].info}
+        return {name: checked[name] for name in self.mapping if not self.columns[name].info}
 
     # -- scope
     def may_edit(self, enterprise: Enterprise) -> bool:
