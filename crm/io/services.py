@@ -33,6 +33,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from crm.auth.models import User
 from crm.core import audit, clock
@@ -330,7 +331,7 @@ class _Update:
     """A checked change of one stored row, waiting for its chunk's write."""
 
     number: int
-    record: object  # the row as loaded (its id, its version, the values before)
+    record: object  # the stored row as read (its id, its version, the values before)
     values: dict  # the columns to set
     audit_changes: dict  # {field: [old, new]} for the trail
     enterprise_id: int
@@ -415,10 +416,17 @@ class _BulkRows(_Rows):
                     written.append(u)
                 else:
                     self.reject(u.number, KEYS[self.kind][0], stale_message(row))
-        for u in written:  # the loaded object as the row now is (no reload, nothing for the ORM to flush)
-            for name, value in (u.values | {"version": u.record.version + 1, "updated_at": now}).items():
-                set_committed_value(u.record, name, value)
+        for u in written:  # an object of the session holding the row takes its new values (no reload, no flush)
+            held = db.session.identity_map.get(identity_key(self.model, u.record.id))
+            if held is not None:
+                for name, value in (u.values | {"version": u.record.version + 1, "updated_at": now}).items():
+                    set_committed_value(held, name, value)
         return written
+
+    def stored(self, model, *where) -> list:
+        """The stored rows of `model` matching `where` as plain rows (attributes by column): read, compared and
+        written by id and version, never held by the session (no objects to load, track and expunge)."""
+        return db.session.execute(select(*model.__table__.c).where(*where)).all()
 
     def enterprise_of(self, new_id: int, values: dict) -> int:
         return values["enterprise_id"]
@@ -460,9 +468,10 @@ class _EnterpriseRows(_BulkRows):
         return self._creatable[region_id]
 
     def prefetch(self, rows):
-        self.enterprises = self.enterprises_by_uscc(rows)
+        codes = {r["uscc"] for r in rows}
+        self.enterprises = {e.uscc: e for e in self.stored(Enterprise, Enterprise.uscc.in_(codes))}
 
-    def checked(self, data: dict, existing: Enterprise | None) -> dict:
+    def checked(self, data: dict, existing) -> dict:
         """create_enterprise's / update_enterprise's checks (crm.enterprises.services.check_enterprise) on `data`,
         the USCC and the region answered from the chunk's lookups; ValidationFailed as the service raises it."""
         def uscc_taken(uscc: str) -> bool:
@@ -548,10 +557,11 @@ class _FigureRows(_BulkRows):
     audited = tuple(registry.FIGURE_FIELDS)
 
     def prefetch(self, rows):
-        self.enterprises = self.enterprises_by_uscc(rows)
+        codes = {r["uscc"] for r in rows}
+        self.enterprises = {e.uscc: e for e in self.stored(Enterprise, Enterprise.uscc.in_(codes))}
         ids = [e.id for e in self.enterprises.values()]
-        self.figures = {(f.enterprise_id, f.year): f for f in db.session.scalars(
-            select(AnnualFigures).where(AnnualFigures.enterprise_id.in_(ids)))} if ids else {}
+        self.figures = {(f.enterprise_id, f.year): f for f in self.stored(
+            AnnualFigures, AnnualFigures.enterprise_id.in_(ids))} if ids else {}
 
     def checked(self, data: dict) -> dict:
         """save_figures' checks (crm.enterprises.services.check_figures; the year's clash is the lookup's: a stored
