@@ -2,8 +2,9 @@
 
 Reading never trusts the file's name: the first bytes decide (an .xlsx is a ZIP holding a workbook;
 an old .xls, a PDF or an image is refused with a plain reason), a ZIP whose entries would unpack to
-more than MAX_UNZIPPED bytes is refused before openpyxl sees it (a zip bomb), openpyxl reads in
-read-only mode (rows stream; formulas come back as their text "=…", and the import refuses them),
+more than MAX_UNZIPPED bytes is refused before it is opened (a zip bomb), the first sheet's XML is streamed row by
+row (_Sheet: the values openpyxl's read-only mode gives, faster; formulas come back as their text "=…", and the
+import refuses them),
 and a CSV is decoded as UTF-8 (with or without BOM) or GB18030, the two encodings Excel writes.
 
 Exports stream through openpyxl's write-only mode (50,000 rows in seconds, little memory); every

@@ -4,13 +4,17 @@
     report = import_table("enterprises", table, actor=user)   # flushes and audits; never commits
     db.session.commit()  # or rollback(): a preview, or "all or nothing" with rejected rows
 
-A row is parsed by the kind's row form (crm.io.forms: the registry forms' own fields), then written by
-create_enterprise / update_enterprise / save_figures / save_ip / record_certification /
-update_certification, which check what needs the database and audit the change. A refusal of either
-becomes a rejected row with its sheet row number, the column as the file names it and the reason in
-plain words; the row is not written and the others go on. Rows are upserted by their key (USCC; and the
-year for figures; kind and number for IP; tier and number for certifications): a row equal to what is
-stored counts as unchanged and writes nothing. A column left out of the file leaves its field as it is.
+A row is parsed by the kind's row form (crm.io.forms: the registry forms' own fields, checked by RowChecker),
+then written. IP and certifications go through save_ip / record_certification / update_certification, which
+check what needs the database and audit the change. Enterprises and annual figures — the files of 50,000 rows —
+are checked by the same rules as create_enterprise / update_enterprise / save_figures (check_enterprise,
+check_figures; the lookups they need answered from the chunk's: existing rows are read 500 at a time by key) and
+written in bulk per chunk (_BulkRows: INSERT … RETURNING, versioned UPDATEs, the audit events in one INSERT, the
+policy matches refreshed once at the end). A refusal of either becomes a rejected row with its sheet row number,
+the column as the file names it and the reason in plain words; the row is not written and the others go on. Rows
+are upserted by their key (USCC; and the year for figures; kind and number for IP; tier and number for
+certifications): a row equal to what is stored counts as unchanged and writes nothing. A column left out of the
+file leaves its field as it is.
 
 A user as `actor` imports only within their scope: an officer new enterprises in their region and changes
 to the enterprises they serve (as on the pages); a manager the enterprises of their region (the section
@@ -347,8 +351,8 @@ class _BulkRows(_Rows):
     written at its end with a few statements — INSERT … RETURNING and versioned UPDATEs executemany, the trail as
     one INSERT executemany of the same events the service would record, the policy matches deferred as before.
 
-    A further per-row record (a provenance row per imported row, say) is one more list filled in apply() and one
-    more executemany in write(), after the inserts have given their ids.
+    A further record per written row (the provenance of imported figures, say) is one more executemany in a
+    subclass's written(), which gets the created rows with their new ids and the updates that were written.
     """
 
     model: type = None  # Enterprise or AnnualFigures
@@ -366,6 +370,7 @@ class _BulkRows(_Rows):
         now, ip = utcnow(), audit.client_ip()
         events = []
         touched: set[int] = set()
+        created: list[tuple[int, tuple]] = []
         if creates:
             columns = [values for _n, values, _s in creates]
             ids = list(db.session.scalars(self.table.insert().returning(self.table.c.id, sort_by_parameter_order=True),
@@ -376,8 +381,10 @@ class _BulkRows(_Rows):
                     "create", self.entity_type, new_id, actor=self.actor, enterprise_id=enterprise_id, summary=summary,
                     changes=audit.snapshot_values(values, self.audited), ip=ip, at=now))
                 touched.add(enterprise_id)
-            self.created(ids, creates)
-        for update in self._versioned_updates(updates, now):
+            created = list(zip(ids, creates, strict=True))
+        updated = self._versioned_updates(updates, now)
+        self.written(created, updated)
+        for update in updated:
             events.append(audit.event_values(
                 "update", self.entity_type, update.record.id, actor=self.actor, enterprise_id=update.enterprise_id,
                 changes=update.audit_changes, summary=update.summary, ip=ip, at=now))
@@ -431,8 +438,9 @@ class _BulkRows(_Rows):
     def enterprise_of(self, new_id: int, values: dict) -> int:
         return values["enterprise_id"]
 
-    def created(self, ids: list[int], creates: list) -> None:
-        """After the chunk's inserts (their ids in order)."""
+    def written(self, created: list[tuple[int, tuple]], updated: list[_Update]) -> None:
+        """After the chunk's rows are written, before their trail: `created` as (new id, (row number, columns,
+        summary)), `updated` the updates written (a row saved by someone else meanwhile is not among them)."""
 
     audited: tuple = ()
 
@@ -538,11 +546,12 @@ class _EnterpriseRows(_BulkRows):
     def enterprise_of(self, new_id, values):
         return new_id
 
-    def created(self, ids, creates):
-        if self.user is None:
+    def written(self, created, updated):
+        if self.user is None or not created:
             return
         from crm.service.services import assign_creator
 
+        ids = [new_id for new_id, _create in created]
         for enterprise in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(ids))):
             assign_creator(enterprise, self.user, actor=self.user)  # the officer who registers it serves it
 
