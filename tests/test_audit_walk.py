@@ -28,7 +28,7 @@ from tests import factories
 WRITES_NOTHING = {
     "crm.auth.services": {"authenticate", "sign_in_locked", "hash_token", "live_password_link"},
     "crm.cycle.services": {"coaching_due_on"},
-    "crm.enterprises.services": {"check_figures", "check_ip"},
+    "crm.enterprises.services": {"check_figures", "check_ip", "check_enterprise", "round_amounts"},
     "crm.evidence.services": {"attachments_root", "sniff", "stored_path"},
     "crm.io.services": {"map_columns", "cell_text", "parse_table", "parse_upload", "import_dir", "job_path",
                         "check_upload"},
@@ -75,7 +75,7 @@ NOT_AUDITED = {
         "save_grades",  # the nightly grades, recomputed whole from the figures by the model; the JobRun records each run
     },
 }
-AUDIT_CALLS = {"record", "audit_import"}
+AUDIT_CALLS = {"record", "record_many", "audit_import"}  # record_many: a bulk write's events (an import's)
 WRITE_CALLS = {"add", "add_all", "flush", "delete", "merge", "apply_changes", "setattr", "bulk_save_objects"}
 
 

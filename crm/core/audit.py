@@ -106,9 +106,52 @@ def snapshot(obj: Any, fields: list[str]) -> dict[str, list[Any]]:
     return {f: [None, _plain(getattr(obj, f))] for f in fields if getattr(obj, f) is not None}
 
 
+def snapshot_values(values: dict[str, Any], fields) -> dict[str, list[Any]]:
+    """snapshot() of a record written from `values` (a bulk insert) rather than held as an object."""
+    return {f: [None, _plain(values[f])] for f in fields if values.get(f) is not None}
+
+
+def diff(obj: Any, data: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} of each attribute of `obj` that differs from `data`, as apply_changes records them, without
+    setting anything (a bulk write sets the rows itself)."""
+    changes: dict[str, list[Any]] = {}
+    for field, new in data.items():
+        old = getattr(obj, field)
+        if old != new:
+            changes[field] = [_plain(old), _plain(new)]
+    return changes
+
+
 def client_ip() -> str | None:
     """The request's client address (ProxyFix, when configured, has set remote_addr)."""
     return request.remote_addr if has_request_context() else None
+
+
+def event_values(
+    action: str,
+    entity_type: str,
+    entity_id: int | None,
+    *,
+    actor: Any,
+    changes: dict[str, list[Any]] | None = None,
+    enterprise_id: int | None = None,
+    summary: str = "",
+    ip: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of one audit event (record() adds it as an object, record_many() inserts many at once)."""
+    return {
+        "actor_id": getattr(actor, "id", None),
+        "actor_label": getattr(actor, "username", None) or str(actor or "system"),
+        "ip": ip,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "enterprise_id": enterprise_id,
+        "summary": summary[:255],
+        "changes": changes or {},
+        "at": at or utcnow(),
+    }
 
 
 def record(
@@ -122,17 +165,15 @@ def record(
     summary: str = "",
 ) -> AuditEvent:
     """Add an audit event for `entity` to `session` (the caller's unit of work commits it)."""
-    event = AuditEvent(
-        actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "username", None) or str(actor or "system"),
-        ip=client_ip(),
-        action=action,
-        entity_type=getattr(entity, "__tablename__", type(entity).__name__),
-        entity_id=getattr(entity, "id", None),
-        enterprise_id=enterprise_id,
-        summary=summary[:255],
-        changes=changes or {},
-        at=utcnow(),
-    )
+    event = AuditEvent(**event_values(
+        action, getattr(entity, "__tablename__", type(entity).__name__), getattr(entity, "id", None), actor=actor,
+        changes=changes, enterprise_id=enterprise_id, summary=summary, ip=client_ip()))
     session.add(event)
     return event
+
+
+def record_many(session, events: list[dict[str, Any]]) -> None:
+    """Insert many audit events at once (one INSERT … executemany), each built by event_values(): the trail of a
+    bulk write (an import), the same rows record() would have added one by one, in the caller's transaction."""
+    if events:
+        session.execute(sa.insert(AuditEvent.__table__), events)

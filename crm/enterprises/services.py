@@ -43,32 +43,50 @@ YEAR_MIN = 1980
 # --- enterprises --------------------------------------------------------------------------
 
 
-def _check_enterprise(data: dict, enterprise: Enterprise | None) -> dict:
+def check_enterprise(data: dict, *, uscc_taken, region_known) -> dict[str, list]:
+    """The rules of an enterprise's profile; {field: [message]} for each broken one. Normalises `data` in place
+    (USCC, industry code, an empty domain as None).
+
+    The two that need the database are asked of the caller: `uscc_taken(uscc)` (another enterprise has it) and
+    `region_known(region_id)` — the services query, an import answers from what it has loaded for its rows.
+    """
     errors: dict[str, list] = {}
     data["uscc"] = normalize_uscc(data.get("uscc"))
     problem = uscc_error(data["uscc"])
     if problem:
         errors["uscc"] = [problem]
-    else:
-        clash = select(Enterprise.id).where(Enterprise.uscc == data["uscc"])
-        if enterprise is not None:
-            clash = clash.where(Enterprise.id != enterprise.id)
-        if db.session.scalar(clash) is not None:
-            errors["uscc"] = [_l("Another enterprise already has this unified social credit code.")]
-    if db.session.get(Region, data.get("region_id") or 0) is None:
+    elif uscc_taken(data["uscc"]):
+        errors["uscc"] = [_l("Another enterprise already has this unified social credit code.")]
+    if not region_known(data.get("region_id") or 0):
         errors["region_id"] = [_l("Unknown region.")]
     code = (data.get("industry_code") or "").strip().upper()
     if not parse_industry_code(code):
         errors["industry_code"] = [_l("Not a GB/T 4754 industry code (e.g. C3511 or C35).")]
     data["industry_code"] = code
-    if data.get("tech_domain") and data["tech_domain"] not in {d.value for d in TechDomain}:
+    if data.get("tech_domain") and data["tech_domain"] not in _TECH_DOMAINS:
         errors["tech_domain"] = [_l("Unknown technology domain.")]
     data["tech_domain"] = data.get("tech_domain") or None
-    if data.get("status", EnterpriseStatus.ACTIVE) not in {s.value for s in EnterpriseStatus}:
+    if data.get("status", EnterpriseStatus.ACTIVE) not in _STATUSES:
         errors["status"] = [_l("Unknown status.")]
     established = data.get("established_on")
     if established is not None and (established.year < 1900 or established > clock.today()):
         errors["established_on"] = [_l("The establishment date must be between 1900 and today.")]
+    return errors
+
+
+_TECH_DOMAINS = frozenset(d.value for d in TechDomain)
+_STATUSES = frozenset(s.value for s in EnterpriseStatus)
+
+
+def _check_enterprise(data: dict, enterprise: Enterprise | None) -> dict:
+    def uscc_taken(uscc: str) -> bool:
+        clash = select(Enterprise.id).where(Enterprise.uscc == uscc)
+        if enterprise is not None:
+            clash = clash.where(Enterprise.id != enterprise.id)
+        return db.session.scalar(clash) is not None
+
+    errors = check_enterprise(data, uscc_taken=uscc_taken,
+                              region_known=lambda region_id: db.session.get(Region, region_id) is not None)
     if errors:
         raise ValidationFailed(errors)
     return data
@@ -209,6 +227,15 @@ def check_figures(data: dict, *, this_year: int) -> dict[str, list]:
     return errors
 
 
+def round_amounts(data: dict) -> dict:
+    """Amounts to two places, always (in place; returns `data`): the trail then shows 3200.00 → 3500.00, never
+    3200 → 3500.00."""
+    for name in (*AMOUNT_FIELDS, *EFFICIENCY_FIELDS):
+        if isinstance(data.get(name), Decimal):
+            data[name] = data[name].quantize(Decimal("0.01"))
+    return data
+
+
 def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFigures | None = None,
                  version=None) -> AnnualFigures:
     """Create (figures=None) or update a year's figures (refused when `version` is not the current one)."""
@@ -225,10 +252,7 @@ def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFi
         errors["year"] = [_l("Figures for %(year)s already exist; edit that year instead.", year=data["year"])]
     if errors:
         raise ValidationFailed(errors)
-    # Two places, always: the trail then shows 3200.00 → 3500.00, never 3200 → 3500.00.
-    for name in (*AMOUNT_FIELDS, *EFFICIENCY_FIELDS):
-        if isinstance(data.get(name), Decimal):
-            data[name] = data[name].quantize(Decimal("0.01"))
+    round_amounts(data)
     if figures is None:
         figures = AnnualFigures(enterprise_id=enterprise.id, **data)
         db.session.add(figures)

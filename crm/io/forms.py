@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Form, SelectField, StringField
-from wtforms.validators import ValidationError
+from wtforms.fields.core import Field
+from wtforms.validators import StopValidation, ValidationError
 
 from crm.core.forms import max_length, optional, options, required, strip
 from crm.enterprises.forms import EnterpriseForm, FiguresForm, IPForm
@@ -303,6 +305,77 @@ ROW_FORMS: dict[str, type[Form]] = {
     ImportKind.IP: IPRowForm,
     ImportKind.CERTIFICATIONS: CertificationRowForm,
 }
+
+
+class RowChecker:
+    """Check rows with a row form's own fields — their parsers (process_formdata), filters and validators, hence
+    their messages — exactly as Form.process + Form.validate do, on one form bound once, without WTForms' per-call
+    bookkeeping (formdata wrapping, extra-validator dicts, chained iterators): the import checks 50,000 rows.
+
+    A field that overrides process, pre_validate or post_validate is run through WTForms itself.
+    """
+
+    def __init__(self, form_class: type[Form]):
+        self.form = form = form_class()
+        self.plan = []
+        for name, bound in form._fields.items():
+            validators = list(bound.validators)
+            inline = getattr(form_class, f"validate_{name}", None)
+            if inline is not None:
+                validators.append(inline)
+            kind = type(bound)
+            plain = (kind.process is Field.process and kind.pre_validate is Field.pre_validate
+                     and kind.post_validate is Field.post_validate)
+            self.plan.append((name, bound, tuple(bound.filters), tuple(validators), plain))
+
+    def check(self, formdata: dict[str, str]) -> tuple[dict[str, list], dict]:
+        """({field: [message]} of the fields that refuse their text, {field: data}) for one row's texts."""
+        form, errors, data = self.form, {}, {}
+        wrapped = None
+        for name, bound, filters, validators, plain in self.plan:
+            if not plain:
+                wrapped = wrapped or MultiDict(formdata)
+                bound.process(wrapped)
+                if not bound.validate(form, tuple(validators[len(bound.validators):])):
+                    errors[name] = bound.errors
+                data[name] = bound.data
+                continue
+            found = []
+            default = bound.default
+            try:
+                value = default() if callable(default) else default
+            except TypeError:
+                value = default
+            bound.object_data = value
+            try:
+                bound.process_data(value)
+            except ValueError as exc:
+                found.append(exc.args[0])
+            bound.raw_data = [formdata[bound.name]] if bound.name in formdata else []
+            try:
+                bound.process_formdata(bound.raw_data)
+            except ValueError as exc:
+                found.append(exc.args[0])
+            try:
+                for keep in filters:
+                    bound.data = keep(bound.data)
+            except ValueError as exc:
+                found.append(exc.args[0])
+            bound.process_errors = list(found)
+            bound.errors = found
+            for validator in validators:
+                try:
+                    validator(form, bound)
+                except StopValidation as exc:
+                    if exc.args and exc.args[0]:
+                        bound.errors.append(exc.args[0])
+                    break
+                except ValidationError as exc:
+                    bound.errors.append(exc.args[0])
+            if bound.errors:
+                errors[name] = bound.errors
+            data[name] = bound.data
+        return errors, data
 
 
 # --- the upload page ---------------------------------------------------------------------------------

@@ -4,13 +4,17 @@
     report = import_table("enterprises", table, actor=user)   # flushes and audits; never commits
     db.session.commit()  # or rollback(): a preview, or "all or nothing" with rejected rows
 
-A row is parsed by the kind's row form (crm.io.forms: the registry forms' own fields), then written by
-create_enterprise / update_enterprise / save_figures / save_ip / record_certification /
-update_certification, which check what needs the database and audit the change. A refusal of either
-becomes a rejected row with its sheet row number, the column as the file names it and the reason in
-plain words; the row is not written and the others go on. Rows are upserted by their key (USCC; and the
-year for figures; kind and number for IP; tier and number for certifications): a row equal to what is
-stored counts as unchanged and writes nothing. A column left out of the file leaves its field as it is.
+A row is parsed by the kind's row form (crm.io.forms: the registry forms' own fields, checked by RowChecker),
+then written. IP and certifications go through save_ip / record_certification / update_certification, which
+check what needs the database and audit the change. Enterprises and annual figures — the files of 50,000 rows —
+are checked by the same rules as create_enterprise / update_enterprise / save_figures (check_enterprise,
+check_figures; the lookups they need answered from the chunk's: existing rows are read 500 at a time by key) and
+written in bulk per chunk (_BulkRows: INSERT … RETURNING, versioned UPDATEs, the audit events in one INSERT, the
+policy matches refreshed once at the end). A refusal of either becomes a rejected row with its sheet row number,
+the column as the file names it and the reason in plain words; the row is not written and the others go on. Rows
+are upserted by their key (USCC; and the year for figures; kind and number for IP; tier and number for
+certifications): a row equal to what is stored counts as unchanged and writes nothing. A column left out of the
+file leaves its field as it is.
 
 A user as `actor` imports only within their scope: an officer new enterprises in their region and changes
 to the enterprises they serve (as on the pages); a manager the enterprises of their region (the section
@@ -28,13 +32,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, tuple_
-from werkzeug.datastructures import MultiDict
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from crm.auth.models import User
-from crm.core import audit
+from crm.core import audit, clock
+from crm.core.concurrency import stale_message
 from crm.core.db import utcnow
 from crm.core.policy import Role
 from crm.core.validation import ValidationFailed
@@ -44,7 +51,7 @@ from crm.enterprises.models import AnnualFigures, Enterprise, FigureSource, Inte
 from crm.enterprises.queries import can_create_in_region, can_edit_enterprise, can_view_enterprise, subtree_ids
 from crm.extensions import db
 from crm.io.documents import MAX_CELL_CHARS, FileRefused, Table, example_uscc, read_table, sniff_format
-from crm.io.forms import COLUMNS, KEYS, ROW_FORMS, Column, normalize_header, normalize_word
+from crm.io.forms import COLUMNS, KEYS, ROW_FORMS, Column, RowChecker, normalize_header, normalize_word
 from crm.io.models import ImportJob, ImportKind, ImportStatus
 from crm.ladder import services as ladder
 from crm.ladder.models import Certification, CertificationStatus
@@ -176,6 +183,7 @@ class _Rows(ABC):
         self.report = report
         self.columns = {c.field: c for c in COLUMNS[self.kind]}
         self.form_class = ROW_FORMS[self.kind]
+        self.checker = RowChecker(self.form_class)  # the row form, bound once, checks every row
         self.seen: dict[tuple, int] = {}
         self.example = example_uscc()
         self._editable: dict[int, bool] = {}
@@ -197,7 +205,7 @@ class _Rows(ABC):
     # -- parsing
     def parse(self, number: int, values: tuple) -> dict | None:
         """The row's values by field (only the columns present), or None when the row is rejected."""
-        formdata = MultiDict()
+        formdata: dict[str, str] = {}
         problems = []
         for name, index in self.mapping.items():
             column = self.columns[name]
@@ -222,15 +230,15 @@ class _Rows(ABC):
             self.report.skipped_example += 1
             self.report.total -= 1
             return None
-        form = self.form_class(formdata=formdata)
-        if not form.validate():
-            for name, messages in form.errors.items():
+        errors, checked = self.checker.check(formdata)
+        if errors:
+            for name, messages in errors.items():
                 if name in self.mapping:
                     for message in messages:
                         self.reject(number, name, message)
             if number in self.report.rejected_rows:
                 return None
-        return {name: form[name].data for name in self.mapping if not self.columns[name].info}
+        return {name: checked[name] for name in self.mapping if not self.columns[name].info}
 
     # -- scope
     def may_edit(self, enterprise: Enterprise) -> bool:
@@ -268,9 +276,16 @@ class _Rows(ABC):
             except _Rejected as exc:
                 self.reject(number, exc.field_name, exc.message)
             except ValidationFailed as failure:
-                for name, messages in failure.errors.items():
-                    for message in messages:
-                        self.reject(number, name or KEYS[self.kind][0], message)
+                self.reject_failure(number, failure)
+        self.write()
+
+    def reject_failure(self, number: int, failure: ValidationFailed) -> None:
+        for name, messages in failure.errors.items():
+            for message in messages:
+                self.reject(number, name or KEYS[self.kind][0], message)
+
+    def write(self) -> None:
+        """Write what the chunk's rows queued (the kinds written row by row through the services: flush them)."""
         db.session.flush()
 
     def note_change(self, number: int, key: str, name: str, changes: dict) -> None:
@@ -315,8 +330,126 @@ def _diff(obj, values: dict) -> dict:
     return {f: (getattr(obj, f), new) for f, new in values.items() if getattr(obj, f) != new}
 
 
-class _EnterpriseRows(_Rows):
+@dataclass
+class _Update:
+    """A checked change of one stored row, waiting for its chunk's write."""
+
+    number: int
+    record: object  # the stored row as read (its id, its version, the values before)
+    values: dict  # the columns to set
+    audit_changes: dict  # {field: [old, new]} for the trail
+    enterprise_id: int
+    summary: str
+    key: str  # the report's row key and name, and the changes it shows
+    name: str
+    shown: dict
+
+
+class _BulkRows(_Rows):
+    """A kind written in bulk: each row is checked by the registry's rules as its service would (the pure checks
+    shared with it, the ones that need the database answered from the chunk's lookups), queued, and the chunk
+    written at its end with a few statements — INSERT … RETURNING and versioned UPDATEs executemany, the trail as
+    one INSERT executemany of the same events the service would record, the policy matches deferred as before.
+
+    A further record per written row (the provenance of imported figures, say) is one more executemany in a
+    subclass's written(), which gets the created rows with their new ids and the updates that were written.
+    """
+
+    model: type = None  # Enterprise or AnnualFigures
+    entity_type: str = ""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.table = self.model.__table__
+        self.creates: list[tuple[int, dict, str]] = []  # (row number, columns, summary)
+        self.updates: list[_Update] = []
+
+    def write(self) -> None:
+        creates, updates = self.creates, self.updates
+        self.creates, self.updates = [], []
+        now, ip = utcnow(), audit.client_ip()
+        events = []
+        touched: set[int] = set()
+        created: list[tuple[int, tuple]] = []
+        if creates:
+            columns = [values for _n, values, _s in creates]
+            ids = list(db.session.scalars(self.table.insert().returning(self.table.c.id, sort_by_parameter_order=True),
+                                          columns))
+            for (_number, values, summary), new_id in zip(creates, ids, strict=True):
+                enterprise_id = self.enterprise_of(new_id, values)
+                events.append(audit.event_values(
+                    "create", self.entity_type, new_id, actor=self.actor, enterprise_id=enterprise_id, summary=summary,
+                    changes=audit.snapshot_values(values, self.audited), ip=ip, at=now))
+                touched.add(enterprise_id)
+            created = list(zip(ids, creates, strict=True))
+        updated = self._versioned_updates(updates, now)
+        self.written(created, updated)
+        for update in updated:
+            events.append(audit.event_values(
+                "update", self.entity_type, update.record.id, actor=self.actor, enterprise_id=update.enterprise_id,
+                changes=update.audit_changes, summary=update.summary, ip=ip, at=now))
+            touched.add(update.enterprise_id)
+            self.note_change(update.number, update.key, update.name, update.shown)
+        audit.record_many(db.session, events)
+        if touched:
+            from crm.policies.services import rematch_enterprises
+
+            rematch_enterprises(touched)  # deferred by import_table: one refresh at its end
+
+    def _versioned_updates(self, updates: list[_Update], now) -> list[_Update]:
+        """UPDATE the queued rows, grouped by the columns they set: `WHERE id = ? AND version = ?`, the version bumped
+        (the optimistic lock, as the ORM's version_id_col does). A row saved by someone else since it was loaded
+        is not written and is rejected as the pages refuse it; returns the updates written."""
+        groups: dict[tuple, list[_Update]] = {}
+        for update in updates:
+            groups.setdefault(tuple(sorted(update.values)), []).append(update)
+        table, written = self.table, []
+        for _columns, group in groups.items():
+            stmt = (table.update().where(table.c.id == sa.bindparam("_id"), table.c.version == sa.bindparam("_version"))
+                    .values(version=table.c.version + 1))
+            params = [{**u.values, "updated_at": now, "_id": u.record.id, "_version": u.record.version}
+                      for u in group]
+            result = db.session.execute(stmt, params)
+            if result.rowcount == len(group):
+                written.extend(group)
+                continue
+            # someone saved some of these rows since they were loaded: ours are the ones at their next version
+            # and stamped now; the others were not written
+            current = {row.id: row for row in db.session.execute(select(
+                table.c.id, table.c.version, table.c.updated_at).where(table.c.id.in_([u.record.id for u in group])))}
+            for u in group:
+                row = current.get(u.record.id)
+                if row is not None and row.version == u.record.version + 1 and row.updated_at == now:
+                    written.append(u)
+                else:
+                    self.reject(u.number, KEYS[self.kind][0], stale_message(row))
+        for u in written:  # an object of the session holding the row takes its new values (no reload, no flush)
+            held = db.session.identity_map.get(identity_key(self.model, u.record.id))
+            if held is not None:
+                for name, value in (u.values | {"version": u.record.version + 1, "updated_at": now}).items():
+                    set_committed_value(held, name, value)
+        return written
+
+    def stored(self, model, *where) -> list:
+        """The stored rows of `model` matching `where` as plain rows (attributes by column): read, compared and
+        written by id and version, never held by the session (no objects to load, track and expunge)."""
+        return db.session.execute(select(*model.__table__.c).where(*where)).all()
+
+    def enterprise_of(self, new_id: int, values: dict) -> int:
+        return values["enterprise_id"]
+
+    def written(self, created: list[tuple[int, tuple]], updated: list[_Update]) -> None:
+        """After the chunk's rows are written, before their trail: `created` as (new id, (row number, columns,
+        summary)), `updated` the updates written (a row saved by someone else meanwhile is not among them)."""
+
+    audited: tuple = ()
+
+
+class _EnterpriseRows(_BulkRows):
     kind = ImportKind.ENTERPRISES
+    model = Enterprise
+    entity_type = "enterprises"
+    audited = tuple(registry.ENTERPRISE_FIELDS)
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -343,11 +476,23 @@ class _EnterpriseRows(_Rows):
         return self._creatable[region_id]
 
     def prefetch(self, rows):
-        self.enterprises = self.enterprises_by_uscc(rows)
+        codes = {r["uscc"] for r in rows}
+        self.enterprises = {e.uscc: e for e in self.stored(Enterprise, Enterprise.uscc.in_(codes))}
+
+    def checked(self, data: dict, existing) -> dict:
+        """create_enterprise's / update_enterprise's checks (crm.enterprises.services.check_enterprise) on `data`,
+        the USCC and the region answered from the chunk's lookups; ValidationFailed as the service raises it."""
+        def uscc_taken(uscc: str) -> bool:
+            other = self.enterprises.get(uscc)
+            return other is not None and other is not existing
+
+        errors = registry.check_enterprise(data, uscc_taken=uscc_taken,
+                                           region_known=lambda region_id: region_id in self.regions_by_id)
+        if errors:
+            raise ValidationFailed(errors)
+        return data
 
     def apply(self, number, data):
-        from crm.service.services import assign_creator
-
         uscc = data["uscc"]
         self.once(number, (uscc,), "uscc")
         existing = self.enterprises.get(uscc)
@@ -383,35 +528,57 @@ class _EnterpriseRows(_Rows):
             if not changes:
                 self.report.unchanged += 1
                 return
-            full = {f: getattr(existing, f) for f in registry.ENTERPRISE_FIELDS} | values
-            registry.update_enterprise(existing, full, actor=self.actor)
+            full = self.checked({f: getattr(existing, f) for f in registry.ENTERPRISE_FIELDS} | values, existing)
+            audit_changes = audit.diff(existing, full)
             if "region_id" in changes:
                 old, new = changes.pop("region_id")
                 changes["region_code"] = (self.region_codes.get(old), self.region_codes.get(new))
-            self.note_change(number, uscc, existing.name, changes)
+            self.updates.append(_Update(number, existing, {f: full[f] for f in audit_changes}, audit_changes,
+                                        existing.id, full["name"], uscc, full["name"], changes))
             return
         if not self.may_create_in(region.id):
             raise _Rejected("region_code", _l("You may not register enterprises in this region."))
-        full = {"address": "", "tech_domain": None, "established_on": None, "is_above_scale": False,
-                "status": "active"} | values
-        enterprise = registry.create_enterprise(full, actor=self.actor)
-        if self.user is not None:
-            assign_creator(enterprise, self.user, actor=self.user)
-        self.enterprises[uscc] = enterprise
+        full = self.checked({"address": "", "tech_domain": None, "established_on": None, "is_above_scale": False,
+                             "status": "active"} | values, None)
+        self.creates.append((number, full, full["name"]))
         self.report.created += 1
+
+    def enterprise_of(self, new_id, values):
+        return new_id
+
+    def written(self, created, updated):
+        if self.user is None or not created:
+            return
+        from crm.service.services import assign_creator
+
+        ids = [new_id for new_id, _create in created]
+        for enterprise in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(ids))):
+            assign_creator(enterprise, self.user, actor=self.user)  # the officer who registers it serves it
 
 
 _FIGURE_VALUES = (*registry.FIGURE_FIELDS[1:-1],)  # the amounts and counts (not year, not source)
 
 
-class _FigureRows(_Rows):
+class _FigureRows(_BulkRows):
     kind = ImportKind.FIGURES
+    model = AnnualFigures
+    entity_type = "annual_figures"
+    audited = tuple(registry.FIGURE_FIELDS)
 
     def prefetch(self, rows):
-        self.enterprises = self.enterprises_by_uscc(rows)
+        codes = {r["uscc"] for r in rows}
+        self.enterprises = {e.uscc: e for e in self.stored(Enterprise, Enterprise.uscc.in_(codes))}
         ids = [e.id for e in self.enterprises.values()]
-        self.figures = {(f.enterprise_id, f.year): f for f in db.session.scalars(
-            select(AnnualFigures).where(AnnualFigures.enterprise_id.in_(ids)))} if ids else {}
+        self.figures = {(f.enterprise_id, f.year): f for f in self.stored(
+            AnnualFigures, AnnualFigures.enterprise_id.in_(ids))} if ids else {}
+
+    def checked(self, data: dict) -> dict:
+        """save_figures' checks (crm.enterprises.services.check_figures; the year's clash is the lookup's: a stored
+        year is updated, a repeated one refused by once()), the amounts to two places."""
+        errors = registry.check_figures(data, this_year=self.this_year)
+        if errors:
+            raise ValidationFailed(errors)
+        return registry.round_amounts(data)
 
     def apply(self, number, data):
         enterprise = self.enterprise_for(data["uscc"])
@@ -424,14 +591,25 @@ class _FigureRows(_Rows):
                 self.report.unchanged += 1
                 return
             full = {name: getattr(existing, name) for name in _FIGURE_VALUES} | values
-            full.update(year=existing.year, source=FigureSource.IMPORT)
-            registry.save_figures(enterprise, full, actor=self.actor, figures=existing)
-            self.note_change(number, f"{data['uscc']} {data['year']}", enterprise.name, changes)
+            full.update(year=existing.year, source=FigureSource.IMPORT.value)
+            full = self.checked(full)
+            audit_changes = audit.diff(existing, full)
+            columns = {f: full[f] for f in audit_changes}
+            if existing.verified:  # changed figures need verifying again
+                audit_changes["verified"] = [True, False]
+                columns.update(verified=False, verified_by_id=None, verified_at=None)
+            self.updates.append(_Update(number, existing, columns, audit_changes, enterprise.id,
+                                        f"{enterprise.name} {existing.year}", f"{data['uscc']} {data['year']}",
+                                        enterprise.name, changes))
             return
-        figures = registry.save_figures(enterprise, values | {"year": data["year"], "source": FigureSource.IMPORT},
-                                        actor=self.actor)
-        self.figures[(enterprise.id, figures.year)] = figures
+        full = self.checked({name: None for name in _FIGURE_VALUES} | values
+                            | {"year": data["year"], "source": FigureSource.IMPORT.value})
+        self.creates.append((number, full | {"enterprise_id": enterprise.id}, f"{enterprise.name} {full['year']}"))
         self.report.created += 1
+
+    @property
+    def this_year(self) -> int:
+        return clock.today().year
 
 
 class _IPRows(_Rows):

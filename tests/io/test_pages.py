@@ -75,26 +75,29 @@ def test_all_or_nothing_writes_nothing_when_a_row_is_rejected(client, world, adm
 
 
 def test_a_failure_in_the_middle_rolls_everything_back(client, world, admin, db, monkeypatch):
-    from crm.enterprises import services as registry
+    from crm.core import audit
+    from crm.io import services
 
     rows = [["企业名称", "统一社会信用代码", "行政区划代码", "行业代码"]] + [
         [f"企业{i}", valid_uscc(9600 + i), "640104", "C35"] for i in range(5)]
     upload(client, xlsx(rows))
     job = db.session.scalar(select(ImportJob))
-    real = registry.create_enterprise
+    real = audit.record_many
     calls = []
 
-    def flaky(data, *, actor):
+    def flaky(session, events):
         calls.append(1)
-        if len(calls) == 4:
+        if len(calls) == 2:  # the second chunk's trail, after the first chunk and the second's rows are written
             raise RuntimeError("disk full")
-        return real(data, actor=actor)
+        return real(session, events)
 
-    monkeypatch.setattr(registry, "create_enterprise", flaky)
+    monkeypatch.setattr(services, "CHUNK", 2)
+    monkeypatch.setattr(audit, "record_many", flaky)
     before = count(db, Enterprise)
     client.post(f"/imports/{job.id}/confirm")
     db.session.expire_all()
     job = db.session.get(ImportJob, job.id)
+    assert len(calls) == 2
     assert job.status == "failed" and "disk full" in job.error
     assert count(db, Enterprise) == before
 

@@ -1,0 +1,110 @@
+"""The bulk write of enterprises and figures keeps the services' guarantees: versions move on, the trail records the
+same events (create: the snapshot; update: old → new), the policy matches are refreshed once at the end, and a row
+someone else saved after the import read it is refused as the pages refuse it, the others written."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import force_locale
+from sqlalchemy import select, update
+
+from crm.core.audit import AuditEvent
+from crm.enterprises.models import AnnualFigures, Enterprise
+from crm.io import services
+from tests import factories
+from tests.io.sheets import valid_uscc, xlsx
+from tests.io.test_import_enterprises import run
+
+
+def _events(db, entity_type, entity_id):
+    return list(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id).order_by(AuditEvent.id)))
+
+
+def test_enterprise_rows_are_versioned_and_recorded_as_the_service_does(world, tmp_path, db):
+    e = world.ent_x
+    v0 = e.version
+    new = valid_uscc(9700)
+    rows = [["统一社会信用代码", "企业名称", "行政区划代码", "行业代码", "成立日期"],
+            [e.uscc, "兴庆智能装备股份有限公司", "640104", "c3511", e.established_on],
+            [new, "新登记有限公司", "640104", "C35", "2019-04-01"]]
+    report = run(tmp_path, "enterprises", xlsx(rows))
+    db.session.commit()
+    assert (report.created, report.updated) == (1, 1)
+    db.session.refresh(e)
+    assert e.version == v0 + 1 and e.name == "兴庆智能装备股份有限公司"
+    [changed] = _events(db, "enterprises", e.id)
+    assert (changed.action, changed.enterprise_id, changed.summary, changed.actor_label) == (
+        "update", e.id, "兴庆智能装备股份有限公司", "cli")
+    assert changed.changes == {"name": ["兴庆智能装备有限公司", "兴庆智能装备股份有限公司"]}
+    created = db.session.scalar(select(Enterprise).where(Enterprise.uscc == new))
+    assert created.version == 1
+    [event] = _events(db, "enterprises", created.id)
+    assert (event.action, event.enterprise_id, event.summary) == ("create", created.id, "新登记有限公司")
+    assert event.changes == {"name": [None, "新登记有限公司"], "uscc": [None, new], "region_id": [None, world.county_x.id],
+                             "address": [None, ""], "industry_code": [None, "C35"],
+                             "established_on": [None, "2019-04-01"], "is_above_scale": [None, False],
+                             "status": [None, "active"]}
+
+
+def test_figure_rows_are_versioned_unverified_and_recorded(world, tmp_path, db):
+    e = world.ent_x
+    f = factories.figures(e, 2023, verified=True)
+    db.session.commit()
+    v0 = f.version
+    rows = [["统一社会信用代码", "年度", "营业收入"], [e.uscc, 2023, "3,500"], [e.uscc, 2022, "1,000.5"]]
+    report = run(tmp_path, "figures", xlsx(rows))
+    db.session.commit()
+    assert (report.created, report.updated) == (1, 1)
+    db.session.refresh(f)
+    assert f.version == v0 + 1 and f.revenue == Decimal("3500.00") and not f.verified and f.source == "import"
+    [changed] = _events(db, "annual_figures", f.id)
+    assert changed.action == "update" and changed.summary == f"{e.name} 2023" and changed.enterprise_id == e.id
+    assert changed.changes["revenue"] == ["3200.00", "3500.00"] and changed.changes["verified"] == [True, False]
+    assert changed.changes["source"] == ["officer", "import"]
+    new = db.session.scalar(select(AnnualFigures).where(AnnualFigures.enterprise_id == e.id,
+                                                        AnnualFigures.year == 2022))
+    [event] = _events(db, "annual_figures", new.id)
+    assert event.action == "create" and event.changes == {
+        "year": [None, 2022], "revenue": [None, "1000.50"], "source": [None, "import"]}
+
+
+def test_a_row_saved_by_someone_else_meanwhile_is_refused(world, tmp_path, db, monkeypatch):
+    x, y = world.ent_x, world.ent_y
+    real = services._EnterpriseRows.prefetch
+
+    def prefetch_then_someone_saves(self, rows):
+        real(self, rows)
+        table = Enterprise.__table__
+        db.session.execute(update(table).where(table.c.id == x.id).values(version=table.c.version + 1,
+                                                                           address="别人改的"))
+
+    monkeypatch.setattr(services._EnterpriseRows, "prefetch", prefetch_then_someone_saves)
+    rows = [["统一社会信用代码", "企业名称", "行政区划代码", "行业代码"],
+            [x.uscc, x.name + "改", "640104", x.industry_code],
+            [y.uscc, y.name + "改", "640105", y.industry_code]]
+    before = db.session.scalar(select(Enterprise.version).where(Enterprise.id == x.id))
+    with force_locale("en"):
+        report = run(tmp_path, "enterprises", xlsx(rows))
+    db.session.commit()
+    assert report.updated == 1 and [r["row"] for r in report.rejects] == [2]
+    assert "Someone else saved this record" in report.rejects[0]["reason"]
+    db.session.refresh(x)
+    db.session.refresh(y)
+    assert (x.name, x.address, x.version) == ("兴庆智能装备有限公司", "别人改的", before + 1)
+    assert y.name.endswith("改")
+    assert _events(db, "enterprises", x.id) == [] and len(_events(db, "enterprises", y.id)) == 1
+
+
+def test_the_policy_matches_are_refreshed_once_for_every_enterprise_written(world, tmp_path, monkeypatch):
+    from crm.policies import services as policies
+
+    calls = []
+    monkeypatch.setattr(policies, "refresh_matches", lambda ids, **kw: calls.append(set(ids)))
+    monkeypatch.setattr(services, "CHUNK", 2)
+    rows = [["企业名称", "统一社会信用代码", "行政区划代码", "行业代码"]] + [
+        [f"企业{i}", valid_uscc(9800 + i), "640104", "C35"] for i in range(5)] + [
+        [world.ent_x.name + "改", world.ent_x.uscc, "640104", "C3511"]]
+    report = run(tmp_path, "enterprises", xlsx(rows))
+    assert report.created == 5 and report.updated == 1
+    assert len(calls) == 1 and len(calls[0]) == 6 and world.ent_x.id in calls[0]
