@@ -66,7 +66,7 @@ NOT_AUDITED = {
     "crm.pipeline.services": {
         "compute_snapshot", "backfill",  # derived monthly statistics, recomputed from the history; the JobRun records each run
         # the dashboards' roll-ups: counts and rankings recomputed whole from the records; the JobRun records each run
-        "refresh_activity", "refresh_forecast",
+        "refresh_activity", "refresh_forecast", "refresh_at_risk",
     },
     "crm.policies.services": {
         # the stored policy matches: derived from the figures, certifications and conditions by the audited writes

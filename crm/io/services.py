@@ -392,9 +392,12 @@ class _BulkRows(_Rows):
             self.note_change(update.number, update.key, update.name, update.shown)
         audit.record_many(db.session, events)
         if touched:
+            from crm.ladder.services import rerank_enterprises
             from crm.policies.services import rematch_enterprises
 
-            rematch_enterprises(touched)  # deferred by import_table: one refresh at its end
+            # deferred by import_table: one refresh of each at its end
+            rematch_enterprises(touched)
+            rerank_enterprises(touched)
 
     def _versioned_updates(self, updates: list[_Update], now) -> list[_Update]:
         """UPDATE the queued rows, grouped by the columns they set: `WHERE id = ? AND version = ?`, the version bumped

@@ -108,3 +108,17 @@ def test_the_policy_matches_are_refreshed_once_for_every_enterprise_written(worl
     report = run(tmp_path, "enterprises", xlsx(rows))
     assert report.created == 5 and report.updated == 1
     assert len(calls) == 1 and len(calls[0]) == 6 and world.ent_x.id in calls[0]
+
+
+def test_the_candidate_ranks_are_refreshed_once_for_every_enterprise_written(world, tmp_path, monkeypatch):
+    from crm.ladder import services as ladder
+
+    calls = []
+    monkeypatch.setattr(ladder, "refresh_ranks", lambda ids, **kw: calls.append(set(ids)))
+    monkeypatch.setattr(services, "CHUNK", 2)
+    rows = [["企业名称", "统一社会信用代码", "行政区划代码", "行业代码"]] + [
+        [f"企业{i}", valid_uscc(9700 + i), "640104", "C35"] for i in range(3)] + [
+        [world.ent_x.name + "改", world.ent_x.uscc, "640104", "C3511"]]
+    report = run(tmp_path, "enterprises", xlsx(rows))
+    assert report.created == 3 and report.updated == 1
+    assert len(calls) == 1 and len(calls[0]) == 4 and world.ent_x.id in calls[0]
