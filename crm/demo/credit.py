@@ -1,7 +1,8 @@
 """Demo data of the credit screening (信用筛查): one 经营异常名录 received last month from the market regulator,
-naming two 高企 of 银川市 that an officer serves (their clean record is set, their officers told) and one company
-not in the registry. Chosen among enterprises the other demo parts never propose (high-tech holders: not filed
-in the cycle's batch, not in the reserve pool; no policy push). Skipped when a list exists."""
+naming two enterprises of 银川市 (their clean record is set, their officers told; served ones and 高企 first) and
+one company not in the registry. Chosen among those the other demo parts have not proposed (no application,
+reserve-pool entry, or policy applied for: visits telling of policies do not count); those parts leave listed
+enterprises out on later loads. Skipped when a list exists."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -45,14 +46,15 @@ def load_credit(today: date) -> dict[str, int]:
         return {"negative lists": 0, "negative list entries": 0}
     holders = select(Certification.enterprise_id).where(Certification.tier == "high_tech",
                                                         Certification.status == CertificationStatus.ACTIVE)
-    proposed = union(select(PolicyPush.enterprise_id), select(Application.enterprise_id),
-                     select(ReservePoolEntry.enterprise_id))
+    proposed = union(select(PolicyPush.enterprise_id).where(PolicyPush.status != "informed"),
+                     select(Application.enterprise_id), select(ReservePoolEntry.enterprise_id))
     chosen = list(db.session.scalars(
-        select(Enterprise).join(Assignment, and_(Assignment.enterprise_id == Enterprise.id,
-                                                 Assignment.ends_on.is_(None)))
+        select(Enterprise).outerjoin(Assignment, and_(Assignment.enterprise_id == Enterprise.id,
+                                                      Assignment.ends_on.is_(None)))
         .where(Enterprise.region_id.in_(subtree_ids(city.id)), Enterprise.archived_at.is_(None),
-               Enterprise.id.in_(holders), Enterprise.id.not_in(proposed))
-        .order_by(Enterprise.name.desc(), Enterprise.id).limit(2)))
+               Enterprise.id.not_in(proposed))
+        .order_by(Assignment.id.is_(None), Enterprise.id.not_in(holders), Enterprise.name.desc(), Enterprise.id)
+        .limit(2)))
     received = today.replace(day=1) - timedelta(days=20)
     reasons = ["未按规定期限公示年度报告", "通过登记的住所或者经营场所无法联系"]
     rows = [(e.uscc, e.name, (received - timedelta(days=30 + 15 * i)).isoformat(), reasons[i])

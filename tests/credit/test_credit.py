@@ -192,6 +192,17 @@ def test_an_officer_cannot_mark_a_listed_enterprise_clean(world, people, db):
     assert "clean_record" in refused.value.errors
     _db.session.rollback()
     save_readiness_inputs(world.ent_x, {"clean_record": False, "resident": True}, actor=people["officer"])
+    db.session.commit()
+
+
+def test_the_inputs_form_says_where_the_clean_record_comes_from(client, login_as, world, people, db):
+    _import(world, people, db)
+    login_as(people["officer"])
+    page = text(client.get(f"/enterprises/{world.ent_x.id}/readiness/inputs"))
+    assert 'id="clean-record-source"' in page and "发展和改革委员会" in page
+    response = client.post(f"/enterprises/{world.ent_x.id}/readiness/inputs", data={"clean_record": "yes"})
+    assert response.status_code == 422
+    assert db.session.get(ReadinessInputs, world.ent_x.id).clean_record is False
 
 
 def test_lifting_before_listing_or_in_the_future_is_refused(world, people, db):
