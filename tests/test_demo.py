@@ -293,7 +293,10 @@ def test_readiness_inputs_of_most_active_enterprises(ladder_loaded, db):
         Enterprise.status == "active", Enterprise.archived_at.is_(None)))
     assert len(rows) >= 0.75 * active
     assert all(r.resident is True and r.restricted_industry is False for r in rows)
-    assert sum(r.clean_record is True for r in rows) >= 0.9 * len(rows)
+    # the officers' answers (an enterprise on the demo's negative list keeps its officer's answer aside, crm.credit)
+    answers = [r.clean_record_before_list if r.clean_record_source else r.clean_record for r in rows]
+    assert sum(a is True for a in answers) >= 0.9 * len(rows)
+    assert 0 < sum(bool(r.clean_record_source) and r.clean_record is False for r in rows) <= 2
     judged = [r for r in rows if r.ip_advancement is not None]
     assert 0 < len(judged) < len(rows) / 2
     for r in judged:

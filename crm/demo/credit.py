@@ -1,8 +1,8 @@
 """Demo data of the credit screening (信用筛查): one 经营异常名录 received last month from the market regulator,
-naming two enterprises of 银川市 (their clean record is set, their officers told; served ones and 高企 first) and
-one company not in the registry. Chosen among those the other demo parts have not proposed (no application,
-reserve-pool entry, or policy applied for: visits telling of policies do not count); those parts leave listed
-enterprises out on later loads. Skipped when a list exists."""
+naming two enterprises of 银川市 (their clean record is set, their officers told; those an officer had marked not
+clean, served ones and 高企 first) and one company not in the registry. Chosen among those the other demo parts
+have not proposed (no application, reserve-pool entry, or policy applied for: visits telling of policies do not
+count); those parts leave listed enterprises out on later loads. Skipped when a list exists."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -18,7 +18,7 @@ from crm.cycle.models import Application
 from crm.enterprises.models import Enterprise, Region
 from crm.enterprises.queries import subtree_ids
 from crm.extensions import db
-from crm.ladder.models import Certification, CertificationStatus
+from crm.ladder.models import Certification, CertificationStatus, ReadinessInputs
 from crm.policies.models import PolicyPush, ReservePoolEntry
 from crm.service.models import Assignment
 
@@ -48,12 +48,16 @@ def load_credit(today: date) -> dict[str, int]:
                                                         Certification.status == CertificationStatus.ACTIVE)
     proposed = union(select(PolicyPush.enterprise_id).where(PolicyPush.status != "informed"),
                      select(Application.enterprise_id), select(ReservePoolEntry.enterprise_id))
+    # those an officer already marked as not clean first: the list is the record behind the officer's "no"
+    flagged = select(ReadinessInputs.enterprise_id).where(ReadinessInputs.clean_record.is_(False))
     chosen = list(db.session.scalars(
         select(Enterprise).outerjoin(Assignment, and_(Assignment.enterprise_id == Enterprise.id,
                                                       Assignment.ends_on.is_(None)))
         .where(Enterprise.region_id.in_(subtree_ids(city.id)), Enterprise.archived_at.is_(None),
-               Enterprise.id.not_in(proposed))
-        .order_by(Assignment.id.is_(None), Enterprise.id.not_in(holders), Enterprise.name.desc(), Enterprise.id)
+               Enterprise.id.not_in(proposed),
+               Enterprise.id.in_(select(ReadinessInputs.enterprise_id)))  # the officer's facts entered
+        .order_by(Enterprise.id.not_in(flagged), Assignment.id.is_(None), Enterprise.id.not_in(holders),
+                  Enterprise.name.desc(), Enterprise.id)
         .limit(2)))
     received = today.replace(day=1) - timedelta(days=20)
     reasons = ["未按规定期限公示年度报告", "通过登记的住所或者经营场所无法联系"]
