@@ -110,6 +110,7 @@ def import_models() -> None:
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
     import crm.core.workdays  # noqa: F401
+    import crm.credit.models  # noqa: F401
     import crm.cycle.models  # noqa: F401
     import crm.enterprises.models  # noqa: F401
     import crm.events.models  # noqa: F401
@@ -148,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.api.views import tokens_bp
     from crm.auth.views import admin_bp
     from crm.auth.views import bp as auth_bp
+    from crm.credit.views import bp as credit_bp
     from crm.cycle.views import bp as cycle_bp
     from crm.enterprises.views import bp as enterprises_bp
     from crm.enterprises.views import regions_bp
@@ -176,7 +178,8 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, admin_bp, enterprises_bp, regions_bp, ladder_bp, candidates_bp, rules_bp,
                       api_bp, service_bp, policies_bp, notify_bp, pipeline_bp, io_bp, tokens_bp, portal_bp,
                       submissions_bp, portal_accounts_bp, performance_bp, cycle_bp, referrals_bp, holidays_bp,
-                      evidence_bp, tags_bp, saved_views_bp, partners_bp, events_bp, surveys_bp, portal_surveys_bp):
+                      evidence_bp, tags_bp, saved_views_bp, partners_bp, events_bp, surveys_bp, portal_surveys_bp,
+                      credit_bp):
         app.register_blueprint(blueprint)
 
 

@@ -269,6 +269,12 @@ GET_ROUTES = {
     "surveys.question_needs": ("/surveys/{survey_campaign}/questions/{survey_question}/needs", _pipeline_x),
     "surveys.fill": ("/surveys/{survey_campaign}/enterprises/{ent}/fill", _service_x),
     "portal_surveys.fill": ("/portal/surveys/{survey_campaign}", _portal_x),
+    # credit screening (crm.credit): admins import the negative lists; managers read them (lists concern the whole
+    # province; the matched entries shown are their region's)
+    "credit.index": ("/credit", _credit_read := {"admin": OK, **{r: OK for r in MANAGERS}}),
+    "credit.detail": ("/credit/{credit_list}", _credit_read),
+    "credit.import_list": ("/credit/import", _admin_only),
+    "credit.template": ("/credit/template.xlsx", _admin_only),
 }
 # Endpoints that also answer on a second URL (the "new" form of an edit route) are covered above.
 
@@ -403,6 +409,9 @@ POST_ROUTES = {
     "events.attendance": ("/events/{event}/attendance", _manage_post),
     # launching county X's draft campaign (audited): its region's managers and admins
     "surveys.launch": ("/surveys/{survey_draft}/launch", _manage_post),
+    # credit screening: an import posted empty is refused (422), lifting an entry (audited) is an admin's
+    "credit.import_list": ("/credit/import", {"admin": 422}),
+    "credit.lift": ("/credit/entries/{credit_entry}/lift", {"admin": "allowed"}),
 }
 
 
@@ -512,7 +521,18 @@ def ids(world, officer_x, db):
         {"title": "草稿", "region_id": world.county_x.id, "opens_on": clock.today(), "closes_on": clock.today()},
         [survey_question.id], actor="test", usable={survey_question.id: survey_question})
     db.session.commit()
-    return {"survey_question": survey_question.id, "survey_campaign": survey_campaign.id,
+    # a negative list with one entry not in the registry (no enterprise of the matrix is held up by it)
+    from crm.credit.models import CreditList, CreditListEntry
+
+    credit_list = CreditList(kind="serious_breach", source="宁夏发改委", received_on=factories.date(2025, 6, 1))
+    db.session.add(credit_list)
+    db.session.flush()
+    credit_entry = CreditListEntry(list_id=credit_list.id, uscc=factories.uscc("640104"), name="不在库企业",
+                                   listed_on=factories.date(2025, 5, 1))
+    db.session.add(credit_entry)
+    db.session.commit()
+    return {"credit_list": credit_list.id, "credit_entry": credit_entry.id,
+            "survey_question": survey_question.id, "survey_campaign": survey_campaign.id,
             "survey_draft": survey_draft.id,"tag": tag.id, "rule_tag": rule_tag.id, "partner": partner.id, "event": event.id,
             "saved_view": saved_view.id, "partner_referral": partner_referral.id,
             "cycle_batch": cycle_batch.id, "application": application.id, "bulletin": bulletin.id,
@@ -615,7 +635,7 @@ def test_post_matrix_forbidden_writes_change_nothing(client, login_as, world, of
             # allowed: the write happens and answers 303 (see-other); writes to records are audited
             audited = endpoint.startswith(("enterprises.", "ladder.", "rules.", "policies.", "api_tokens.",
                                            "submissions.", "portal_accounts.", "holidays.", "referrals.",
-                                           "evidence.", "surveys."))
+                                           "evidence.", "surveys.", "credit."))
             if got != 303 or (audited and after == before):
                 wrong.append(f"{endpoint}: allowed, got {got} (+{after - before} events)")
         elif got != want or after != before:

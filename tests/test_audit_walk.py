@@ -27,6 +27,7 @@ from tests import factories
 # Functions that compute, check or read: they must not write (checked below).
 WRITES_NOTHING = {
     "crm.auth.services": {"authenticate", "sign_in_locked", "hash_token", "live_password_link"},
+    "crm.credit.services": {"source_text"},
     "crm.cycle.services": {"coaching_due_on"},
     "crm.enterprises.services": {"check_figures", "check_ip", "check_enterprise", "round_amounts"},
     "crm.evidence.services": {"attachments_root", "sniff", "stored_path"},
@@ -189,6 +190,7 @@ def _ent_fields(e):
 
 def _cases():
     from crm.auth import services as auth
+    from crm.credit import services as credit
     from crm.enterprises import services as ent
     from crm.ladder import services as ladder
     from crm.notify import services as notify
@@ -253,10 +255,37 @@ def _cases():
         "sign_out": lambda w, a: auth.sign_out(a),
         "create_api_token": lambda w, a: auth.create_api_token(a, "script", actor=a),
         "set_email_preference": lambda w, a: notify.set_email_preference(a, not a.email_notifications, actor=a),
+        "import_list": lambda w, a: credit.import_list(_credit_xlsx(w), _CREDIT_META, actor=a),
+        "lift_entry": lambda w, a: credit.lift_entry(
+            credit.import_list(_credit_xlsx(w), _CREDIT_META, actor=a).credit_list and _credit_entry(), actor=a),
         "create_policy": lambda w, a: factories.policy() and policies.create_policy(
             {"title": "新政策", "issuer": "科技厅", "document_no": "宁科发1号", "summary": "支持",
              "opens_on": date(2026, 1, 1), "closes_on": date(2026, 12, 31), "active": True}, actor=a),
     }
+
+
+_CREDIT_META = {"kind": "serious_breach", "source": "宁夏发改委", "received_on": date(2025, 6, 1)}
+
+
+def _credit_xlsx(w) -> bytes:
+    """A negative list naming ent_x."""
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["统一社会信用代码", "企业名称", "列入日期"])
+    wb.active.append([w.ent_x.uscc, w.ent_x.name, "2025-05-20"])
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _credit_entry():
+    from crm.credit.models import CreditListEntry
+    from crm.extensions import db
+
+    return db.session.scalar(select(CreditListEntry))
 
 
 CASES = list(_cases())
@@ -269,7 +298,7 @@ def test_each_main_write_leaves_an_audit_event(case, world, db):
     before = _events(db)
     setup_only = {"update_contact": 1, "remove_contact": 1, "revoke_certification": 1, "expire_due_certifications": 1,
                   "save_figures (update)": 0, "verify_figures": 0, "update_need": 0, "change_need_status": 0,
-                  "remove_ip": 0, "update_user": 0}
+                  "remove_ip": 0, "update_user": 0, "lift_entry": 2}
     _cases()[case](world, admin)
     db.session.commit()
     # a case whose set-up is itself an audited write (a contact added before it is changed) adds one more

@@ -94,6 +94,10 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "surveys.fill": frozenset({_A, _M, _O}),
     "surveys.manage": frozenset({_A, _M}),
     "surveys.results": frozenset({_A, _M}),
+    # credit screening (crm.credit, 信用筛查): an admin imports the negative lists and lifts entries; managers read
+    # them (the matched entries of their region's subtree)
+    "credit.read": frozenset({_A, _M}),
+    "credit.manage": frozenset({_A}),
     # the scheduler's jobs: their schedules, history, and running one by hand
     "jobs.manage": frozenset({_A}),
     # Excel/CSV imports (crm.io), row by row within the importer's scope: admins everywhere, managers their

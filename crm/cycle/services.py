@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.core import audit, clock
 from crm.core.validation import ValidationFailed
+from crm.credit import queries as credit_queries
 from crm.cycle import queries
 from crm.cycle.models import (
     DEADLINE_STAGES,
@@ -99,6 +100,7 @@ def file_application(batch: Batch, enterprise: Enterprise, *, actor, on: date | 
                                                        name=enterprise.name))
     if enterprise.archived_at is not None:
         raise ValidationFailed.one("enterprise_id", _l("%(name)s is archived.", name=enterprise.name))
+    credit_queries.refuse_listed([enterprise], "enterprise_id")  # on a negative list: not filed (信用筛查)
     clash = db.session.scalar(select(Application.id).where(
         Application.enterprise_id == enterprise.id, Application.tier == batch.tier, Application.year == batch.year))
     if clash is not None:

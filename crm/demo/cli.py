@@ -142,6 +142,11 @@ def load(count: int):
     for label, n in load_policy_push(clock.today()).items():
         click.echo(f"{label}: {n}")
     db.session.commit()
+    from crm.demo.credit import load_credit
+
+    for label, n in load_credit(clock.today()).items():  # last: its enterprises are refused proposals from now on
+        click.echo(f"{label}: {n} created")
+    db.session.commit()
     click.echo("")
     click.echo(f"Demo accounts (password: {accounts.DEMO_PASSWORD}):")
     for user in accounts.featured_accounts(db.session):

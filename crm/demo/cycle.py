@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import and_, select
 
 from crm.auth.models import User
+from crm.credit.models import CreditListEntry
 from crm.cycle import services
 from crm.cycle.models import PATH, Batch, Bulletin
 from crm.enterprises.models import Enterprise, EnterpriseStatus, Region
@@ -45,6 +46,8 @@ def load_cycle(today: date) -> dict[str, int]:
         return {"application batches": 0, "applications": 0}
     batch = services.save_batch({"region_id": city.id, "year": year, "tier": "high_tech", "note": "",
                                  **_deadlines(year)}, actor=manager)
+    listed = select(CreditListEntry.enterprise_id).where(CreditListEntry.enterprise_id.is_not(None),
+                                                         CreditListEntry.removed_on.is_(None))
     holders = select(Certification.enterprise_id).where(Certification.tier == "high_tech",
                                                         Certification.status == CertificationStatus.ACTIVE)
     rows = db.session.execute(
@@ -53,6 +56,7 @@ def load_cycle(today: date) -> dict[str, int]:
         .join(User, User.id == Assignment.officer_id)
         .where(Enterprise.region_id.in_(subtree_ids(city.id)), Enterprise.archived_at.is_(None),
                Enterprise.status == EnterpriseStatus.ACTIVE, Enterprise.id.not_in(holders))
+        .where(Enterprise.id.not_in(listed))  # on a negative list (crm.credit): not filed
         .order_by((User.username != "officer"), Enterprise.name, Enterprise.id).limit(len(STAGES))).all()
     created = 0
     for (enterprise, officer), stage in zip(rows, STAGES, strict=False):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from crm.credit.queries import blocking_entries
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.policies import jobs, queries, services
@@ -65,6 +66,8 @@ def load_policy_push(today: date) -> dict[str, int]:
     pushes = list(db.session.scalars(select(PolicyPush).where(PolicyPush.status == "informed")))
     officer_of = _officers()
     pushes = [p for p in pushes if p.enterprise_id in officer_of]  # moved by the officer who serves it
+    listed = blocking_entries({p.enterprise_id for p in pushes})  # on a negative list (crm.credit): not applied for
+    pushes = [p for p in pushes if p.enterprise_id not in listed]
     if pushes:
         by_id = {p.id: p for p in policies.values()}
         enterprises = {e.id: e for e in db.session.scalars(select(Enterprise).where(
@@ -140,7 +143,9 @@ def _reserve_pool(today: date) -> int:
     manager = db.session.scalar(select(User).where(User.username == "manager"))
     if manager is None or db.session.scalar(select(ReservePoolEntry.id).limit(1)) is not None:
         return 0
-    top = [r for r in queries.ranking(manager, today=today) if r.entry is None and r.officer_id][:5]
+    ranked = [r for r in queries.ranking(manager, today=today) if r.entry is None and r.officer_id]
+    listed = blocking_entries({r.enterprise.id for r in ranked})
+    top = [r for r in ranked if r.enterprise.id not in listed][:5]
     return len(services.add_to_reserve_pool(top, actor=manager, today=today))
 
 

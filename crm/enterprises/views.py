@@ -14,6 +14,7 @@ from crm.core.policy import Role, can, require, signed_in
 from crm.core.uow import unit_of_work
 from crm.core.validation import form_status
 from crm.core.web import id_or_none, paginate
+from crm.credit import queries as credit_queries
 from crm.enterprises import queries, services
 from crm.enterprises.forms import ContactForm, EnterpriseForm, FiguresForm, IPForm, RegionForm
 from crm.enterprises.industries import division_choices, industry_label
@@ -163,7 +164,7 @@ def detail(enterprise_id: int):
         ladder=ladder_queries.ladder_state(enterprise),
         can_edit=queries.can_edit_enterprise(current_user, enterprise),
         readiness=readiness_context(enterprise), **_service_officer_context(enterprise),
-        **_tags_context(enterprise),
+        **_tags_context(enterprise), credit_entries=credit_queries.active_entries_of(enterprise),
     )
 
 

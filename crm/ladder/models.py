@@ -152,6 +152,15 @@ class ReadinessInputs(Base):
     ip_acquisition: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
     ip_standards_bonus: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
     management: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    # The credit screening's provenance of `clean_record` (crm.credit): while the enterprise is on a negative
+    # list the flag is False and these say which list set it (its name, issuing body and import, as text) and
+    # since when; `clean_record_before_list` keeps the officer's own answer, restored when the last entry is
+    # lifted. Kept here, beside the flag, rather than read from the entries: every reader of the flag (the
+    # engine's profiles in bulk, policy eligibility, the readiness sheets) loads this row already, so the
+    # source costs no join, and the text stays readable should a list's rows ever be pruned.
+    clean_record_source: Mapped[str] = mapped_column(sa.String(255), default="", server_default="")
+    clean_record_on: Mapped[date | None]
+    clean_record_before_list: Mapped[bool | None]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 

@@ -194,8 +194,14 @@ def save_readiness_inputs(enterprise: Enterprise, data: dict, *, actor) -> dict:
     if errors:
         raise ValidationFailed(errors)
     inputs = db.session.get(ReadinessInputs, enterprise.id)
+    if inputs is not None and inputs.clean_record_source and data.get("clean_record") is not False:
+        # on a negative list (crm.credit): the flag is the screening's until the entry is lifted
+        raise ValidationFailed.one("clean_record", _l(
+            "On a negative list (%(source)s) since %(day)s: the clean record stays “no” until the entry is lifted.",
+            source=inputs.clean_record_source, day=inputs.clean_record_on.isoformat() if inputs.clean_record_on
+            else "—"))
     if inputs is None:
-        inputs = ReadinessInputs(enterprise_id=enterprise.id)
+        inputs = ReadinessInputs(enterprise_id=enterprise.id, clean_record_source="")
         db.session.add(inputs)
     fields = {k: data.get(k) for k in (*FLAG_FIELDS, *JUDGEMENT_FIELDS)}
     changes = audit.apply_changes(inputs, fields)

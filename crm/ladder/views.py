@@ -75,7 +75,7 @@ def readiness_inputs(enterprise_id: int):
         if work.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="readiness"), code=303)
-    return render_template("ladder/inputs_form.html", form=form, e=enterprise), form_status(form)
+    return render_template("ladder/inputs_form.html", form=form, e=enterprise, inputs=inputs), form_status(form)
 
 
 # --- candidate pool ---

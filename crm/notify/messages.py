@@ -62,6 +62,10 @@ MESSAGES = {
         _l("An application is %(days)s days behind its deadline"),
         _l("%(enterprise)s, %(tier)s %(year)s: “%(stage)s” was due on %(due_on)s; the application is still at "
            "“%(current)s”.")),
+    "credit_listed": (
+        _l("An enterprise you serve is on a negative list"),
+        _l("%(enterprise)s is on the %(credit_list)s since %(listed_on)s (%(source)s): it cannot be proposed for a "
+           "tier, a policy or the reserve pool until the entry is lifted.")),
     "need_status": (
         _l("Your request has a new status"),
         _l("“%(title)s”: %(old)s → %(new)s.")),
@@ -80,6 +84,10 @@ def _prepare(params: dict) -> dict:
     for key in ("stage", "current"):  # application stages (crm.cycle)
         if key in out:
             out[key] = STAGE_LABELS.get(out[key], out[key])
+    if "credit_list" in out:
+        from crm.credit.models import CREDIT_LIST_KIND_LABELS
+
+        out["credit_list"] = CREDIT_LIST_KIND_LABELS.get(out["credit_list"], out["credit_list"])
     if isinstance(out.get("enterprises"), list):
         out["enterprises"] = "、".join(out["enterprises"]) if out["enterprises"] else "—"
     if isinstance(out.get("actions"), list):

@@ -125,9 +125,19 @@ def save_conditions(policy: Policy, conditions: dict, *, actor) -> bool:
     return True
 
 
-def set_push(policy: Policy, enterprise, status: str, *, actor, amount=None, on=None) -> PolicyPush:
-    """Move an enterprise's push along informed → applied → granted | not granted (allowed steps only)."""
+# The push steps the credit screening refuses for an enterprise on a negative list: pushing the policy to it and
+# recording it as applying (the decision, granted or not, is the funder's and is still recorded).
+SCREENED_PUSH_STATUSES = frozenset({"informed", "applied"})
+
+
+def set_push(policy: Policy, enterprise, status: str, *, actor, amount=None, on=None,
+             incidental: bool = False) -> PolicyPush:
+    """Move an enterprise's push along informed → applied → granted | not granted (allowed steps only).
+
+    An enterprise on a negative list (crm.credit) is not pushed a policy nor recorded as applying; `incidental`
+    marks a visit or an event that told of the policy in passing (mark_informed), which is not a proposal."""
     from crm.core import clock
+    from crm.credit.queries import refuse_listed
     from crm.policies.models import PUSH_STATUS_LABELS, PUSH_TRANSITIONS
 
     on = on or clock.today()
@@ -140,6 +150,8 @@ def set_push(policy: Policy, enterprise, status: str, *, actor, amount=None, on=
                                                 target=PUSH_STATUS_LABELS.get(status, status)))
     if status == "granted" and (amount is None or amount < 0):
         raise ValidationFailed.one("amount", _l("Say how much was granted (10k CNY)."))
+    if status in SCREENED_PUSH_STATUSES and not (incidental and status == "informed"):
+        refuse_listed([enterprise], "status")
     if push is None:
         push = PolicyPush(policy_id=policy.id, enterprise_id=enterprise.id, status=status)
         db.session.add(push)
@@ -166,7 +178,7 @@ def mark_informed(enterprise, policies, *, actor, on) -> int:
     n = 0
     for policy in policies:
         if policy.id not in told:
-            set_push(policy, enterprise, "informed", actor=actor, on=on)
+            set_push(policy, enterprise, "informed", actor=actor, on=on, incidental=True)
             n += 1
     return n
 
@@ -184,6 +196,7 @@ def add_to_reserve_pool(rows, *, actor, coaches: dict | None = None, today=None)
 
     from crm.auth.models import User
     from crm.core import clock
+    from crm.credit.queries import refuse_listed
     from crm.policies.models import ReservePoolEntry
     from crm.policies.queries import POOL_TIER, points_model
     from crm.service import queries as service_queries
@@ -194,6 +207,7 @@ def add_to_reserve_pool(rows, *, actor, coaches: dict | None = None, today=None)
     version = points_model().version
     coaches = coaches or {}
     created = []
+    refuse_listed([row.enterprise for row in rows], "")  # an enterprise on a negative list is not proposed
     for row in rows:
         e = row.enterprise
         if row.entry is not None or db.session.scalar(select(ReservePoolEntry.id).where(

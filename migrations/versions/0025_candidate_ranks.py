@@ -2,7 +2,7 @@
 (derived data, refreshed by crm.ladder.services)
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0022
 Create Date: 2026-11-25 18:20:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0025'
-down_revision = '0021'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
