@@ -47,6 +47,13 @@ Numbers are compared exactly (Decimal, cross-multiplied, never divided); ratios 
 only for display (down, so a shown ratio never seems to meet a threshold it misses). Gap
 amounts are rounded up to 0.1 万元 (whole persons / items / days) and checked: applying the
 shown gap makes the criterion pass, one unit less does not.
+
+Speed (issue #14: at least 50,000 evaluations a second): a rule set is compiled once (load_rulesets, cached by
+crm.ladder.queries.active_rulesets until an admin's version changes): criteria read and checked, each entry's fixed
+keys prepared per language, (1 + rate)^k of growth rates computed. What several criteria read from one profile is
+computed once per profile (_Facts.memo: series, a ratio's sums and shown quotient, the growth shown, a figure as
+JSON); gap texts that repeat are kept. tests/ladder/test_engine_reference.py compares every result, strictly, with
+the engine as it was before (tests/ladder/reference_engine.py): a change meant to change results is made in both.
 """
 from __future__ import annotations
 
