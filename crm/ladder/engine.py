@@ -1006,6 +1006,8 @@ class RatioCriterion(Criterion):
                         e = self._passed[lang].copy()
                         e["actual"] = shown[1] if shown[0] >= t else float(t)
                         return e
+                    # a fail: the general path's sums of one year (0 + each figure), nothing missing or fallen back
+                    return self._failed(f, lang, _ZERO + n, _ZERO + d, t, self.required_json)
         sums = self._sums(f, miss)
         if sums is None:
             return self.entry(lang, UNKNOWN, None, json_number(self.value))
@@ -1050,21 +1052,28 @@ class RatioCriterion(Criterion):
             if cmp(n, td):
                 e = self.entry(lang, PASS, _clamped(self._shown(f, n, d), t, True), required)
             else:
-                e = self.entry(lang, FAIL, _clamped(self._shown(f, n, d), t, False), required)
-                if self.nested:
-                    x0 = (td - n) / (1 - t)
-                    x = _minimal(x0, self.step, lambda x: cmp(n + x, t * (d + x)))
-                else:
-                    x0 = td - n
-                    x = _minimal(x0, self.step, lambda x: cmp(n + x, td))
-                unit = "persons" if self.step == _ONE else "万元"
-                numerator, denominator, unit_name, _fallback = self._words[lang]
-                text = self.text("gap_text", lang, period=self._period(f, lang), numerator=numerator,
-                                 denominator=denominator, amount=_fmt(x, self.step) if x is not None else "?",
-                                 unit=unit_name, required=_pct(t))
-                e["gap"] = _gap(x, unit, text, _relative(td - n, td), self.step)
+                e = self._failed(f, lang, n, d, t, required)
         if fell_back:
             e["note"] = self._note(lang, fell_back)
+        return e
+
+    def _failed(self, f: _Facts, lang: str, n: Decimal, d: Decimal, t: Decimal, required: Any) -> dict:
+        """The entry of a ratio below its threshold t (d > 0), with the gap."""
+        cmp = self._cmp
+        td = t * d
+        e = self.entry(lang, FAIL, _clamped(self._shown(f, n, d), t, False), required)
+        if self.nested:
+            x0 = (td - n) / (1 - t)
+            x = _minimal(x0, self.step, lambda x: cmp(n + x, t * (d + x)))
+        else:
+            x0 = td - n
+            x = _minimal(x0, self.step, lambda x: cmp(n + x, td))
+        unit = "persons" if self.step == _ONE else "万元"
+        numerator, denominator, unit_name, _fallback = self._words[lang]
+        text = self.text("gap_text", lang, period=self._period(f, lang), numerator=numerator,
+                         denominator=denominator, amount=_fmt(x, self.step) if x is not None else "?",
+                         unit=unit_name, required=_pct(t))
+        e["gap"] = _gap(x, unit, text, _relative(td - n, td), self.step)
         return e
 
     def _note(self, lang: str, fell_back: list) -> str:
@@ -1141,7 +1150,9 @@ class CagrCriterion(Criterion):
         return _pick(self.bands, last if self.band_by == self.field else other_by)
 
     def _passes(self, first: Decimal, last: Decimal, k: int, other_by: Decimal | None) -> bool:
-        return self._cmp(last, self._grown(first, self._rate(last, other_by), k))
+        rate = self.min if self.min is not None else self._rate(last, other_by)
+        pows = self._pow.get(id(rate))  # self._grown(), inlined
+        return self._cmp(last, first * pows[k] if pows is not None and 0 < k < 3 else first * (1 + rate) ** k)
 
     def run(self, f, lang, miss, rulesets):
         values = _series(f, self.field, miss)
