@@ -47,6 +47,13 @@ Numbers are compared exactly (Decimal, cross-multiplied, never divided); ratios 
 only for display (down, so a shown ratio never seems to meet a threshold it misses). Gap
 amounts are rounded up to 0.1 万元 (whole persons / items / days) and checked: applying the
 shown gap makes the criterion pass, one unit less does not.
+
+Speed (issue #14: at least 50,000 evaluations a second): a rule set is compiled once (load_rulesets, cached by
+crm.ladder.queries.active_rulesets until an admin's version changes): criteria read and checked, each entry's fixed
+keys prepared per language, (1 + rate)^k of growth rates computed. What several criteria read from one profile is
+computed once per profile (_Facts.memo: series, a ratio's sums and shown quotient, the growth shown, a figure as
+JSON); gap texts that repeat are kept. tests/ladder/test_engine_reference.py compares every result, strictly, with
+the engine as it was before (tests/ladder/reference_engine.py): a change meant to change results is made in both.
 """
 from __future__ import annotations
 
@@ -82,6 +89,8 @@ LANGS = ("zh", "en")
 PASS, FAIL, UNKNOWN, BORDERLINE = "pass", "fail", "unknown", "borderline"
 READY, NOT_READY, INCOMPLETE = "ready", "not_ready", "incomplete"
 VERDICT_RANK = {READY: 0, INCOMPLETE: 1, NOT_READY: 2}
+_DECIDED = frozenset({PASS, FAIL})
+_STATUS = operator.itemgetter("status")
 
 # Shown on every result of a regional tier whose rule set does not bring its own notice.
 REGIONAL_NOTICE = {"zh": "地方标准默认值，请按本地区现行认定办法核对",
@@ -90,6 +99,7 @@ REGIONAL_NOTICE = {"zh": "地方标准默认值，请按本地区现行认定办
 # Exact arithmetic: products of profile amounts stay exact at this precision (no division is compared).
 _CTX = Context(prec=80)
 _SHOW = Context(prec=34)  # for shown values only (a division, a square root)
+_FLOOR = Context(prec=34, rounding=ROUND_FLOOR)  # _SHOW rounding down: a shown ratio's 4 decimals
 _TENTH = Decimal("0.1")
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
@@ -152,10 +162,13 @@ class _Facts:
     """What every criterion reads from a profile, computed once per profile."""
 
     __slots__ = ("profile", "day", "latest_year", "rows", "latest", "age_days", "window", "whole_years",
-                 "ip_class1", "ip_class2", "ip_class2_unused", "certs_valid", "certs_maybe")
+                 "ip_class1", "ip_class2", "ip_class2_unused", "certs_valid", "certs_maybe", "memo")
 
     def __init__(self, p: Profile):
         self.profile = p
+        # Values several criteria read (a series, a ratio's sums and shown value, a figure as JSON), computed once
+        # per profile: they depend on the profile only, never on the language or the rule set.
+        self.memo: dict = {}
         self.day = day = p.assessment_date
         self.latest_year = last = day.year - 1
         self.rows = rows = {row.year: row for row in p.figures}
@@ -218,6 +231,17 @@ def _latest(f: _Facts, name: str, miss: list | None) -> Decimal | None:
 
 def _series(f: _Facts, name: str, miss: list | None) -> list[Decimal] | None:
     """The field over the window (the last three years, or the years operated); None when any is missing."""
+    if miss is None:
+        key = ("series", name)
+        memo = f.memo
+        if key in memo:
+            return memo[key]
+        memo[key] = out = _series_of(f, name, None)
+        return out
+    return _series_of(f, name, miss)
+
+
+def _series_of(f: _Facts, name: str, miss: list | None) -> list[Decimal] | None:
     window = f.window
     if window is None:
         if miss is not None:
@@ -250,13 +274,23 @@ def _series(f: _Facts, name: str, miss: list | None) -> list[Decimal] | None:
 
 def _shown(value: Decimal, limit: Decimal, passed: bool) -> float:
     """A ratio for display: 4 decimals, rounded down, and never on the wrong side of its threshold."""
-    shown = value.quantize(_RATIO_SHOWN, rounding=ROUND_FLOOR, context=_SHOW)
+    return _clamped(_floor4(value), limit, passed)
+
+
+def _floor4(value: Decimal) -> tuple[Decimal, float]:
+    """A shown ratio before its threshold is known: 4 decimals rounded down, and that as a float."""
+    shown = _FLOOR.quantize(value, _RATIO_SHOWN)
+    return shown, float(shown)
+
+
+def _clamped(shown: tuple[Decimal, float], limit: Decimal, passed: bool) -> float:
+    """_shown() of a value already floored to 4 decimals (_floor4)."""
     if passed:
-        if shown < limit:
-            shown = limit
-    elif shown >= limit:
-        shown = limit - _RATIO_SHOWN
-    return float(shown)
+        if shown[0] < limit:
+            return float(limit)
+    elif shown[0] >= limit:
+        return float(limit - _RATIO_SHOWN)
+    return shown[1]
 
 
 def _fmt(amount: Decimal, step: Decimal) -> str:
@@ -610,8 +644,9 @@ class Criterion(abc.ABC):
 
     kind = ""
     unit: str | None = None
+    scored = False  # a score criterion: its entry carries "_score" for the result
     # text keys read from the data besides the kind's defaults (metric: "gap_text" picks min or max)
-    __slots__ = ("id", "enabled", "label", "source", "texts")
+    __slots__ = ("id", "enabled", "label", "source", "texts", "_entries")
 
     def __init__(self, r: _Reader):
         self.id = r.get("id", _c_str)
@@ -644,9 +679,18 @@ class Criterion(abc.ABC):
     def text(self, key: str, lang: str, **values: Any) -> str:
         return self.texts[key][lang].format(label=self.label[lang], **values)
 
+    def prepare(self) -> None:
+        """Precompute what every evaluation repeats (called once the criterion is read): the entry of each
+        language with its fixed keys, copied per result."""
+        self._entries = {lang: {"id": self.id, "status": None, "actual": None, "required": None, "unit": self.unit,
+                                "label": self.label[lang], "source": self.source[lang]} for lang in LANGS}
+
     def entry(self, lang: str, status: str, actual: Any, required: Any) -> dict:
-        return {"id": self.id, "status": status, "actual": actual, "required": required, "unit": self.unit,
-                "label": self.label[lang], "source": self.source[lang]}
+        e = self._entries[lang].copy()
+        e["status"] = status
+        e["actual"] = actual
+        e["required"] = required
+        return e
 
     @abc.abstractmethod
     def run(self, f: _Facts, lang: str, miss: list | None, rulesets: Mapping) -> dict:
@@ -657,7 +701,7 @@ class FlagCriterion(Criterion):
     """A yes/no fact of the profile equals the expected value."""
 
     kind = "flag"
-    __slots__ = ("flag", "expected")
+    __slots__ = ("flag", "expected", "_passed")
 
     def __init__(self, r: _Reader):
         super().__init__(r)
@@ -665,8 +709,14 @@ class FlagCriterion(Criterion):
         self.expected = r.get("expected", _c_bool, True)
         self._read_texts(r)
 
+    def prepare(self) -> None:
+        super().prepare()
+        self._passed = {lang: self.entry(lang, PASS, self.expected, self.expected) for lang in LANGS}
+
     def run(self, f, lang, miss, rulesets):
         value = getattr(f.profile.flags, self.flag)
+        if value is self.expected:
+            return self._passed[lang].copy()
         if value is None:
             if miss is not None:
                 miss.append((None, "flags." + self.flag))
@@ -708,7 +758,7 @@ class AgeCriterion(Criterion):
 
     kind = "age_days"
     unit = "days"
-    __slots__ = ("min_days", "max_days")
+    __slots__ = ("min_days", "max_days", "_plain")
 
     def __init__(self, r: _Reader):
         super().__init__(r)
@@ -727,8 +777,21 @@ class AgeCriterion(Criterion):
             return self.max_days
         return [self.min_days, self.max_days]
 
+    def prepare(self) -> None:
+        super().prepare()
+        self._plain = self.min_days is None or self.max_days is None  # required is a number, not a list
+        if self._plain:
+            for e in self._entries.values():
+                e["required"] = self.required()
+
     def run(self, f, lang, miss, rulesets):
         days = f.age_days
+        if days is not None and self._plain and (self.min_days is None or days >= self.min_days) and \
+                (self.max_days is None or days <= self.max_days):
+            e = self._entries[lang].copy()
+            e["status"] = PASS
+            e["actual"] = days
+            return e
         if days is None:
             if miss is not None:
                 miss.append((None, "established_on"))
@@ -752,7 +815,7 @@ class MetricCriterion(Criterion):
     """One figure of the latest year compared with a value (revenue ≥ 2000, employees ≤ 500)."""
 
     kind = "metric"
-    __slots__ = ("field", "op", "value", "unit_code", "step", "required_json")
+    __slots__ = ("field", "op", "value", "unit_code", "step", "required_json", "_cmp", "_json_key", "_words")
 
     def __init__(self, r: _Reader):
         super().__init__(r)
@@ -770,15 +833,34 @@ class MetricCriterion(Criterion):
     def unit(self):  # type: ignore[override]
         return self.unit_code
 
+    def prepare(self) -> None:
+        super().prepare()
+        self._cmp = OPS[self.op]
+        self._json_key = "json:" + self.field
+        for e in self._entries.values():
+            e["required"] = self.required_json
+        # the gap text's fixed words in each language: field, unit, the value
+        self._words = {lang: (FIELD_NAMES[self.field][li], UNIT_NAMES[self.unit_code][li], _num_text(self.value))
+                       for li, lang in enumerate(LANGS)}
+
     def run(self, f, lang, miss, rulesets):
-        value = _latest(f, self.field, miss)
-        required = self.required_json
+        row = f.latest
+        value = None if row is None else getattr(row, self.field)
+        e = self._entries[lang].copy()
         if value is None:
-            return self.entry(lang, UNKNOWN, None, required)
-        cmp = OPS[self.op]
+            if miss is not None:
+                miss.append((f.latest_year, self.field))
+            e["status"] = UNKNOWN
+            return e
+        cmp = self._cmp
+        actual = f.memo.get(self._json_key)
+        if actual is None:
+            f.memo[self._json_key] = actual = json_number(value)
+        e["actual"] = actual
         if cmp(value, self.value):
-            return self.entry(lang, PASS, json_number(value), required)
-        e = self.entry(lang, FAIL, json_number(value), required)
+            e["status"] = PASS
+            return e
+        e["status"] = FAIL
         if self.op in (">=", ">"):
             x0 = self.value - value
             x = _minimal(x0, self.step, lambda x: cmp(value + x, self.value))
@@ -787,10 +869,9 @@ class MetricCriterion(Criterion):
             x0 = value - self.value
             x = _minimal(x0, self.step, lambda x: cmp(value - x, self.value))
             key = "gap_text_max"
-        li = _lang_index(lang)
-        text = self.text(key, lang, year=f.latest_year, field=FIELD_NAMES[self.field][li],
-                         amount=_fmt(x, self.step) if x is not None else "?",
-                         unit=UNIT_NAMES[self.unit_code][li], value=_num_text(self.value))
+        field, unit, shown_value = self._words[lang]
+        text = self.text(key, lang, year=f.latest_year, field=field,
+                         amount=_fmt(x, self.step) if x is not None else "?", unit=unit, value=shown_value)
         e["gap"] = _gap(x, self.unit_code, text, _relative(x0, abs(self.value)), self.step)
         return e
 
@@ -806,7 +887,8 @@ class RatioCriterion(Criterion):
     kind = "ratio"
     unit = "ratio"
     __slots__ = ("numerator", "denominator", "fallback", "years", "op", "value", "bands", "band_by", "nested",
-                 "step", "required_json")
+                 "step", "required_json", "_cmp", "_key", "_shown_key", "_words", "_fixed", "_passed", "_notes",
+                 "_json_t")
 
     def __init__(self, r: _Reader):
         super().__init__(r)
@@ -831,7 +913,38 @@ class RatioCriterion(Criterion):
         self.required_json = json_number(self.value)
         self._read_texts(r)
 
-    def run(self, f, lang, miss, rulesets):
+    def prepare(self) -> None:
+        super().prepare()
+        self._cmp = OPS[self.op]
+        self._key = ("ratio", self.numerator, self.denominator, self.fallback, self.years)
+        self._shown_key = (*self._key, "shown")
+        # the common case read without the general path: the latest year, a fixed threshold
+        self._fixed = self.years == 1 and self.value is not None
+        self._json_t = {id(t): json_number(t) for _limit, _inclusive, t in self.bands or ()}
+        self._notes: dict = {}  # (lang, years that fell back) → the note
+        self._passed = {}
+        for lang, e in self._entries.items():
+            self._passed[lang] = e = e.copy()
+            e["status"] = PASS
+            e["required"] = self.required_json
+        unit = "persons" if self.step == _ONE else "万元"
+        self._words = {lang: (FIELD_NAMES[self.numerator][li], FIELD_NAMES[self.denominator][li],
+                              UNIT_NAMES[unit][li], FIELD_NAMES[self.fallback][li] if self.fallback else None)
+                       for li, lang in enumerate(LANGS)}
+
+    def _sums(self, f: _Facts, miss: list | None) -> tuple | None:
+        """(numerator, denominator, complete, years that fell back) over the years; None when there are no years
+        (the window is unknown or empty). Shared by the criteria that read the same ratio (once per profile)
+        unless missing inputs are being collected."""
+        if miss is None:
+            memo = f.memo
+            out = memo.get(self._key)
+            if out is None:
+                memo[self._key] = out = self._sums_of(f, None)
+            return out
+        return self._sums_of(f, miss)
+
+    def _sums_of(self, f: _Facts, miss: list | None) -> tuple | None:
         if self.years == 1:
             years: tuple | None = (f.latest_year,)
         else:
@@ -839,7 +952,7 @@ class RatioCriterion(Criterion):
             if not years:
                 for name in (self.numerator, self.fallback or self.denominator):
                     _series(f, name, miss)
-                return self.entry(lang, UNKNOWN, None, json_number(self.value))
+                return None
         n = d = _ZERO
         complete = True
         fell_back = []
@@ -866,9 +979,62 @@ class RatioCriterion(Criterion):
                 continue
             n += nv
             d += dv
+        return n, d, complete, fell_back
+
+    def _shown(self, f: _Facts, n: Decimal, d: Decimal) -> tuple[Decimal, float]:
+        """The quotient shown (_floor4), once per profile."""
+        memo = f.memo
+        shown = memo.get(self._shown_key)
+        if shown is None:
+            memo[self._shown_key] = shown = _floor4(_SHOW.divide(n, d))
+        return shown
+
+    def run(self, f, lang, miss, rulesets):
+        if self._fixed:
+            # A pass on the latest year's figures (most are): the general path below gives the same entry (the
+            # sums there are 0 + each figure, the same values); anything else takes it.
+            row = f.latest
+            if row is not None:
+                n = getattr(row, self.numerator)
+                d = getattr(row, self.denominator)
+                if n is not None and d is not None and d > 0:
+                    t = self.value
+                    if self._cmp(n, t * d):
+                        shown = f.memo.get(self._shown_key)  # self._shown(), inlined
+                        if shown is None:
+                            f.memo[self._shown_key] = shown = _floor4(_SHOW.divide(n, d))
+                        e = self._passed[lang].copy()
+                        e["actual"] = shown[1] if shown[0] >= t else float(t)
+                        return e
+                    # a fail: the general path's sums of one year (0 + each figure), nothing missing or fallen back
+                    return self._failed(f, lang, _ZERO + n, _ZERO + d, t, self.required_json)
+        sums = self._sums(f, miss)
+        if sums is None:
+            return self.entry(lang, UNKNOWN, None, json_number(self.value))
+        n, d, complete, fell_back = sums
+        if miss is None and complete and d > 0:
+            # a pass over several years, by bands or with a fallback: the general path below, shortened
+            t = self.value
+            if t is None:
+                row = f.latest
+                by = None if row is None else getattr(row, self.band_by)
+                t = None if by is None else _pick(self.bands, by)
+            if t is not None and self._cmp(n, t * d):
+                shown = self._shown(f, n, d)
+                e = self._passed[lang].copy()
+                e["actual"] = shown[1] if shown[0] >= t else float(t)
+                if self.value is None:
+                    required = self._json_t.get(id(t))
+                    e["required"] = json_number(t) if required is None else required
+                if fell_back:
+                    e["note"] = self._note(lang, fell_back)
+                return e
         t = self.value
         if t is None:
-            by = _latest(f, self.band_by, miss)
+            row = f.latest
+            by = None if row is None else getattr(row, self.band_by)
+            if by is None and miss is not None:
+                miss.append((f.latest_year, self.band_by))
             t = None if by is None else _pick(self.bands, by)
             required = json_number(t)
         else:
@@ -876,38 +1042,52 @@ class RatioCriterion(Criterion):
         if not complete or t is None:
             return self.entry(lang, UNKNOWN, None, required)
         if d <= 0:
-            li = _lang_index(lang)
+            numerator, denominator, _unit, _fallback = self._words[lang]
             e = self.entry(lang, FAIL, None, required)
             e["gap"] = _gap(None, None, self.text("zero_text", lang, period=self._period(f, lang),
-                                                  numerator=FIELD_NAMES[self.numerator][li],
-                                                  denominator=FIELD_NAMES[self.denominator][li]), 1.0)
+                                                  numerator=numerator, denominator=denominator), 1.0)
         else:
-            cmp = OPS[self.op]
+            cmp = self._cmp
             td = t * d
             if cmp(n, td):
-                e = self.entry(lang, PASS, _shown(_SHOW.divide(n, d), t, True), required)
+                e = self.entry(lang, PASS, _clamped(self._shown(f, n, d), t, True), required)
             else:
-                e = self.entry(lang, FAIL, _shown(_SHOW.divide(n, d), t, False), required)
-                if self.nested:
-                    x0 = (td - n) / (1 - t)
-                    x = _minimal(x0, self.step, lambda x: cmp(n + x, t * (d + x)))
-                else:
-                    x0 = td - n
-                    x = _minimal(x0, self.step, lambda x: cmp(n + x, td))
-                unit = "persons" if self.step == _ONE else "万元"
-                li = _lang_index(lang)
-                text = self.text("gap_text", lang, period=self._period(f, lang),
-                                 numerator=FIELD_NAMES[self.numerator][li],
-                                 denominator=FIELD_NAMES[self.denominator][li],
-                                 amount=_fmt(x, self.step) if x is not None else "?",
-                                 unit=UNIT_NAMES[unit][li], required=_pct(t))
-                e["gap"] = _gap(x, unit, text, _relative(td - n, td), self.step)
+                e = self._failed(f, lang, n, d, t, required)
         if fell_back:
-            li = _lang_index(lang)
-            e["note"] = self.text("fallback_note", lang, years=", ".join(map(str, fell_back)),
-                                  denominator=FIELD_NAMES[self.denominator][li],
-                                  fallback=FIELD_NAMES[self.fallback][li])
+            e["note"] = self._note(lang, fell_back)
         return e
+
+    def _failed(self, f: _Facts, lang: str, n: Decimal, d: Decimal, t: Decimal, required: Any) -> dict:
+        """The entry of a ratio below its threshold t (d > 0), with the gap."""
+        cmp = self._cmp
+        td = t * d
+        e = self.entry(lang, FAIL, _clamped(self._shown(f, n, d), t, False), required)
+        if self.nested:
+            x0 = (td - n) / (1 - t)
+            x = _minimal(x0, self.step, lambda x: cmp(n + x, t * (d + x)))
+        else:
+            x0 = td - n
+            x = _minimal(x0, self.step, lambda x: cmp(n + x, td))
+        unit = "persons" if self.step == _ONE else "万元"
+        numerator, denominator, unit_name, _fallback = self._words[lang]
+        text = self.text("gap_text", lang, period=self._period(f, lang), numerator=numerator,
+                         denominator=denominator, amount=_fmt(x, self.step) if x is not None else "?",
+                         unit=unit_name, required=_pct(t))
+        e["gap"] = _gap(x, unit, text, _relative(td - n, td), self.step)
+        return e
+
+    def _note(self, lang: str, fell_back: list) -> str:
+        """The fallback note (few distinct year lists: kept)."""
+        key = (lang, *fell_back)
+        note = self._notes.get(key)
+        if note is None:
+            _numerator, denominator, _unit, fallback = self._words[lang]
+            note = self.text("fallback_note", lang, years=", ".join(map(str, fell_back)),
+                             denominator=denominator, fallback=fallback)
+            if len(self._notes) >= 64:
+                self._notes.clear()
+            self._notes[key] = note
+        return note
 
     def _period(self, f: _Facts, lang: str) -> str:
         if self.years == 1:
@@ -923,7 +1103,7 @@ class CagrCriterion(Criterion):
 
     kind = "cagr"
     unit = "ratio"
-    __slots__ = ("field", "min", "bands", "band_by", "op")
+    __slots__ = ("field", "min", "bands", "band_by", "op", "_cmp", "_pow", "_json_rate", "_growth_key", "_names")
 
     def __init__(self, r: _Reader):
         super().__init__(r)
@@ -940,13 +1120,39 @@ class CagrCriterion(Criterion):
             raise RuleSetError(f"{r.where('band_by')}: required with bands")
         self._read_texts(r)
 
+    def prepare(self) -> None:
+        super().prepare()
+        self._cmp = OPS[self.op]
+        rates = [self.min] if self.min is not None else [rate for _limit, _inclusive, rate in self.bands]
+        # (1 + rate) ** k of each rate (by the rate's identity) for the windows there are (k = 1, 2 years of growth),
+        # computed as evaluation would (the engine's exact context)
+        self._pow = {}
+        with localcontext(_CTX):
+            for rate in rates:
+                try:
+                    self._pow[id(rate)] = (None, (1 + rate) ** 1, (1 + rate) ** 2)
+                except ArithmeticError:  # left to evaluation, which reports it as it always did
+                    pass
+        self._json_rate = {id(rate): json_number(rate) for rate in rates}
+        self._growth_key = ("cagr", self.field)
+        self._names = {lang: FIELD_NAMES[self.field][li] for li, lang in enumerate(LANGS)}
+
+    def _grown(self, first: Decimal, rate: Decimal, k: int) -> Decimal:
+        """first * (1 + rate) ** k"""
+        pows = self._pow.get(id(rate))
+        if pows is None or not 0 < k < 3:
+            return first * (1 + rate) ** k
+        return first * pows[k]
+
     def _rate(self, last: Decimal, other_by: Decimal | None) -> Decimal:
         if self.min is not None:
             return self.min
         return _pick(self.bands, last if self.band_by == self.field else other_by)
 
     def _passes(self, first: Decimal, last: Decimal, k: int, other_by: Decimal | None) -> bool:
-        return OPS[self.op](last, first * (1 + self._rate(last, other_by)) ** k)
+        rate = self.min if self.min is not None else self._rate(last, other_by)
+        pows = self._pow.get(id(rate))  # self._grown(), inlined
+        return self._cmp(last, first * pows[k] if pows is not None and 0 < k < 3 else first * (1 + rate) ** k)
 
     def run(self, f, lang, miss, rulesets):
         values = _series(f, self.field, miss)
@@ -960,9 +1166,10 @@ class CagrCriterion(Criterion):
             return self.entry(lang, UNKNOWN, None, required)
         first, last = values[0], values[-1]
         rate = self._rate(last, other_by)
-        required = json_number(rate)
-        li = _lang_index(lang)
-        field = FIELD_NAMES[self.field][li]
+        required = self._json_rate.get(id(rate))
+        if required is None:
+            required = json_number(rate)
+        field = self._names[lang]
         k = len(values) - 1
         if k == 0:
             e = self.entry(lang, FAIL, None, required)
@@ -972,15 +1179,24 @@ class CagrCriterion(Criterion):
             e = self.entry(lang, FAIL, None, required)
             e["gap"] = _gap(None, None, self.text("zero_base_text", lang, year=f.window[0], field=field), 1.0)
             return e
-        growth = _SHOW.divide(last, first)
-        if k == 2:
-            growth = _SHOW.sqrt(growth) if growth > 0 else _ZERO
-        if self._passes(first, last, k, other_by):
-            return self.entry(lang, PASS, _shown(growth - 1, rate, True), required)
-        e = self.entry(lang, FAIL, _shown(growth - 1, rate, False), required)
+        memo = f.memo
+        shown = memo.get(self._growth_key)
+        if shown is None:  # the growth shown, once per profile (the same for each criterion on this figure)
+            growth = _SHOW.divide(last, first)
+            if k == 2:
+                growth = _SHOW.sqrt(growth) if growth > 0 else _ZERO
+            memo[self._growth_key] = shown = _floor4(growth - 1)
+        pows = self._pow.get(id(rate))
+        if self._cmp(last, first * pows[k] if pows is not None and 0 < k < 3 else self._grown(first, rate, k)):
+            e = self._entries[lang].copy()
+            e["status"] = PASS
+            e["actual"] = shown[1] if shown[0] >= rate else float(rate)  # _clamped(shown, rate, True)
+            e["required"] = required
+            return e
+        e = self.entry(lang, FAIL, _clamped(shown, rate, False), required)
         target = self._target(first, last, k, other_by)
         x = _minimal(target - last, _TENTH, lambda x: self._passes(first, last + x, k, other_by))
-        reached = first * (1 + rate) ** k
+        reached = self._grown(first, rate, k)
         text = self.text("gap_text", lang, year=f.latest_year, field=field,
                          target=_fmt_exact(last + x) if x is not None else "?",
                          amount=_fmt(x, _TENTH) if x is not None else "?", required=_pct(rate))
@@ -990,18 +1206,18 @@ class CagrCriterion(Criterion):
     def _target(self, first: Decimal, last: Decimal, k: int, other_by: Decimal | None) -> Decimal:
         """The smallest last-year value that reaches the rate of its own band (bands by this very figure)."""
         if self.min is not None or self.band_by != self.field:
-            return first * (1 + self._rate(last, other_by)) ** k
+            return self._grown(first, self._rate(last, other_by), k)
         best = None
         lower = None
         for limit, inclusive, rate in self.bands:
-            need = first * (1 + rate) ** k
+            need = self._grown(first, rate, k)
             if lower is not None and need < lower:
                 need = lower
             fits = limit is None or (need <= limit if inclusive else need < limit)
             if fits and need > last and (best is None or need < best):
                 best = need
             lower = limit
-        return best if best is not None else first * (1 + self.bands[-1][2]) ** k
+        return best if best is not None else self._grown(first, self.bands[-1][2], k)
 
 
 class GrowthCriterion(Criterion):
@@ -1053,7 +1269,7 @@ class IPCountCriterion(Criterion):
 
     kind = "ip_count"
     unit = "items"
-    __slots__ = ("alternatives", "exclude_used")
+    __slots__ = ("alternatives", "exclude_used", "_gaps")
 
     def __init__(self, r: _Reader):
         super().__init__(r)
@@ -1067,6 +1283,10 @@ class IPCountCriterion(Criterion):
         self.alternatives = tuple(alternatives)
         self.exclude_used = r.get("exclude_used_class2", _c_bool, False)
         self._read_texts(r)
+
+    def prepare(self) -> None:
+        super().prepare()
+        self._gaps: dict = {}  # (lang, counts) → the gap's text, amount, relative (few distinct counts)
 
     def _counts(self, f: _Facts) -> dict[str, int | None]:
         c1 = f.ip_class1
@@ -1098,13 +1318,19 @@ class IPCountCriterion(Criterion):
                 miss.append((None, "ip"))
             return self.entry(lang, UNKNOWN, actual, required)
         e = self.entry(lang, FAIL, actual, required)
-        shorts = [(cls, need - counts[cls], need) for cls, need in self.alternatives]
-        items = self.texts["or_word"][lang].join(
-            self.text("item_" + cls, lang, n=short) for cls, short, _ in shorts)
-        amount = min(short for _, short, _ in shorts)
-        relative = min(short / need for _, short, need in shorts)
-        e["gap"] = {"amount": amount, "unit": "items", "text": self.text("gap_text", lang, items=items),
-                    "relative": relative}
+        key = (lang, counts["class1"], counts["class2"])
+        gap = self._gaps.get(key)
+        if gap is None:
+            shorts = [(cls, need - counts[cls], need) for cls, need in self.alternatives]
+            items = self.texts["or_word"][lang].join(
+                self.text("item_" + cls, lang, n=short) for cls, short, _ in shorts)
+            amount = min(short for _, short, _ in shorts)
+            relative = min(short / need for _, short, need in shorts)
+            gap = (self.text("gap_text", lang, items=items), amount, relative)
+            if len(self._gaps) >= 512:
+                self._gaps.clear()
+            self._gaps[key] = gap
+        e["gap"] = {"amount": gap[1], "unit": "items", "text": gap[0], "relative": gap[2]}
         return e
 
 
@@ -1112,13 +1338,18 @@ class BaseTierCriterion(Criterion):
     """Holds a certification of one of the given tiers, valid at the assessment date."""
 
     kind = "base_tier"
-    __slots__ = ("any_of",)
+    __slots__ = ("any_of", "_texts")
 
     def __init__(self, r: _Reader):
         super().__init__(r)
         tiers = r.get("any_of", _c_list(_c_choice(*TIERS)))
         self.any_of = tuple(t for t in TIERS if t in tiers)
         self._read_texts(r)
+
+    def prepare(self) -> None:
+        super().prepare()
+        # the gap text by language and the rule sets naming the tiers (kept as the key: they stay alive)
+        self._texts: dict = {}
 
     def run(self, f, lang, miss, rulesets):
         required = list(self.any_of)
@@ -1127,17 +1358,26 @@ class BaseTierCriterion(Criterion):
             if miss is not None:
                 miss.append((None, "certifications"))
             return self.entry(lang, UNKNOWN, None, required)
-        actual = [t for t in TIERS if t in valid]
-        if any(t in valid for t in self.any_of):
-            return self.entry(lang, PASS, actual, required)
-        if any(t in f.certs_maybe for t in self.any_of):
+        if valid:
+            actual = [t for t in TIERS if t in valid]
+            if any(t in valid for t in self.any_of):
+                return self.entry(lang, PASS, actual, required)
+        else:
+            actual = []
+        if f.certs_maybe and any(t in f.certs_maybe for t in self.any_of):
             if miss is not None:
                 miss.append((None, "certifications"))
             return self.entry(lang, UNKNOWN, actual, required)
         e = self.entry(lang, FAIL, actual, required)
-        names = self.texts["or_word"][lang].join(_tier_name(t, lang, rulesets) for t in self.any_of)
-        e["gap"] = {"amount": None, "unit": None, "text": self.text("gap_text", lang, tiers=names),
-                    "relative": 1.0, "tier": self.any_of[0]}
+        key = (lang, *map(rulesets.get, self.any_of)) if rulesets else (lang,)
+        text = self._texts.get(key)
+        if text is None:
+            names = self.texts["or_word"][lang].join(_tier_name(t, lang, rulesets) for t in self.any_of)
+            text = self.text("gap_text", lang, tiers=names)
+            if len(self._texts) >= 64:
+                self._texts.clear()
+            self._texts[key] = text
+        e["gap"] = {"amount": None, "unit": None, "text": text, "relative": 1.0, "tier": self.any_of[0]}
         return e
 
 
@@ -1161,31 +1401,47 @@ def _ratio_points(bands: tuple, n: Decimal | None, d: Decimal | None) -> tuple[D
         return None
     if d <= 0:
         return 0, 0
-    return _band_points(bands, lambda cond, t: n >= t * d if cond == "min" else n > t * d)
+    for cond, t, lo, hi in bands:  # _band_points, unrolled (this runs for every profile)
+        if (n >= t * d) if cond == "min" else (n > t * d):
+            return lo, hi
+    return 0, 0
 
 
 def _ip_points(bands: tuple, c1: int | None, c2: int | None) -> tuple[Decimal, Decimal] | None:
     if c1 is None or c2 is None:
         return None
-    have = {"class1_min": c1, "class2_min": c2, "total_min": c1 + c2}
-    return _band_points(bands, lambda cond, t: have[cond] >= t)
+    total = c1 + c2
+    for cond, t, lo, hi in bands:  # _band_points, unrolled
+        if (c1 if cond == "class1_min" else c2 if cond == "class2_min" else total) >= t:
+            return lo, hi
+    return 0, 0
 
 
 def _pair(lo: int | Decimal, hi: int | Decimal) -> list:
+    if lo.__class__ is int and hi.__class__ is int:
+        return [lo, hi]
     return [lo if lo.__class__ is int else json_number(lo), hi if hi.__class__ is int else json_number(hi)]
 
 
 class _ScoreCriterion(Criterion):
     unit = "points"
-    __slots__ = ("threshold", "comparison")
+    scored = True
+    __slots__ = ("threshold", "comparison", "_cmp", "_threshold_json")
 
     def __init__(self, r: _Reader):
         super().__init__(r)
         self.threshold = _compact(r.get("threshold", _c_num))
         self.comparison = r.get("comparison", _c_choice(">=", ">"))
 
+    def prepare(self) -> None:
+        super().prepare()
+        self._cmp = OPS[self.comparison]
+        self._threshold_json = json_number(self.threshold)
+        for e in self._entries.values():
+            e["required"] = self._threshold_json
+
     def _judge(self, lo: Decimal, hi: Decimal) -> str:
-        cmp = OPS[self.comparison]
+        cmp = self._cmp
         if cmp(lo, self.threshold):
             return PASS
         if not cmp(hi, self.threshold):
@@ -1193,11 +1449,13 @@ class _ScoreCriterion(Criterion):
         return BORDERLINE
 
     def _score_entry(self, lang, status, lo, hi, parts, details) -> dict:
-        e = self.entry(lang, status, json_number(lo), json_number(self.threshold))
-        e["range"] = _pair(lo, hi)
-        e["_score"] = {"id": self.id, "min": json_number(lo), "max": json_number(hi),
-                       "threshold": json_number(self.threshold), "comparison": self.comparison,
-                       "parts": parts, "details": details}
+        e = self._entries[lang].copy()
+        e["status"] = status
+        e["actual"] = low = lo if lo.__class__ is int else json_number(lo)
+        high = hi if hi.__class__ is int else json_number(hi)
+        e["range"] = [low, high]
+        e["_score"] = {"id": self.id, "min": low, "max": high, "threshold": self._threshold_json,
+                       "comparison": self.comparison, "parts": parts, "details": details}
         return e
 
     def _points_gap(self, lang: str, lo: Decimal, hi: Decimal) -> tuple[str, Decimal, float]:
@@ -1253,11 +1511,19 @@ class SmeScoreCriterion(_ScoreCriterion):
         return False
 
     def run(self, f, lang, miss, rulesets):
-        employees = _latest(f, "employees", miss)
-        tech = _latest(f, "tech_staff", miss)
-        rd = _latest(f, "rd_expense", miss)
-        revenue = _latest(f, "revenue", miss)
-        cost = _latest(f, "total_cost", miss)
+        if miss is None:  # _latest() of each, unrolled
+            row = f.latest
+            if row is None:
+                employees = tech = rd = revenue = cost = None
+            else:
+                employees, tech, rd, revenue, cost = (row.employees, row.tech_staff, row.rd_expense, row.revenue,
+                                                      row.total_cost)
+        else:
+            employees = _latest(f, "employees", miss)
+            tech = _latest(f, "tech_staff", miss)
+            rd = _latest(f, "rd_expense", miss)
+            revenue = _latest(f, "revenue", miss)
+            cost = _latest(f, "total_cost", miss)
         tech_pts = _ratio_points(self.tech_bands, tech, employees) or (0, self.max_tech)
         by_revenue = _ratio_points(self.rd_revenue_bands, rd, revenue) or (0, self.max_rd_revenue)
         by_cost = _ratio_points(self.rd_cost_bands, rd, cost) or (0, self.max_rd_cost)
@@ -1313,7 +1579,7 @@ class HtScoreCriterion(_ScoreCriterion):
     kind = "ht_innovation_score"
     __slots__ = ("ip_cap", "ip_judgement_max", "quantity_bands", "exclude_used", "conversion_bands",
                  "conversion_years", "management_max", "growth_bands", "growth_fields", "max_quantity",
-                 "max_conversion", "max_growth")
+                 "max_conversion", "max_growth", "_ip_judged", "_growth_names")
 
     def __init__(self, r: _Reader):
         super().__init__(r)
@@ -1335,6 +1601,13 @@ class HtScoreCriterion(_ScoreCriterion):
         self.max_growth = _bands_max(self.growth_bands)
         self._read_texts(r)
 
+    def prepare(self) -> None:
+        super().prepare()
+        self._ip_judged = tuple((name, self.ip_judgement_max[name], "judgement." + name)
+                                for name in ("ip_advancement", "ip_core_support", "ip_acquisition",
+                                             "ip_standards_bonus"))
+        self._growth_names = tuple("growth_" + name for name in self.growth_fields)
+
     def _judgement(self, f: _Facts, name: str, top: Decimal, miss: list | None) -> tuple[Decimal, Decimal]:
         value = getattr(f.profile.judgement, name)
         if value is None:
@@ -1353,7 +1626,10 @@ class HtScoreCriterion(_ScoreCriterion):
         top = self.conversion_years
 
         def points(divisor: int) -> tuple[Decimal, Decimal]:
-            return _band_points(self.conversion_bands, lambda cond, t: count >= t * divisor)
+            for _cond, t, lo, hi in self.conversion_bands:  # all "min" bands
+                if count >= t * divisor:
+                    return lo, hi
+            return 0, 0
         if f.whole_years is None:
             # The divisor is the whole years operated when fewer than three: unknown without the date.
             lo, hi = points(top)[0], points(1)[1]
@@ -1382,14 +1658,24 @@ class HtScoreCriterion(_ScoreCriterion):
             else:  # ½ × (y2 ÷ y1 + y3 ÷ y2) − 1, as (p ÷ q) − 1
                 p, q = y2 * y2 + y3 * y1, 2 * y1 * y2
         # rate ≥ t  ⇔  p ÷ q ≥ 1 + t  ⇔  p ≥ (1 + t)·q   (q > 0)
-        return _band_points(self.growth_bands, lambda cond, t: p >= (1 + t) * q if cond == "min" else p > (1 + t) * q)
+        for cond, t, lo, hi in self.growth_bands:  # _band_points, unrolled
+            if (p >= (1 + t) * q) if cond == "min" else (p > (1 + t) * q):
+                return lo, hi
+        return 0, 0
 
     def run(self, f, lang, miss, rulesets):
-        jm = self.ip_judgement_max
-        adv = self._judgement(f, "ip_advancement", jm["ip_advancement"], miss)
-        core = self._judgement(f, "ip_core_support", jm["ip_core_support"], miss)
-        acq = self._judgement(f, "ip_acquisition", jm["ip_acquisition"], miss)
-        bonus = self._judgement(f, "ip_standards_bonus", jm["ip_standards_bonus"], miss)
+        judgement = f.profile.judgement
+        judged = []
+        for name, top, missing_name in self._ip_judged:  # _judgement() of each IP item, unrolled
+            value = getattr(judgement, name)
+            if value is None:
+                if miss is not None:
+                    miss.append((None, missing_name))
+                judged.append((0, top))
+            else:
+                value = _compact(min(value, top))
+                judged.append((value, value))
+        adv, core, acq, bonus = judged
         c2 = f.ip_class2_unused if self.exclude_used else f.ip_class2
         quantity = _ip_points(self.quantity_bands, f.ip_class1, c2)
         if quantity is None:
@@ -1402,16 +1688,19 @@ class HtScoreCriterion(_ScoreCriterion):
         conversion = self._conversion(f, miss)
         management = self._judgement(f, "management", self.management_max, miss)
         growths = [self._growth(f, name, miss) for name in self.growth_fields]
-        growth = (sum(g[0] for g in growths), sum(g[1] for g in growths))
-        lo = ip[0] + conversion[0] + management[0] + growth[0]
-        hi = ip[1] + conversion[1] + management[1] + growth[1]
+        growth_lo = growth_hi = 0  # sum() of each
+        for g in growths:
+            growth_lo += g[0]
+            growth_hi += g[1]
+        lo = ip[0] + conversion[0] + management[0] + growth_lo
+        hi = ip[1] + conversion[1] + management[1] + growth_hi
         parts = {"ht_score_ip": _pair(*ip), "ht_score_conversion": _pair(*conversion),
-                 "ht_score_management": _pair(*management), "ht_score_growth": _pair(*growth)}
+                 "ht_score_management": _pair(*management), "ht_score_growth": _pair(growth_lo, growth_hi)}
         details = {"ip_advancement": _pair(*adv), "ip_core_support": _pair(*core),
                    "ht_score_ip_quantity": _pair(*quantity), "ip_acquisition": _pair(*acq),
                    "ip_standards_bonus": _pair(*bonus)}
-        for name, g in zip(self.growth_fields, growths, strict=True):
-            details[f"growth_{name}"] = _pair(*g)
+        for name, g in zip(self._growth_names, growths, strict=True):
+            details[name] = _pair(*g)
         status = self._judge(lo, hi)
         e = self._score_entry(lang, status, lo, hi, parts, details)
         if status == FAIL:
@@ -1437,6 +1726,7 @@ def compile_criterion(data: Any, path: str) -> Criterion:
         raise RuleSetError(f"{r.where('kind')}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
     criterion = KINDS[kind](r)
     r.done()
+    criterion.prepare()
     return criterion
 
 
@@ -1456,7 +1746,8 @@ def _jsonable(value: Any) -> Any:
 class RuleSet:
     """A tier's rule set: identity (id, version), labels, the notice, and its compiled criteria."""
 
-    __slots__ = ("id", "version", "tier", "label", "source", "notice", "criteria", "active", "_data")
+    __slots__ = ("id", "version", "tier", "label", "source", "notice", "criteria", "active", "_data", "_runs",
+                 "_scored")
 
     def __init__(self, *, id: str, version: str | int, tier: str, label: dict, source: dict,
                  notice: dict | None, criteria: tuple[Criterion, ...], data: dict):
@@ -1465,6 +1756,9 @@ class RuleSet:
         self.criteria = criteria
         self.active = tuple(c for c in criteria if c.enabled)
         self._data = data
+        # compiled once: the active criteria's bound run methods, and where the score criterion is (at most one)
+        self._runs = tuple(c.run for c in self.active)
+        self._scored = next((i for i, c in enumerate(self.active) if c.scored), None)
 
     @classmethod
     def from_dict(cls, data: Any) -> RuleSet:
@@ -1511,30 +1805,22 @@ class RuleSet:
             return self._evaluate(_facts(profile), lang, rulesets or {}, missing)
 
     def _evaluate(self, f: _Facts, lang: str, rulesets: Mapping, missing: list | None) -> dict:
-        entries = []
-        failed = undecided = False
-        score = None
-        for c in self.active:
-            if missing is None:
-                e = c.run(f, lang, None, rulesets)
-            else:
+        if missing is None:
+            entries = [run(f, lang, None, rulesets) for run in self._runs]
+        else:
+            entries = []
+            for run in self._runs:
                 local: list = []
-                e = c.run(f, lang, local, rulesets)
+                e = run(f, lang, local, rulesets)
                 if e["status"] in (UNKNOWN, BORDERLINE):
                     missing.extend(local)
-            status = e["status"]
-            if status == FAIL:
-                failed = True
-            elif status != PASS:
-                undecided = True
-            if "_score" in e:
-                score = e.pop("_score")
-            entries.append(e)
+                entries.append(e)
+        statuses = set(map(_STATUS, entries))
+        verdict = NOT_READY if FAIL in statuses else INCOMPLETE if statuses - _DECIDED else READY
         result = {"tier": self.tier, "ruleset": {"id": self.id, "version": self.version},
-                  "verdict": NOT_READY if failed else INCOMPLETE if undecided else READY,
-                  "criteria": entries}
-        if score is not None:
-            result["score"] = score
+                  "verdict": verdict, "criteria": entries}
+        if self._scored is not None:
+            result["score"] = entries[self._scored].pop("_score")
         if self.notice is not None:
             result["notice"] = self.notice[lang]
         return result
