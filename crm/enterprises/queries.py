@@ -335,6 +335,9 @@ class YearProvenance:
     reports: list
     sources: dict[str, str]
     disputed: dict[str, list] = field(default_factory=dict)  # field → [(report, value)], best first
+    # why the engine reads the winner's value of a disputed field: "rank" (its source ranks higher), "recent"
+    # (one rank: the latest report), "fits" (a better-ranked part exceeded its resolved whole)
+    reasons: dict[str, str] = field(default_factory=dict)
 
     def report_of(self, source: str):
         """The year's report of `source`, or None."""
@@ -361,11 +364,16 @@ def figures_provenance(enterprise: Enterprise) -> dict[int, YearProvenance]:
         resolution = resolve_reports(ordered, ranks)
         disputed = {name: [(r, getattr(r, name)) for r in ordered if r in given]
                     for name, given in disagreements(ordered).items()}
-        result[year] = YearProvenance(year, ordered, resolution.sources, disputed)
+        reasons = {}
+        for name, given in disputed.items():
+            winner = resolution.sources.get(name)
+            if winner is None:
+                continue
+            if given[0][0].source != winner:
+                reasons[name] = "fits"
+            elif any(ranks[r.source] == ranks[winner] for r, _v in given[1:]):
+                reasons[name] = "recent"
+            else:
+                reasons[name] = "rank"
+        result[year] = YearProvenance(year, ordered, resolution.sources, disputed, reasons)
     return result
-
-
-def priority_reason(report, other, ranks: dict[str, int] | None = None) -> str:
-    """Why `report` wins over `other`: "rank" (a higher-priority source) or "recent" (one rank, reported later)."""
-    ranks = ranks or source_ranks()
-    return "rank" if ranks[report.source] < ranks[other.source] else "recent"

@@ -19,10 +19,13 @@ from crm.enterprises.forms import ContactForm, EnterpriseForm, FiguresForm, IPFo
 from crm.enterprises.industries import division_choices, industry_label
 from crm.enterprises.models import (
     ENTERPRISE_STATUS_LABELS,
+    FIGURE_SOURCE_LABELS,
     TECH_DOMAIN_LABELS,
     AnnualFigures,
     Contact,
     Enterprise,
+    FigureReport,
+    FigureSource,
     IntellectualProperty,
     Region,
 )
@@ -163,8 +166,28 @@ def detail(enterprise_id: int):
         ladder=ladder_queries.ladder_state(enterprise),
         can_edit=queries.can_edit_enterprise(current_user, enterprise),
         readiness=readiness_context(enterprise), **_service_officer_context(enterprise),
-        **_tags_context(enterprise),
+        **_tags_context(enterprise), **_provenance_context(enterprise),
     )
+
+
+FIGURE_CELLS = (("revenue", "money"), ("hightech_revenue", "money"), ("rd_expense", "money"),
+                ("rd_expense_domestic", "money"), ("total_cost", "money"), ("total_assets", "money"),
+                ("net_assets", "money"), ("employees", "int"), ("tech_staff", "int"), ("rd_staff", "int"),
+                ("conversions", "int"))
+REASON_LABELS = {"rank": _l("its source ranks higher"), "recent": _l("same rank: the latest report"),
+                 "fits": _l("the higher-ranked value exceeds its total")}
+
+
+def _provenance_context(enterprise: Enterprise) -> dict:
+    """The figures' sources: every report of the enterprise (one query), the disagreements, the priority."""
+    ranks = queries.source_ranks()
+    groups: dict[int, list[str]] = {}
+    for source, rank in ranks.items():
+        groups.setdefault(rank, []).append(str(FIGURE_SOURCE_LABELS[FigureSource(source)]))
+    order = " > ".join(" = ".join(names) for _rank, names in sorted(groups.items()))
+    return {"provenance": queries.figures_provenance(enterprise), "figure_cells": FIGURE_CELLS, "ranks": ranks,
+            "source_labels": {s.value: label for s, label in FIGURE_SOURCE_LABELS.items()},
+            "reason_labels": REASON_LABELS, "priority_text": order}
 
 
 def _tags_context(enterprise: Enterprise) -> dict:
@@ -319,6 +342,19 @@ def figures_verify(enterprise_id: int, figures_id: int):
     services.verify_figures(child_of(AnnualFigures, enterprise, figures_id), actor=current_user)
     db.session.commit()
     flash(_("The figures have been marked as verified."), "success")
+    return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
+
+
+@bp.post("/<int:enterprise_id>/figures/reports/<int:report_id>/confirm")
+@require("enterprise.edit")
+def figures_report_confirm(enterprise_id: int, report_id: int):
+    """Confirm one source's figures of a year (the officer checked them)."""
+    enterprise = editable(enterprise_id)
+    report = child_of(FigureReport, enterprise, report_id)
+    services.confirm_report(report, actor=current_user)
+    db.session.commit()
+    flash(_("The figures of %(source)s for %(year)s have been confirmed.", source=report.source_label,
+            year=report.year), "success")
     return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
 
 
