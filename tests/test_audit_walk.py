@@ -279,7 +279,8 @@ def test_each_main_write_leaves_an_audit_event(case, world, db):
     db.session.commit()
     before = _events(db)
     setup_only = {"update_contact": 1, "remove_contact": 1, "revoke_certification": 1, "expire_due_certifications": 1,
-                  "save_figures (update)": 0, "verify_figures": 0, "resolve_figures": 0, "confirm_report": 0, "update_need": 0, "change_need_status": 0,
+                  "save_figures (update)": 0, "verify_figures": 0, "resolve_figures": 0, "confirm_report": 0,
+                  "update_need": 0, "change_need_status": 0,
                   "remove_ip": 0, "update_user": 0}
     _cases()[case](world, admin)
     db.session.commit()
