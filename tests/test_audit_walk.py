@@ -61,6 +61,7 @@ NOT_AUDITED = {
         # a year written without reports (bulk-loaded demo or bench data, rows from before provenance) is adopted
         # as its own source's report on first read: a re-statement of what is on record, as migration 0023 does
         "year_reports",
+        "backfill_reports",  # the same for rows bulk-loaded without reports (the demo, the bench): one INSERT … SELECT
     },
     "crm.ladder.services": {
         "refresh_current_tier",  # derived from the certifications; called by the audited writes that change them

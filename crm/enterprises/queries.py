@@ -377,3 +377,15 @@ def figures_provenance(enterprise: Enterprise) -> dict[int, YearProvenance]:
                 reasons[name] = "rank"
         result[year] = YearProvenance(year, ordered, resolution.sources, disputed, reasons)
     return result
+
+
+def outranked(figures, source: str) -> list[str]:
+    """The fields whose value `source` reported differs from the one the year's figures hold (another source
+    counts), in the glossary's order; [] when the source has no report of the year."""
+    report = db.session.scalar(select(FigureReport).where(
+        FigureReport.enterprise_id == figures.enterprise_id, FigureReport.year == figures.year,
+        FigureReport.source == source))
+    if report is None:
+        return []
+    return [name for name in FIGURE_VALUE_FIELDS
+            if getattr(report, name) is not None and getattr(report, name) != getattr(figures, name)]

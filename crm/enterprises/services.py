@@ -256,6 +256,24 @@ def _adopt(figures: AnnualFigures) -> FigureReport:
     return report
 
 
+def backfill_reports() -> int:
+    """Give every year that has no report the report of its own source (what migration 0023 did for the years
+    that existed then), in one INSERT … SELECT: for rows bulk-loaded without reports (the demo, the bench).
+    Returns how many were added."""
+    import sqlalchemy as sa
+
+    f = AnnualFigures.__table__
+    r = FigureReport.__table__
+    confirmed = sa.case((f.c.verified.is_(True), sa.func.coalesce(f.c.verified_at, f.c.updated_at)), else_=None)
+    confirmer = sa.case((f.c.verified.is_(True), f.c.verified_by_id), else_=None)
+    missing = ~sa.exists().where(r.c.enterprise_id == f.c.enterprise_id, r.c.year == f.c.year)
+    columns = ["enterprise_id", "year", "source", "file_name", "reported_at", "confirmed_by_id", "confirmed_at",
+               "created_at", "updated_at", *FIGURE_VALUE_FIELDS]
+    query = sa.select(f.c.enterprise_id, f.c.year, f.c.source, sa.literal(""), f.c.updated_at, confirmer, confirmed,
+                      f.c.created_at, f.c.updated_at, *(f.c[name] for name in FIGURE_VALUE_FIELDS)).where(missing)
+    return db.session.execute(r.insert().from_select(columns, query)).rowcount
+
+
 def resolve_figures(enterprise: Enterprise, year: int, *, actor, reports: list[FigureReport] | None = None,
                     figures: AnnualFigures | None = None, action: str = "update") -> AnnualFigures | None:
     """Rewrite the year's effective figures (the row every reader reads) from its reports: each field from the

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from crm.core.audit import AuditEvent, register_field_labels
+from crm.core.audit import AuditEvent, field_label, register_field_labels
 from crm.core.htmx import render_page_or_fragment
 from crm.core.policy import Role, can, require, signed_in
 from crm.core.uow import unit_of_work
@@ -326,10 +326,15 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
         data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS,
                                                      *FiguresForm.EFFICIENCY)}
         with unit_of_work(form) as work:
-            services.save_figures(enterprise, data, actor=current_user, figures=figures,
-                                  version=form.version.data)
+            saved = services.save_figures(enterprise, data, actor=current_user, figures=figures,
+                                          version=form.version.data)
         if work.ok:
             flash(_("The figures for %(year)s have been saved.", year=data["year"]), "success")
+            outranked = queries.outranked(saved, FigureSource.OFFICER)
+            if outranked:
+                flash(_("A higher-ranked source counts for %(fields)s: your values are kept as the officer's report "
+                        "and shown beside it.", fields="、".join(
+                            str(field_label("annual_figures", name)) for name in outranked)), "warning")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
     return render_template("enterprises/figures_form.html", form=form, e=enterprise, figures=figures), form_status(form)
 

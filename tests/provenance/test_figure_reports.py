@@ -290,3 +290,17 @@ def test_migration_0023_carries_every_year_as_the_report_of_its_source(backend, 
     assert D(rows[1].land_mu) == D("12.50") and rows[1].confirmed_at is None
     assert rows[0].confirmed_at is not None and rows[0].reported_at is not None
     assert all(s in ({}, "{}") for s in sources)
+
+
+def test_the_officers_form_says_when_a_higher_ranked_source_counts(client, login_as, world, db):
+    e, officer, f = _disputed_world(world, db)
+    login_as(officer)
+    form = {"year": "2024", "version": str(f.version), "revenue": "3250", "hightech_revenue": "2300",
+            "rd_expense": "180", "rd_expense_domestic": "180", "total_cost": "2800", "total_assets": "4100",
+            "net_assets": "2100", "employees": "85", "tech_staff": "14", "rd_staff": "10"}
+    assert client.post(f"/enterprises/{e.id}/figures/{f.id}/edit", data=form).status_code == 303
+    page = client.get(f"/enterprises/{e.id}").get_data(as_text=True)
+    assert "A higher-ranked source counts for Revenue" in page
+    db.session.expire_all()
+    assert db.session.get(AnnualFigures, f.id).revenue == D("3000.00")
+    assert reports_of(e, 2024)["officer"].revenue == D("3250.00")
