@@ -304,3 +304,18 @@ def test_the_officers_form_says_when_a_higher_ranked_source_counts(client, login
     db.session.expire_all()
     assert db.session.get(AnnualFigures, f.id).revenue == D("3000.00")
     assert reports_of(e, 2024)["officer"].revenue == D("3250.00")
+
+
+def test_the_command_line_imports_a_statistics_file_as_such(app, world, tmp_path, db):
+    e = world.ent_x
+    db.session.commit()
+    path = tmp_path / "统计局2024.xlsx"
+    path.write_bytes(xlsx([["统一社会信用代码", "年度", "职工总数"], [e.uscc, 2024, "77"]]))
+    result = app.test_cli_runner().invoke(args=["import", "figures", str(path), "--source", "statistics",
+                                                "--format", "json"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    report = reports_of(e, 2024)["statistics"]
+    job = db.session.scalar(select(ImportJob))
+    assert (report.employees, report.file_name, report.import_job_id) == (77, "统计局2024.xlsx", job.id)
+    assert job.figure_source == "statistics"

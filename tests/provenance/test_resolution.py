@@ -87,3 +87,13 @@ def test_disagreement_needs_more_than_the_tolerance_on_amounts_and_any_differenc
     assert set(queries.disagreements([tax, beyond], "0.05")) == {"employees"}
     only_one = report("statistics", total_assets=D("5000.00"))
     assert queries.disagreements([tax, only_one], "0.01") == {}  # a figure one source gives is no disagreement
+
+
+def test_the_priority_is_read_from_the_environment(monkeypatch):
+    import config
+
+    monkeypatch.setenv("FIGURE_SOURCE_PRIORITY", "statistics, tax ,import|officer| enterprise,")
+    assert config._priority("FIGURE_SOURCE_PRIORITY", "tax") == ("statistics", "tax",
+                                                                 ("import", "officer", "enterprise"))
+    monkeypatch.delenv("FIGURE_SOURCE_PRIORITY")
+    assert config._priority("FIGURE_SOURCE_PRIORITY", "tax,statistics,officer|enterprise|import") == DEFAULT
