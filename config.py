@@ -18,6 +18,14 @@ def _database_url(default: str) -> str:
     return url
 
 
+def _priority(name: str, default: str) -> tuple:
+    """A source priority from the environment: ranks separated by commas, highest first; sources of one rank
+    joined by "|" ("tax,statistics,officer|enterprise|import")."""
+    ranks = [tuple(s.strip() for s in rank.split("|") if s.strip())
+             for rank in os.environ.get(name, default).split(",")]
+    return tuple(rank[0] if len(rank) == 1 else rank for rank in ranks if rank)
+
+
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -86,6 +94,16 @@ class Config:
     NEEDS_BOARD_LIVE_MAX = int(os.environ.get("NEEDS_BOARD_LIVE_MAX", 20000))
     # Days before an application stage's deadline (申报批次) at which its officer is reminded.
     CYCLE_DEADLINE_WARN_DAYS = int(os.environ.get("CYCLE_DEADLINE_WARN_DAYS", 7))
+    # Figure provenance (crm.enterprises): which source's value of a figure the engine reads when several
+    # sources reported a year, highest first. Tax data (the filed returns: 汇算清缴, 研发费用加计扣除) are what a
+    # 高企 review checks the figures against, so they come first; statistics data (联网直报, the 规上 counts)
+    # next. The bureau's own entries — an officer's, an enterprise's submission its officer accepted, an
+    # imported sheet — are one rank: among them the latest report wins, so an officer's correction of an
+    # imported typo, or an accepted submission after an officer's estimate, takes effect.
+    FIGURE_SOURCE_PRIORITY = _priority("FIGURE_SOURCE_PRIORITY", "tax,statistics,officer|enterprise|import")
+    # Two sources disagree on an amount when they differ by more than this share of the larger (headcounts:
+    # when they differ at all); the enterprise page then marks the figure.
+    FIGURE_DISAGREEMENT_TOLERANCE = os.environ.get("FIGURE_DISAGREEMENT_TOLERANCE", "0.01")
     # A target is yellow when behind its pace by up to this share of the expected value, red beyond it.
     PIPELINE_YELLOW_MARGIN = os.environ.get("PIPELINE_YELLOW_MARGIN", "0.10")
     # minutes the scheduler's count of visits and needs is read before pages count live again (it runs every 10)

@@ -219,6 +219,9 @@ def build(app, scale: float, seed: int) -> dict:
         _insert(Certification, certs)
         _insert(TierEvent, tier_events)
         _insert(AnnualFigures, figures)
+        from crm.enterprises.services import backfill_reports
+
+        n_reports = backfill_reports()  # each year its source's report (provenance), as migration 0023 gave them
         _insert(IntellectualProperty, ip_items)
         _insert(ReadinessInputs, inputs)
         # the portal's user: the enterprise of the first high-tech certificate
@@ -331,8 +334,8 @@ def build(app, scale: float, seed: int) -> dict:
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
                 conn.execute(sa.text("ANALYZE"))
-        return {"enterprises": n_ent, "annual_figures": len(figures), "certifications": len(certs),
-                "officers": n_officers, "visits": n_visits, "needs": n_needs, "follow_ups": n_follow,
+        return {"enterprises": n_ent, "annual_figures": len(figures), "figure_reports": n_reports,
+                "certifications": len(certs), "officers": n_officers, "visits": n_visits, "needs": n_needs, "follow_ups": n_follow,
                 "audit_events": len(audit)}
 
 

@@ -12,6 +12,7 @@ Department users (the fifth role): "department" is a contact of the department e
 anonymous callers the sign-in redirect), so each route lists only the roles it lets in, still checked one by one.
 """
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -293,6 +294,7 @@ POST_ROUTES = {
     "enterprises.restore": ("/enterprises/{ent}/restore", _write_x),
     "enterprises.contact_delete": ("/enterprises/{ent}/contacts/{contact}/delete", _write_x),
     "enterprises.figures_verify": ("/enterprises/{ent}/figures/{figures}/verify", _write_x),
+    "enterprises.figures_report_confirm": ("/enterprises/{ent}/figures/reports/{figure_report}/confirm", _write_x),
     "enterprises.ip_delete": ("/enterprises/{ent}/ip/{ip}/delete", _write_x),
     "ladder.certification_revoke": ("/enterprises/{ent}/certifications/{cert}/revoke", _write_x),
     # restoring the shipped defaults over the fixture's local version (ids) is a new, audited version
@@ -439,6 +441,15 @@ def ids(world, officer_x, db):
     contact = Contact(enterprise_id=world.ent_x.id, name="张伟")
     db.session.add(contact)
     figures = factories.figures(world.ent_x, 2024)
+    # an imported file's figures of that year, then the officer's later correction (which the year holds): the
+    # import's report is one to confirm on its own (verifying the year confirms only the reports it holds)
+    from crm.enterprises import services as enterprise_services
+
+    enterprise_services.save_report(world.ent_x, 2024, "import", {"revenue": Decimal("3300")}, actor="test",
+                                    figures=figures)
+    enterprise_services.save_report(world.ent_x, 2024, "officer", {"revenue": Decimal("3250")}, actor="test",
+                                    figures=figures)
+    figure_report = next(r for r in enterprise_services.year_reports(world.ent_x.id, 2024) if r.source == "import")
     item = factories.ip(world.ent_x)
     someone = factories.user("officer", region=world.county_y, username="someone")
     cert = factories.certification(world.ent_x, "tech_sme")
@@ -538,7 +549,7 @@ def ids(world, officer_x, db):
             "cycle_batch": cycle_batch.id, "application": application.id, "bulletin": bulletin.id,
             "import_job": import_job.id, "token": token.id, "submission": submission.id,
             "contact_user": contact_user.id, "ent": world.ent_x.id, "contact": contact.id, "figures": figures.id,
-            "ip": item.id,
+            "ip": item.id, "figure_report": figure_report.id,
             "user": someone.id, "region": world.county_x.id, "cert": cert.id, "batch": batch.id,
             "visit": visit.id, "need": need.id, "follow_up": follow_up.id, "department": department.id,
             "policy": policy.id, "notification": notification.id, "referral": referral.id,

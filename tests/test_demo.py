@@ -121,7 +121,7 @@ def test_one_audit_event_for_the_load_besides_the_service_work(loaded, db):
                                                           "partner_referrals", "events", "event_attendees",
                                                           "reserve_pool_entries", "survey_questions",
                                                           "survey_campaigns", "survey_responses", "credit_lists",
-                                                          "readiness_inputs"}
+                                                          "readiness_inputs", "figure_reports", "annual_figures"}
     people = {u.id for u in db.session.scalars(sa.select(User).where(
         User.role.in_(("officer", "enterprise", "department"))))}
     # the manager sets the certification cycle's batch and writes the bulletin, visited one enterprise an officer
@@ -578,3 +578,21 @@ def test_demo_has_pushes_in_every_state_grades_and_a_reserve_pool(loaded, db):
     assert set(db.session.scalars(sa.select(EnterpriseGrade.grade))) <= {"A", "B", "C", "D"}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(EnterpriseGrade)) > 0
     assert 0 < db.session.scalar(sa.select(sa.func.count()).select_from(ReservePoolEntry)) <= 5
+
+
+def test_every_year_has_its_reports_and_the_bureaus_data_disagree_somewhere(loaded, db):
+    from crm.enterprises.models import FigureReport
+    from crm.enterprises.queries import disagreements
+
+    figures = db.session.scalars(sa.select(AnnualFigures)).all()
+    reports = db.session.scalars(sa.select(FigureReport)).all()
+    years = {(r.enterprise_id, r.year) for r in reports}
+    assert all((f.enterprise_id, f.year) in years for f in figures)
+    bureaus = [r for r in reports if r.source in ("tax", "statistics")]
+    assert bureaus and all(r.file_name.endswith("数据.xlsx") for r in bureaus)
+    disputed = set()
+    for key in {(r.enterprise_id, r.year) for r in bureaus}:
+        disputed |= set(disagreements([r for r in reports if (r.enterprise_id, r.year) == key], "0.01"))
+    assert {"revenue", "employees"} <= disputed
+    tax = {(r.enterprise_id, r.year): r for r in reports if r.source == "tax"}
+    assert all(f.revenue == tax[(f.enterprise_id, f.year)].revenue for f in figures if (f.enterprise_id, f.year) in tax)

@@ -44,7 +44,8 @@ ARG_IDS = {"enterprise_id": "ent", "contact_id": "contact", "figures_id": "figur
            "job_id": "import_job", "user_id": "user", "event_id": "event", "attachment_id": "attachment",
            "plan_id": "visit_plan", "day_id": "calendar_day", "partner_id": "partner", "view_id": "saved_view",
            "tag_id": "tag", "referral_id": "referral", "question_id": "survey_question",
-           "campaign_id": "survey_campaign", "list_id": "credit_list", "entry_id": "credit_entry"}
+           "campaign_id": "survey_campaign", "list_id": "credit_list", "entry_id": "credit_entry",
+           "report_id": "figure_report"}
 ARG_BY_ENDPOINT = {("portal_accounts.new_link", "user_id"): "contact_user",
                    ("notify.run_job", "job_id"): "=ladder.expire_certifications",
                    ("auth.set_password", "token"): "=not-a-token", ("rules.edit", "tier"): "=little_giant",

@@ -228,8 +228,11 @@ def _tell_officers(entries: list[CreditListEntry], credit_list: CreditList) -> i
 
 
 def _rematch(enterprise_ids) -> None:
-    """Re-match the enterprises' policies (their clean record changed); imported here, as the ladder does."""
+    """Re-match the enterprises' policies and re-rank them (their clean record changed); imported here, as the
+    ladder does."""
     if enterprise_ids:
+        from crm.ladder.services import rerank_enterprises
         from crm.policies.services import rematch_enterprises
 
         rematch_enterprises(sorted(enterprise_ids))
+        rerank_enterprises(sorted(enterprise_ids))

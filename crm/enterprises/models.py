@@ -184,18 +184,24 @@ class Contact(Base):
 
 
 class FigureSource(StrEnum):
-    """Where a year's figures came from."""
+    """Where a year's figures came from (each source files its own FigureReport)."""
 
-    OFFICER = "officer"
-    ENTERPRISE = "enterprise"
-    IMPORT = "import"
+    OFFICER = "officer"  # 服务专员 typed them in
+    ENTERPRISE = "enterprise"  # 企业填报: the enterprise's portal submission, accepted by its officer
+    IMPORT = "import"  # 导入: a spreadsheet the bureau imported
+    TAX = "tax"  # 税务数据: a tax bureau file imported as such
+    STATISTICS = "statistics"  # 统计数据: a statistics bureau file imported as such
 
 
 FIGURE_SOURCE_LABELS = {
     FigureSource.OFFICER: _l("Officer"),
     FigureSource.ENTERPRISE: _l("Enterprise"),
     FigureSource.IMPORT: _l("Import"),
+    FigureSource.TAX: _l("Tax data"),
+    FigureSource.STATISTICS: _l("Statistics data"),
 }
+# The sources a figures import may be declared as (the upload's "source" choice).
+IMPORT_SOURCES = (FigureSource.IMPORT, FigureSource.TAX, FigureSource.STATISTICS)
 
 # The amount columns (万元) in the order the glossary lists them.
 AMOUNT_FIELDS = (
@@ -215,25 +221,9 @@ def _ratio(numerator, denominator) -> Decimal | None:
     return Decimal(numerator) / Decimal(denominator)
 
 
-class AnnualFigures(TimestampMixin, Base):
-    """One enterprise's figures for one accounting year; amounts in 万元."""
+class FigureValues:
+    """The value columns of a year's figures, shared by the effective row and each source's report."""
 
-    __tablename__ = "annual_figures"
-    __table_args__ = (
-        sa.UniqueConstraint("enterprise_id", "year", name="uq_annual_figures_enterprise_year"),
-        sa.CheckConstraint("year BETWEEN 1980 AND 2100", name="year_range"),
-        sa.CheckConstraint("revenue >= 0 AND hightech_revenue >= 0 AND rd_expense >= 0 "
-                           "AND rd_expense_domestic >= 0 AND total_cost >= 0 AND total_assets >= 0",
-                           name="amounts_not_negative"),
-        sa.CheckConstraint("hightech_revenue <= revenue", name="hightech_within_revenue"),
-        sa.CheckConstraint("rd_expense_domestic <= rd_expense", name="domestic_within_rd"),
-        sa.CheckConstraint("tech_staff <= employees AND rd_staff <= employees", name="staff_within_employees"),
-        sa.CheckConstraint("conversions >= 0", name="conversions_not_negative"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
-    year: Mapped[int]
     revenue: Mapped[Decimal | None] = mapped_column(Money)
     hightech_revenue: Mapped[Decimal | None] = mapped_column(Money)
     rd_expense: Mapped[Decimal | None] = mapped_column(Money)
@@ -253,7 +243,34 @@ class AnnualFigures(TimestampMixin, Base):
     tax_paid: Mapped[Decimal | None] = mapped_column(Money)
     land_mu: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
     energy_tce: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+
+
+class AnnualFigures(FigureValues, TimestampMixin, Base):
+    """One enterprise's figures for one accounting year as they count (amounts in 万元): the row every reader
+    (readiness, policies, grading, pipeline, exports) reads. Resolved from the year's FigureReports by
+    crm.enterprises.services.resolve_figures — the only writer of its values."""
+
+    __tablename__ = "annual_figures"
+    __table_args__ = (
+        sa.UniqueConstraint("enterprise_id", "year", name="uq_annual_figures_enterprise_year"),
+        sa.CheckConstraint("year BETWEEN 1980 AND 2100", name="year_range"),
+        sa.CheckConstraint("revenue >= 0 AND hightech_revenue >= 0 AND rd_expense >= 0 "
+                           "AND rd_expense_domestic >= 0 AND total_cost >= 0 AND total_assets >= 0",
+                           name="amounts_not_negative"),
+        sa.CheckConstraint("hightech_revenue <= revenue", name="hightech_within_revenue"),
+        sa.CheckConstraint("rd_expense_domestic <= rd_expense", name="domestic_within_rd"),
+        sa.CheckConstraint("tech_staff <= employees AND rd_staff <= employees", name="staff_within_employees"),
+        sa.CheckConstraint("conversions >= 0", name="conversions_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    year: Mapped[int]
+    # The source that gave most of the values; `field_sources` names the fields another source gave
+    # ({"revenue": "tax"}), so the row says where each number came from without reading the reports.
     source: Mapped[str] = mapped_column(sa.String(16), default=FigureSource.OFFICER)
+    field_sources: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict, server_default="{}")
+    # Verified: every report that gave a value is confirmed (by / at: the latest confirmation).
     verified: Mapped[bool] = mapped_column(default=False)
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -283,6 +300,49 @@ class AnnualFigures(TimestampMixin, Base):
     def source_label(self):
         """Where the figures came from, in the user's language."""
         return FIGURE_SOURCE_LABELS[FigureSource(self.source)]
+
+    def source_of(self, field: str) -> str:
+        """The source whose value of `field` this row holds."""
+        return (self.field_sources or {}).get(field, self.source)
+
+
+class FigureReport(FigureValues, TimestampMixin, Base):
+    """One source's statement of an enterprise's figures for a year (年度数据来源): what the enterprise, an
+    officer, an imported file, tax or statistics data said, when, and who confirmed it. A value left empty is
+    one the source did not give. The year's AnnualFigures row is resolved from these by priority."""
+
+    __tablename__ = "figure_reports"
+    __table_args__ = (
+        # also the index of "this enterprise's reports" (its leading column)
+        sa.UniqueConstraint("enterprise_id", "year", "source", name="uq_figure_reports_enterprise_year_source"),
+        sa.CheckConstraint("source IN ('officer', 'enterprise', 'import', 'tax', 'statistics')",
+                           name="source_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"))
+    year: Mapped[int]
+    source: Mapped[str] = mapped_column(sa.String(16))
+    # the imported file's name and its import job, when the values came from a file
+    file_name: Mapped[str] = mapped_column(sa.String(255), default="", server_default="")
+    import_job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_jobs.id", ondelete="SET NULL"))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    reported_by = relationship("User", foreign_keys=[reported_by_id], lazy="raise")
+    confirmed_by = relationship("User", foreign_keys=[confirmed_by_id], lazy="raise")
+
+    @property
+    def source_label(self):
+        """The source in the user's language."""
+        return FIGURE_SOURCE_LABELS[FigureSource(self.source)]
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether an officer confirmed these values."""
+        return self.confirmed_at is not None
 
 
 class IPKind(StrEnum):
@@ -366,4 +426,5 @@ register_unique("uq_regions_code", "code", _l("Another region already has this c
 ENTITY_LABELS.update({
     "regions": _l("Region"), "enterprises": _l("Enterprise"), "enterprise_contacts": _l("Contact"),
     "annual_figures": _l("Annual figures"), "intellectual_property": _l("Intellectual property"),
+    "figure_reports": _l("Reported figures"),
 })

@@ -7,14 +7,23 @@ they serve now (their current assignment, crm.service) within that subtree; an a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import joinedload
 
 from crm.core.policy import Role, can
 from crm.enterprises.industries import parse_industry_code
-from crm.enterprises.models import Enterprise, Region
+from crm.enterprises.models import (
+    AMOUNT_FIELDS,
+    COUNT_FIELDS,
+    EFFICIENCY_FIELDS,
+    Enterprise,
+    FigureReport,
+    FigureSource,
+    Region,
+)
 from crm.extensions import db
 
 # --- regions ------------------------------------------------------------------------------
@@ -217,3 +226,166 @@ def get_enterprise_for(user, enterprise_id: int) -> Enterprise | None:
     if enterprise is None or not can_view_enterprise(user, enterprise):
         return None
     return enterprise
+
+
+# --- figure provenance --------------------------------------------------------------------
+# A year's figures are reported by several sources (FigureReport); the effective AnnualFigures row takes each
+# field from the highest-ranked report that gives it (FIGURE_SOURCE_PRIORITY). Pure functions over loaded rows.
+
+FIGURE_VALUE_FIELDS = (*AMOUNT_FIELDS, *COUNT_FIELDS, *EFFICIENCY_FIELDS)
+# a part never exceeds its whole (the CHECKs of annual_figures): (part, whole)
+_PARTS = (("hightech_revenue", "revenue"), ("rd_expense_domestic", "rd_expense"),
+          ("tech_staff", "employees"), ("rd_staff", "employees"))
+_SOURCE_ORDER = tuple(s.value for s in FigureSource)
+
+
+def source_ranks(priority=None) -> dict[str, int]:
+    """{source: rank} from FIGURE_SOURCE_PRIORITY (0 first); a source it leaves out ranks last."""
+    if priority is None:
+        priority = current_app.config.get("FIGURE_SOURCE_PRIORITY") or ()
+    ranks: dict[str, int] = {}
+    for rank, entry in enumerate(priority):
+        for source in (entry,) if isinstance(entry, str) else entry:
+            ranks.setdefault(source, rank)
+    last = len(priority)
+    return {s: ranks.get(s, last) for s in _SOURCE_ORDER}
+
+
+def ranked_reports(reports, ranks: dict[str, int]) -> list:
+    """The reports best first: by rank, then the latest report among one rank (then the fixed source order)."""
+    return sorted(reports, key=lambda r: (ranks.get(r.source, len(ranks)), -r.reported_at.timestamp(),
+                                          _SOURCE_ORDER.index(r.source)))
+
+
+@dataclass
+class Resolution:
+    """What a year's reports resolve to: the values, the source of each, the reports that gave any value."""
+
+    values: dict
+    sources: dict[str, str]
+    winners: list
+
+    @property
+    def main_source(self) -> str | None:
+        """The source that gave most values (ties: the better-ranked); None when nothing was reported."""
+        counts: dict[str, int] = {}
+        for source in self.sources.values():
+            counts[source] = counts.get(source, 0) + 1
+        if not counts:
+            return self.winners[0].source if self.winners else None
+        order = [w.source for w in self.winners]
+        return max(counts, key=lambda s: (counts[s], -order.index(s)))
+
+
+def resolve_reports(reports, ranks: dict[str, int]) -> Resolution:
+    """Each field from the best-ranked report that gives it. A part (high-tech revenue, domestic R&D, tech and
+    R&D staff) is taken from the best report whose value fits within the resolved whole, never above it."""
+    ordered = ranked_reports(reports, ranks)
+    values: dict = {}
+    sources: dict[str, str] = {}
+    for name in FIGURE_VALUE_FIELDS:
+        values[name] = None
+        for report in ordered:
+            value = getattr(report, name)
+            if value is not None:
+                values[name], sources[name] = value, report.source
+                break
+    for part, whole in _PARTS:
+        if values[part] is None or values[whole] is None or values[part] <= values[whole]:
+            continue
+        values[part] = None
+        sources.pop(part, None)
+        for report in ordered:
+            value = getattr(report, part)
+            if value is not None and value <= values[whole]:
+                values[part], sources[part] = value, report.source
+                break
+    used = set(sources.values())
+    winners = [r for r in ordered if r.source in used] or ordered[:1]
+    return Resolution(values, sources, winners)
+
+
+def _differ(name: str, a, b, tolerance: Decimal) -> bool:
+    if name in AMOUNT_FIELDS or name in EFFICIENCY_FIELDS:
+        larger = max(abs(Decimal(a)), abs(Decimal(b)))
+        return abs(Decimal(a) - Decimal(b)) > larger * tolerance
+    return a != b
+
+
+def disagreements(reports, tolerance=None) -> dict[str, list]:
+    """{field: [report, …]} for each field two reports give differently (amounts by more than the tolerance,
+    a share of the larger; counts at all); the reports of a field in no particular order."""
+    if tolerance is None:
+        tolerance = current_app.config.get("FIGURE_DISAGREEMENT_TOLERANCE", "0.01")
+    tolerance = Decimal(str(tolerance))
+    found: dict[str, list] = {}
+    for name in FIGURE_VALUE_FIELDS:
+        given = [r for r in reports if getattr(r, name) is not None]
+        if any(_differ(name, getattr(a, name), getattr(b, name), tolerance)
+               for i, a in enumerate(given) for b in given[i + 1:]):
+            found[name] = given
+    return found
+
+
+@dataclass
+class YearProvenance:
+    """The enterprise page's provenance of one year: the reports best first and the figures they disagree on."""
+
+    year: int
+    reports: list
+    sources: dict[str, str]
+    disputed: dict[str, list] = field(default_factory=dict)  # field → [(report, value)], best first
+    # why the engine reads the winner's value of a disputed field: "rank" (its source ranks higher), "recent"
+    # (one rank: the latest report), "fits" (a better-ranked part exceeded its resolved whole)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def report_of(self, source: str):
+        """The year's report of `source`, or None."""
+        return next((r for r in self.reports if r.source == source), None)
+
+    def winner_of(self, name: str):
+        """The report whose value of `name` the engine reads, or None."""
+        return self.report_of(self.sources[name]) if name in self.sources else None
+
+
+def figures_provenance(enterprise: Enterprise) -> dict[int, YearProvenance]:
+    """{year: YearProvenance} of the enterprise, from all its reports in one query (with who reported and
+    confirmed them)."""
+    reports = list(db.session.scalars(
+        select(FigureReport).where(FigureReport.enterprise_id == enterprise.id)
+        .options(joinedload(FigureReport.reported_by), joinedload(FigureReport.confirmed_by))))
+    ranks = source_ranks()
+    by_year: dict[int, list] = {}
+    for report in reports:
+        by_year.setdefault(report.year, []).append(report)
+    result = {}
+    for year, year_reports in by_year.items():
+        ordered = ranked_reports(year_reports, ranks)
+        resolution = resolve_reports(ordered, ranks)
+        disputed = {name: [(r, getattr(r, name)) for r in ordered if r in given]
+                    for name, given in disagreements(ordered).items()}
+        reasons = {}
+        for name, given in disputed.items():
+            winner = resolution.sources.get(name)
+            if winner is None:
+                continue
+            if given[0][0].source != winner:
+                reasons[name] = "fits"
+            elif any(ranks[r.source] == ranks[winner] for r, _v in given[1:]):
+                reasons[name] = "recent"
+            else:
+                reasons[name] = "rank"
+        result[year] = YearProvenance(year, ordered, resolution.sources, disputed, reasons)
+    return result
+
+
+def outranked(figures, source: str) -> list[str]:
+    """The fields whose value `source` reported differs from the one the year's figures hold (another source
+    counts), in the glossary's order; [] when the source has no report of the year."""
+    report = db.session.scalar(select(FigureReport).where(
+        FigureReport.enterprise_id == figures.enterprise_id, FigureReport.year == figures.year,
+        FigureReport.source == source))
+    if report is None:
+        return []
+    return [name for name in FIGURE_VALUE_FIELDS
+            if getattr(report, name) is not None and getattr(report, name) != getattr(figures, name)]

@@ -12,6 +12,7 @@ from crm.core.concurrency import check_version, flush_versioned
 from crm.core.db import utcnow
 from crm.core.uscc import normalize_uscc, uscc_error
 from crm.core.validation import ValidationFailed
+from crm.enterprises import queries
 from crm.enterprises.industries import parse_industry_code
 from crm.enterprises.models import (
     ALLOWED_PARENT_LEVELS,
@@ -22,6 +23,7 @@ from crm.enterprises.models import (
     Contact,
     Enterprise,
     EnterpriseStatus,
+    FigureReport,
     FigureSource,
     IntellectualProperty,
     IPKind,
@@ -34,6 +36,8 @@ from crm.extensions import db
 ENTERPRISE_FIELDS = ["name", "uscc", "region_id", "address", "industry_code", "tech_domain",
                      "established_on", "is_above_scale", "status"]
 FIGURE_FIELDS = ["year", *AMOUNT_FIELDS, *COUNT_FIELDS, *EFFICIENCY_FIELDS, "source"]
+FIGURE_VALUE_FIELDS = (*AMOUNT_FIELDS, *COUNT_FIELDS, *EFFICIENCY_FIELDS)
+REPORT_FIELDS = ["year", "source", *FIGURE_VALUE_FIELDS, "file_name", "import_job_id"]
 IP_FIELDS = ["kind", "title", "number", "granted_on", "is_valid", "used_in_earlier_application"]
 CONTACT_FIELDS = ["name", "title", "phone", "email", "is_primary"]
 REGION_FIELDS = ["code", "name", "level", "parent_id"]
@@ -236,13 +240,168 @@ def round_amounts(data: dict) -> dict:
     return data
 
 
+def _user_id(actor) -> int | None:
+    return getattr(actor, "id", None) if not isinstance(actor, str) else None
+
+
+def _effective(enterprise_id: int, year: int) -> AnnualFigures | None:
+    return db.session.scalar(select(AnnualFigures).where(AnnualFigures.enterprise_id == enterprise_id,
+                                                         AnnualFigures.year == year))
+
+
+def year_reports(enterprise_id: int, year: int, figures: AnnualFigures | None = None) -> list[FigureReport]:
+    """The reports of an enterprise's year (one query). A row written without reports (bulk-loaded, or from
+    before provenance) is adopted first as the report of its own source, so no value it holds is lost."""
+    reports = list(db.session.scalars(select(FigureReport).where(
+        FigureReport.enterprise_id == enterprise_id, FigureReport.year == year)))
+    if not reports:
+        figures = figures if figures is not None else _effective(enterprise_id, year)
+        if figures is not None:
+            reports.append(_adopt(figures))
+    return reports
+
+
+def _adopt(figures: AnnualFigures) -> FigureReport:
+    # What the migration does for the rows that existed then: the row's values become its source's report
+    # (a re-statement of what is on record, not a change: not audited).
+    confirmed_at = (figures.verified_at or figures.updated_at or utcnow()) if figures.verified else None
+    report = FigureReport(enterprise_id=figures.enterprise_id, year=figures.year, source=figures.source,
+                          reported_at=figures.updated_at or utcnow(),
+                          confirmed_by_id=figures.verified_by_id if figures.verified else None,
+                          confirmed_at=confirmed_at,
+                          **{name: getattr(figures, name) for name in FIGURE_VALUE_FIELDS})
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def backfill_reports() -> int:
+    """Give every year that has no report the report of its own source (what migration 0023 did for the years
+    that existed then), in one INSERT … SELECT: for rows bulk-loaded without reports (the demo, the bench).
+    Returns how many were added."""
+    import sqlalchemy as sa
+
+    f = AnnualFigures.__table__
+    r = FigureReport.__table__
+    confirmed = sa.case((f.c.verified.is_(True), sa.func.coalesce(f.c.verified_at, f.c.updated_at)), else_=None)
+    confirmer = sa.case((f.c.verified.is_(True), f.c.verified_by_id), else_=None)
+    missing = ~sa.exists().where(r.c.enterprise_id == f.c.enterprise_id, r.c.year == f.c.year)
+    columns = ["enterprise_id", "year", "source", "file_name", "reported_at", "confirmed_by_id", "confirmed_at",
+               "created_at", "updated_at", *FIGURE_VALUE_FIELDS]
+    query = sa.select(f.c.enterprise_id, f.c.year, f.c.source, sa.literal(""), f.c.updated_at, confirmer, confirmed,
+                      f.c.created_at, f.c.updated_at, *(f.c[name] for name in FIGURE_VALUE_FIELDS)).where(missing)
+    return db.session.execute(r.insert().from_select(columns, query)).rowcount
+
+
+def resolve_figures(enterprise: Enterprise, year: int, *, actor, reports: list[FigureReport] | None = None,
+                    figures: AnnualFigures | None = None, action: str = "update") -> AnnualFigures | None:
+    """Rewrite the year's effective figures (the row every reader reads) from its reports: each field from the
+    best-ranked report that gives it (FIGURE_SOURCE_PRIORITY), the source of each, verified when every report
+    that gave a value is confirmed. The one writer of annual_figures' values: flushed (the row's optimistic
+    version bumped, a concurrent save refused), audited, the policy matches refreshed. `reports` and
+    `figures` when the caller has them loaded (an import), else read here."""
+    if figures is None:
+        figures = _effective(enterprise.id, year)
+    if reports is None:
+        reports = year_reports(enterprise.id, year, figures)
+    if not reports:
+        return figures
+    resolution = queries.resolve_reports(reports, queries.source_ranks())
+    main = resolution.main_source
+    verified = all(r.confirmed_at is not None for r in resolution.winners)
+    latest = max((r for r in resolution.winners if r.confirmed_at is not None),
+                 key=lambda r: r.confirmed_at, default=None) if verified else None
+    data = {"year": year, **resolution.values, "source": main,
+            "field_sources": {f: s for f, s in resolution.sources.items() if s != main},
+            "verified": verified}
+    stamps = {"verified_by_id": latest.confirmed_by_id if latest else None,
+              "verified_at": latest.confirmed_at if latest else None}
+    if figures is None:
+        figures = AnnualFigures(enterprise_id=enterprise.id, **data, **stamps)
+        db.session.add(figures)
+        db.session.flush()
+        audit.record(db.session, "create", figures, actor=actor, enterprise_id=enterprise.id,
+                     changes=audit.snapshot(figures, [*FIGURE_FIELDS, *(("field_sources",) if figures.field_sources
+                                                                        else ())]),
+                     summary=f"{enterprise.name} {year}")
+        _rematch([enterprise.id])
+        return figures
+    changes = audit.apply_changes(figures, data)
+    restamped = audit.apply_changes(figures, stamps)  # who and when: in the trail through "verified"
+    if changes or restamped:
+        flush_versioned(figures)
+    if changes:
+        audit.record(db.session, action, figures, actor=actor, enterprise_id=enterprise.id, changes=changes,
+                     summary=f"{enterprise.name} {figures.year}")
+        if set(changes) & set(FIGURE_VALUE_FIELDS):
+            _rematch([enterprise.id])
+    return figures
+
+
+def save_report(enterprise: Enterprise, year: int, source: str, values: dict, *, actor, file_name: str = "",
+                import_job_id: int | None = None, confirm: bool = False,
+                reports: list[FigureReport] | None = None, figures: AnnualFigures | None = None) -> AnnualFigures:
+    """Record what `source` reports for the enterprise's year (create, or update the source's report: a value
+    left out of `values` keeps the one it gave), then resolve the year's figures, which are returned. A changed
+    report needs confirming again; `confirm` confirms it by the actor (a reviewer accepting a submission).
+    `reports` (the year's, a list this appends to) and `figures` when the caller has them loaded."""
+    if source not in {s.value for s in FigureSource}:
+        raise ValidationFailed.one("source", _l("Unknown source of figures."))
+    if figures is None:
+        figures = _effective(enterprise.id, year)
+    if reports is None:
+        reports = year_reports(enterprise.id, year, figures)
+    elif not reports and figures is not None:
+        reports.append(_adopt(figures))
+    report = next((r for r in reports if r.source == source), None)
+    given = {name: values[name] for name in FIGURE_VALUE_FIELDS if name in values}
+    merged = {name: getattr(report, name) for name in FIGURE_VALUE_FIELDS} if report is not None else {}
+    merged.update(given)
+    errors = check_figures({**merged, "year": year}, this_year=clock.today().year)
+    if errors:
+        raise ValidationFailed(errors)
+    given = round_amounts(given)
+    now = utcnow()
+    if report is None:
+        report = FigureReport(enterprise_id=enterprise.id, year=year, source=source, file_name=file_name[-255:],
+                              import_job_id=import_job_id, reported_at=now, reported_by_id=_user_id(actor),
+                              **given)
+        if confirm:
+            report.confirmed_by_id, report.confirmed_at = _user_id(actor), now
+        db.session.add(report)
+        db.session.flush()
+        reports.append(report)
+        audit.record(db.session, "create", report, actor=actor, enterprise_id=enterprise.id,
+                     changes=audit.snapshot(report, [*REPORT_FIELDS, *(("confirmed_at",) if confirm else ())]),
+                     summary=f"{enterprise.name} {year} {source}")
+    else:
+        changes = audit.apply_changes(report, given)
+        if changes:
+            changes.update(audit.apply_changes(report, {"file_name": file_name[-255:], "import_job_id": import_job_id}))
+            report.reported_at, report.reported_by_id = now, _user_id(actor)
+            if report.confirmed_at is not None and not confirm:  # changed figures need confirming again
+                changes["confirmed"] = [True, False]
+                report.confirmed_by_id, report.confirmed_at = None, None
+        if confirm and report.confirmed_at is None:
+            changes["confirmed"] = [False, True]
+            report.confirmed_by_id, report.confirmed_at = _user_id(actor), now
+        if changes:
+            db.session.flush()
+            audit.record(db.session, "update", report, actor=actor, enterprise_id=enterprise.id, changes=changes,
+                         summary=f"{enterprise.name} {year} {source}")
+    return resolve_figures(enterprise, year, actor=actor, reports=reports, figures=figures)
+
+
 def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFigures | None = None,
                  version=None) -> AnnualFigures:
-    """Create (figures=None) or update a year's figures (refused when `version` is not the current one)."""
+    """A year's figures as typed on the registry's form (source: the officer, unless `data` names one): create
+    (figures=None) or correct the year's figures (refused when `version` is not the current one). A correction
+    goes into the source's report: the values it gave, and those typed differently from what is on record (a
+    value of another source left as it stands stays that source's). Returns the year's effective figures."""
     if figures is not None:
         check_version(figures, version)
     data = dict(data)
-    data.setdefault("source", FigureSource.OFFICER)
+    source = data.pop("source", None) or FigureSource.OFFICER
     errors = check_figures(data, this_year=clock.today().year)
     clash = select(AnnualFigures.id).where(
         AnnualFigures.enterprise_id == enterprise.id, AnnualFigures.year == data.get("year"))
@@ -252,35 +411,56 @@ def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFi
         errors["year"] = [_l("Figures for %(year)s already exist; edit that year instead.", year=data["year"])]
     if errors:
         raise ValidationFailed(errors)
-    round_amounts(data)
+    year = data["year"]
+    values = round_amounts({name: data[name] for name in FIGURE_VALUE_FIELDS if name in data})
     if figures is None:
-        figures = AnnualFigures(enterprise_id=enterprise.id, **data)
-        db.session.add(figures)
-        db.session.flush()
-        action, changes = "create", audit.snapshot(figures, FIGURE_FIELDS)
-    else:
-        action, changes = "update", audit.apply_changes(figures, data)
-        if not changes:
-            return figures
-        # Changed figures need verifying again.
-        if figures.verified:
-            changes["verified"] = [True, False]
-            figures.verified, figures.verified_by_id, figures.verified_at = False, None, None
-        flush_versioned(figures)
-    audit.record(db.session, action, figures, actor=actor, enterprise_id=enterprise.id, changes=changes,
-                 summary=f"{enterprise.name} {figures.year}")
-    _rematch([enterprise.id])
+        return save_report(enterprise, year, source, values, actor=actor)
+    reports = year_reports(enterprise.id, figures.year, figures)
+    own = next((r for r in reports if r.source == source), None)
+    values = {name: value for name, value in values.items()
+              if (own is not None and getattr(own, name) is not None) or value != getattr(figures, name)}
+    if own is None and not values:
+        return figures  # nothing typed differently from what is on record
+    if year != figures.year:
+        if any(r.source != source for r in reports):
+            raise ValidationFailed.one("year", _l(
+                "Several sources reported the figures of %(year)s; enter the other year's figures separately.",
+                year=figures.year))
+        for report in reports:
+            changes = audit.apply_changes(report, {"year": year})
+            db.session.flush()
+            audit.record(db.session, "update", report, actor=actor, enterprise_id=enterprise.id, changes=changes,
+                         summary=f"{enterprise.name} {year} {report.source}")
+    save_report(enterprise, year, source, values, actor=actor, reports=reports, figures=figures)
     return figures
 
 
+def confirm_report(report: FigureReport, *, actor) -> None:
+    """Confirm one source's figures of a year (an officer checked them); the year's figures are resolved again."""
+    if report.confirmed_at is None:
+        report.confirmed_by_id, report.confirmed_at = _user_id(actor), utcnow()
+        db.session.flush()
+        audit.record(db.session, "verify", report, actor=actor, enterprise_id=report.enterprise_id,
+                     changes={"confirmed": [False, True]}, summary=f"{report.year} {report.source}")
+    enterprise = db.session.get(Enterprise, report.enterprise_id)
+    resolve_figures(enterprise, report.year, actor=actor, action="verify")
+
+
 def verify_figures(figures: AnnualFigures, *, actor) -> None:
-    """Mark a year's figures as checked by an officer."""
+    """Mark a year's figures as checked by an officer: every report whose values the year holds is confirmed."""
     if figures.verified:
         return
-    figures.verified, figures.verified_by_id, figures.verified_at = True, actor.id, utcnow()
-    db.session.flush()
-    audit.record(db.session, "verify", figures, actor=actor, enterprise_id=figures.enterprise_id,
-                 changes={"verified": [False, True]}, summary=str(figures.year))
+    reports = year_reports(figures.enterprise_id, figures.year, figures)
+    resolution = queries.resolve_reports(reports, queries.source_ranks())
+    now = utcnow()
+    for report in resolution.winners:
+        if report.confirmed_at is None:
+            report.confirmed_by_id, report.confirmed_at = _user_id(actor), now
+            db.session.flush()
+            audit.record(db.session, "verify", report, actor=actor, enterprise_id=report.enterprise_id,
+                         changes={"confirmed": [False, True]}, summary=f"{report.year} {report.source}")
+    resolve_figures(figures.enterprise, figures.year, actor=actor, reports=reports, figures=figures,
+                    action="verify")
 
 
 # --- intellectual property ----------------------------------------------------------------

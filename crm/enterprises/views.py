@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from crm.core.audit import AuditEvent, register_field_labels
+from crm.core.audit import AuditEvent, field_label, register_field_labels
 from crm.core.htmx import render_page_or_fragment
 from crm.core.policy import Role, can, require, signed_in
 from crm.core.uow import unit_of_work
@@ -20,10 +20,13 @@ from crm.enterprises.forms import ContactForm, EnterpriseForm, FiguresForm, IPFo
 from crm.enterprises.industries import division_choices, industry_label
 from crm.enterprises.models import (
     ENTERPRISE_STATUS_LABELS,
+    FIGURE_SOURCE_LABELS,
     TECH_DOMAIN_LABELS,
     AnnualFigures,
     Contact,
     Enterprise,
+    FigureReport,
+    FigureSource,
     IntellectualProperty,
     Region,
 )
@@ -165,7 +168,28 @@ def detail(enterprise_id: int):
         can_edit=queries.can_edit_enterprise(current_user, enterprise),
         readiness=readiness_context(enterprise), **_service_officer_context(enterprise),
         **_tags_context(enterprise), credit_entries=credit_queries.active_entries_of(enterprise),
+        **_provenance_context(enterprise),
     )
+
+
+FIGURE_CELLS = (("revenue", "money"), ("hightech_revenue", "money"), ("rd_expense", "money"),
+                ("rd_expense_domestic", "money"), ("total_cost", "money"), ("total_assets", "money"),
+                ("net_assets", "money"), ("employees", "int"), ("tech_staff", "int"), ("rd_staff", "int"),
+                ("conversions", "int"))
+REASON_LABELS = {"rank": _l("its source ranks higher"), "recent": _l("same rank: the latest report"),
+                 "fits": _l("the higher-ranked value exceeds its total")}
+
+
+def _provenance_context(enterprise: Enterprise) -> dict:
+    """The figures' sources: every report of the enterprise (one query), the disagreements, the priority."""
+    ranks = queries.source_ranks()
+    groups: dict[int, list[str]] = {}
+    for source, rank in ranks.items():
+        groups.setdefault(rank, []).append(str(FIGURE_SOURCE_LABELS[FigureSource(source)]))
+    order = " > ".join(" = ".join(names) for _rank, names in sorted(groups.items()))
+    return {"provenance": queries.figures_provenance(enterprise), "figure_cells": FIGURE_CELLS, "ranks": ranks,
+            "source_labels": {s.value: label for s, label in FIGURE_SOURCE_LABELS.items()},
+            "reason_labels": REASON_LABELS, "priority_text": order}
 
 
 def _tags_context(enterprise: Enterprise) -> dict:
@@ -304,10 +328,15 @@ def figures_form(enterprise_id: int, figures_id: int | None = None):
         data = {name: form[name].data for name in ("year", *FiguresForm.AMOUNTS, *FiguresForm.COUNTS,
                                                      *FiguresForm.EFFICIENCY)}
         with unit_of_work(form) as work:
-            services.save_figures(enterprise, data, actor=current_user, figures=figures,
-                                  version=form.version.data)
+            saved = services.save_figures(enterprise, data, actor=current_user, figures=figures,
+                                          version=form.version.data)
         if work.ok:
             flash(_("The figures for %(year)s have been saved.", year=data["year"]), "success")
+            outranked = queries.outranked(saved, FigureSource.OFFICER)
+            if outranked:
+                flash(_("A higher-ranked source counts for %(fields)s: your values are kept as the officer's report "
+                        "and shown beside it.", fields="、".join(
+                            str(field_label("annual_figures", name)) for name in outranked)), "warning")
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
     return render_template("enterprises/figures_form.html", form=form, e=enterprise, figures=figures), form_status(form)
 
@@ -320,6 +349,19 @@ def figures_verify(enterprise_id: int, figures_id: int):
     services.verify_figures(child_of(AnnualFigures, enterprise, figures_id), actor=current_user)
     db.session.commit()
     flash(_("The figures have been marked as verified."), "success")
+    return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
+
+
+@bp.post("/<int:enterprise_id>/figures/reports/<int:report_id>/confirm")
+@require("enterprise.edit")
+def figures_report_confirm(enterprise_id: int, report_id: int):
+    """Confirm one source's figures of a year (the officer checked them)."""
+    enterprise = editable(enterprise_id)
+    report = child_of(FigureReport, enterprise, report_id)
+    services.confirm_report(report, actor=current_user)
+    db.session.commit()
+    flash(_("The figures of %(source)s for %(year)s have been confirmed.", source=report.source_label,
+            year=report.year), "success")
     return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="figures"), code=303)
 
 

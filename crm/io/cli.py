@@ -47,8 +47,11 @@ def _user(username: str | None):
 @click.option("--all-or-nothing", is_flag=True, help="Write nothing when any row is rejected.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--user", "username", help="Import as this user (their scope); default: the system.")
+@click.option("--source", "figure_source", type=click.Choice(["import", "tax", "statistics"]), default="import",
+              show_default=True, help="Figures only: where the file's figures come from (税务 tax, 统计 statistics).")
 @with_appcontext
-def import_command(kind: str, file: Path, dry_run: bool, all_or_nothing: bool, fmt: str, username: str | None):
+def import_command(kind: str, file: Path, dry_run: bool, all_or_nothing: bool, fmt: str, username: str | None,
+                   figure_source: str = "import"):
     """Import FILE (upsert by USCC, and year for figures); report every rejected row."""
     from crm.io import services
     from crm.io.documents import FileRefused, read_table
@@ -61,12 +64,14 @@ def import_command(kind: str, file: Path, dry_run: bool, all_or_nothing: bool, f
     try:
         if not dry_run:
             data = file.read_bytes()
-            job = services.new_job(kind, file.name, data, actor=actor, all_or_nothing=all_or_nothing)
+            job = services.new_job(kind, file.name, data, actor=actor, all_or_nothing=all_or_nothing,
+                                   figure_source=figure_source)
             job.status = ImportStatus.IMPORTING
             db.session.commit()
             job_id = job.id
         table = read_table(file, kind)
-        report = services.import_table(kind, table, actor=actor)
+        report = services.import_table(kind, table, actor=actor, figure_source=figure_source, file_name=file.name,
+                                       job_id=job_id if job is not None else None)
     except FileRefused as refused:
         db.session.rollback()
         if job is not None:

@@ -25,7 +25,7 @@ from wtforms.validators import StopValidation, ValidationError
 
 from crm.core.forms import max_length, optional, options, required, strip
 from crm.enterprises.forms import EnterpriseForm, FiguresForm, IPForm
-from crm.enterprises.models import IP_KIND_LABELS, TECH_DOMAIN_LABELS
+from crm.enterprises.models import FIGURE_SOURCE_LABELS, IMPORT_SOURCES, IP_KIND_LABELS, TECH_DOMAIN_LABELS
 from crm.io.models import IMPORT_KIND_LABELS, ImportKind
 from crm.ladder.forms import CertificationForm
 from crm.ladder.models import CERTIFICATION_STATUS_LABELS
@@ -387,4 +387,7 @@ class UploadForm(FlaskForm):
     """
 
     kind = SelectField(_l("What the file holds"), choices=lambda: options(IMPORT_KIND_LABELS))
+    # figures only: where the file's figures come from (the enterprise page names the source and the file)
+    figure_source = SelectField(_l("Source of the figures"), default="import",
+                                choices=lambda: options({s.value: FIGURE_SOURCE_LABELS[s] for s in IMPORT_SOURCES}))
     all_or_nothing = BooleanField(_l("All or nothing: import nothing if any row is rejected"))

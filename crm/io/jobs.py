@@ -83,7 +83,8 @@ def run(job_id: int, mode: str) -> None:
     try:
         table = read_table(path, kind, job.file_format)
         report = services.import_table(kind, table, actor=actor,
-                                       progress=lambda done, total: _write_progress(job_id, mode, done, total))
+                                       progress=lambda done, total: _write_progress(job_id, mode, done, total),
+                                       figure_source=job.figure_source, file_name=job.filename, job_id=job_id)
     except FileRefused as refused:
         db.session.rollback()
         _finish_failed(job_id, str(refused.message))

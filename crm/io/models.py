@@ -77,6 +77,8 @@ class ImportJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(20))
     filename: Mapped[str] = mapped_column(sa.String(255))
+    # a figures file's source (import, tax, statistics: crm.enterprises' FigureSource); None for other kinds
+    figure_source: Mapped[str | None] = mapped_column(sa.String(16))
     file_format: Mapped[str] = mapped_column(sa.String(8))
     size_bytes: Mapped[int] = mapped_column(default=0)
     sha256: Mapped[str] = mapped_column(sa.String(64), default="")

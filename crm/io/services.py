@@ -40,14 +40,22 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from crm.auth.models import User
-from crm.core import audit, clock
+from crm.core import audit
 from crm.core.concurrency import stale_message
 from crm.core.db import utcnow
 from crm.core.policy import Role
 from crm.core.validation import ValidationFailed
 from crm.core.xlsx import FORMULA_START
 from crm.enterprises import services as registry
-from crm.enterprises.models import AnnualFigures, Enterprise, FigureSource, IntellectualProperty, Region
+from crm.enterprises.models import (
+    IMPORT_SOURCES,
+    AnnualFigures,
+    Enterprise,
+    FigureReport,
+    FigureSource,
+    IntellectualProperty,
+    Region,
+)
 from crm.enterprises.queries import can_create_in_region, can_edit_enterprise, can_view_enterprise, subtree_ids
 from crm.extensions import db
 from crm.io.documents import MAX_CELL_CHARS, FileRefused, Table, example_uscc, read_table, sniff_format
@@ -562,57 +570,47 @@ class _EnterpriseRows(_BulkRows):
 _FIGURE_VALUES = (*registry.FIGURE_FIELDS[1:-1],)  # the amounts and counts (not year, not source)
 
 
-class _FigureRows(_BulkRows):
+class _FigureRows(_Rows):
+    # Row by row through the registry's save_report (not the bulk writer of enterprises): each row is its
+    # source's report, and the year's effective figures are resolved from every source's by priority.
     kind = ImportKind.FIGURES
-    model = AnnualFigures
-    entity_type = "annual_figures"
-    audited = tuple(registry.FIGURE_FIELDS)
+    # the file's source (import, tax, statistics), its name and its job: each row becomes that source's report
+    origin: tuple[str, str, int | None] = (FigureSource.IMPORT, "", None)
 
     def prefetch(self, rows):
-        codes = {r["uscc"] for r in rows}
-        self.enterprises = {e.uscc: e for e in self.stored(Enterprise, Enterprise.uscc.in_(codes))}
+        self.enterprises = self.enterprises_by_uscc(rows)
         ids = [e.id for e in self.enterprises.values()]
-        self.figures = {(f.enterprise_id, f.year): f for f in self.stored(
-            AnnualFigures, AnnualFigures.enterprise_id.in_(ids))} if ids else {}
-
-    def checked(self, data: dict) -> dict:
-        """save_figures' checks (crm.enterprises.services.check_figures; the year's clash is the lookup's: a stored
-        year is updated, a repeated one refused by once()), the amounts to two places."""
-        errors = registry.check_figures(data, this_year=self.this_year)
-        if errors:
-            raise ValidationFailed(errors)
-        return registry.round_amounts(data)
+        self.figures = {(f.enterprise_id, f.year): f for f in db.session.scalars(
+            select(AnnualFigures).where(AnnualFigures.enterprise_id.in_(ids)))} if ids else {}
+        self.reports: dict[tuple, list] = {}
+        for report in db.session.scalars(select(FigureReport).where(FigureReport.enterprise_id.in_(ids))) if ids else ():
+            self.reports.setdefault((report.enterprise_id, report.year), []).append(report)
 
     def apply(self, number, data):
         enterprise = self.enterprise_for(data["uscc"])
         self.once(number, (data["uscc"], data["year"]), "year")
+        source, file_name, job_id = self.origin
         values = {name: data[name] for name in _FIGURE_VALUES if name in self.mapping}
-        existing = self.figures.get((enterprise.id, data["year"]))
+        key = (enterprise.id, data["year"])
+        existing = self.figures.get(key)
+        reports = self.reports.setdefault(key, [])
         if existing is not None:
             changes = _diff(existing, values)
-            if not changes:
+            report = next((r for r in reports if r.source == source), None)
+            # unchanged: the source said this already; or, for a plain import, the figures on record are these
+            # (an export imported again). Tax or statistics data are recorded even when they agree.
+            said = _diff(report, values) if report is not None else (changes or source != FigureSource.IMPORT)
+            if not said:
                 self.report.unchanged += 1
                 return
-            full = {name: getattr(existing, name) for name in _FIGURE_VALUES} | values
-            full.update(year=existing.year, source=FigureSource.IMPORT.value)
-            full = self.checked(full)
-            audit_changes = audit.diff(existing, full)
-            columns = {f: full[f] for f in audit_changes}
-            if existing.verified:  # changed figures need verifying again
-                audit_changes["verified"] = [True, False]
-                columns.update(verified=False, verified_by_id=None, verified_at=None)
-            self.updates.append(_Update(number, existing, columns, audit_changes, enterprise.id,
-                                        f"{enterprise.name} {existing.year}", f"{data['uscc']} {data['year']}",
-                                        enterprise.name, changes))
+            registry.save_report(enterprise, existing.year, source, values, actor=self.actor, file_name=file_name,
+                                 import_job_id=job_id, reports=reports, figures=existing)
+            self.note_change(number, f"{data['uscc']} {data['year']}", enterprise.name, changes)
             return
-        full = self.checked({name: None for name in _FIGURE_VALUES} | values
-                            | {"year": data["year"], "source": FigureSource.IMPORT.value})
-        self.creates.append((number, full | {"enterprise_id": enterprise.id}, f"{enterprise.name} {full['year']}"))
+        figures = registry.save_report(enterprise, data["year"], source, values, actor=self.actor,
+                                       file_name=file_name, import_job_id=job_id, reports=reports)
+        self.figures[key] = figures
         self.report.created += 1
-
-    @property
-    def this_year(self) -> int:
-        return clock.today().year
 
 
 class _IPRows(_Rows):
@@ -725,8 +723,12 @@ def _data_rows(table: Table, report: ImportReport, max_rows: int):
 
 
 def import_table(kind: str, table: Table, *, actor, progress: Callable[[int, int | None], None] | None = None,
-                 max_rows: int | None = None) -> ImportReport:
+                 max_rows: int | None = None, figure_source: str | None = None, file_name: str = "",
+                 job_id: int | None = None) -> ImportReport:
     """Check every row of `table` and write the accepted ones (flushed and audited, not committed).
+
+    Figures are recorded as `figure_source`'s (import, tax, statistics; default import) with the file's name
+    and job, so the enterprise page says where each number came from.
 
     FileRefused when the file as a whole cannot be imported (a required column missing, too many rows);
     the caller then rolls back, so nothing of it is written.
@@ -737,6 +739,10 @@ def import_table(kind: str, table: Table, *, actor, progress: Callable[[int, int
     mapping, ignored = map_columns(kind, table.headers)
     report = ImportReport(kind, ignored_columns=ignored)
     handler = _HANDLERS[kind](actor, mapping, table.headers, report)
+    if isinstance(handler, _FigureRows):
+        if (figure_source or FigureSource.IMPORT) not in IMPORT_SOURCES:
+            raise ValueError(f"unknown figure source {figure_source!r}")
+        handler.origin = (figure_source or FigureSource.IMPORT, file_name or "", job_id)
     from crm.ladder.services import ranks_deferred
     from crm.policies.services import matches_deferred
 
@@ -839,16 +845,21 @@ def check_upload(data: bytes) -> str:
     return sniff_format(data[:8192])
 
 
-def new_job(kind: str, filename: str, data: bytes, *, actor, all_or_nothing: bool = False) -> ImportJob:
-    """Record an upload and save its file (flushed, not committed); FileRefused for a file not worth keeping."""
+def new_job(kind: str, filename: str, data: bytes, *, actor, all_or_nothing: bool = False,
+            figure_source: str | None = None) -> ImportJob:
+    """Record an upload and save its file (flushed, not committed); FileRefused for a file not worth keeping.
+    A figures file has a source (import, tax, statistics; default import)."""
     if kind not in _HANDLERS:
         raise ValueError(f"unknown import kind {kind!r}")
+    if kind == ImportKind.FIGURES and (figure_source or FigureSource.IMPORT) not in IMPORT_SOURCES:
+        raise ValueError(f"unknown figure source {figure_source!r}")
     file_format = check_upload(data)
     now = utcnow()
     user = actor if isinstance(actor, User) else None
     job = ImportJob(kind=kind, filename=(filename or "upload")[-255:], file_format=file_format, size_bytes=len(data),
                     sha256=hashlib.sha256(data).hexdigest(), created_by_id=user.id if user else None,
                     actor_label=user.username if user else str(actor or "system"), created_at=now, updated_at=now,
+                    figure_source=(figure_source or FigureSource.IMPORT) if kind == ImportKind.FIGURES else None,
                     status=ImportStatus.PREVIEWING, all_or_nothing=bool(all_or_nothing), rejects=[], changes=[],
                     ignored_columns=[], error="")
     db.session.add(job)

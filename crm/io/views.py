@@ -65,7 +65,8 @@ def upload():
             data = file.read(current_app.config.get("IMPORT_MAX_BYTES", services.MAX_UPLOAD_BYTES) + 1)
             try:
                 job = services.new_job(form.kind.data, file.filename, data, actor=current_user,
-                                       all_or_nothing=form.all_or_nothing.data)
+                                       all_or_nothing=form.all_or_nothing.data,
+                                       figure_source=form.figure_source.data)
             except FileRefused as refused:
                 db.session.rollback()
                 form.form_errors.append(str(refused.message))

@@ -288,10 +288,10 @@ def accept_submission(sub: Submission, *, actor, version=None, comment: str = ""
                 "The figures of %(year)s were changed after the enterprise submitted these (%(n)s fields, marked "
                 "below). Compare them; to apply the submission anyway, tick the box and accept again.",
                 year=sub.year, n=len(conflict)))
-        data = {"year": sub.year, **queries.typed_figures(sub.data), "source": FigureSource.ENTERPRISE}
-        current = queries.accepted_figures(enterprise, sub.year)
-        figures = enterprise_services.save_figures(enterprise, data, actor=actor, figures=current)
-        enterprise_services.verify_figures(figures, actor=actor)
+        # the enterprise's report of the year, confirmed by its reviewer; the year's figures resolved from it
+        # and the other sources' reports (FIGURE_SOURCE_PRIORITY)
+        enterprise_services.save_report(enterprise, sub.year, FigureSource.ENTERPRISE,
+                                        queries.typed_figures(sub.data), actor=actor, confirm=True)
     else:
         from datetime import date
 

@@ -2,7 +2,7 @@
 (derived data, refreshed by crm.ladder.services)
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0023
 Create Date: 2026-11-25 18:20:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0025'
-down_revision = '0022'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
