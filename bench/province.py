@@ -378,9 +378,9 @@ def refresh_rollups(app) -> dict[str, int]:
         db.session.commit()
         out["candidate_ranks"] = round((time.perf_counter() - started) * 1000)
         if db.engine.dialect.name == "postgresql":  # as autovacuum would after millions of new rows
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("ANALYZE policy_matches"))
-                conn.execute(sa.text("ANALYZE candidate_ranks"))
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("VACUUM ANALYZE policy_matches"))
+                conn.execute(sa.text("VACUUM ANALYZE candidate_ranks"))
         return out
 
 

@@ -129,6 +129,7 @@ def archive_enterprise(enterprise: Enterprise, *, actor) -> None:
     db.session.flush()
     audit.record(db.session, "archive", enterprise, actor=actor, enterprise_id=enterprise.id,
                  changes={"archived_at": [None, enterprise.archived_at.isoformat()]}, summary=enterprise.name)
+    _rematch([enterprise.id])  # its stored matches and ranks go (they are kept for operating enterprises only)
 
 
 def restore_enterprise(enterprise: Enterprise, *, actor) -> None:

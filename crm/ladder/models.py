@@ -190,7 +190,10 @@ class CandidateRank(Base):
     __table_args__ = (
         sa.UniqueConstraint("tier", "enterprise_id", name="uq_candidate_ranks_tier_enterprise_id"),
         # the pool's ORDER BY … LIMIT 50 walks this index (engine.rank_key, then the name)
-        sa.Index("ix_candidate_ranks_order", "tier", "verdict_rank", "failing", "gap_total", "unknown", "name"),
+        sa.Index("ix_candidate_ranks_order", "tier", "holds", "verdict_rank", "failing", "gap_total", "unknown",
+                 "name"),
+        # the pool's counts by verdict in a region, read from the index alone
+        sa.Index("ix_candidate_ranks_region", "tier", "region_id", "holds", "verdict", "ruleset_version"),
         sa.Index("ix_candidate_ranks_enterprise_id", "enterprise_id"),
         sa.CheckConstraint("tier IN ('tech_sme', 'little_giant', 'high_tech', 'gazelle', 'demonstration')",
                            name="tier_known"),
@@ -206,8 +209,12 @@ class CandidateRank(Base):
     failing: Mapped[int]
     gap_total: Mapped[float] = mapped_column(sa.Float)
     unknown: Mapped[int]
-    # the enterprise's name when ranked: the last tie-break, inside the index (a rename re-ranks the enterprise)
+    # the enterprise's name, region and whether it holds the tier (a valid certificate) when ranked: the pool is
+    # then read from this table alone; every write that changes them re-ranks the enterprise (a rename, a move,
+    # a certification recorded, revoked or expired), and the nightly rebuild catches time passing
     name: Mapped[str] = mapped_column(sa.String(200))
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    holds: Mapped[bool]
     ruleset_version: Mapped[int]
     computed_on: Mapped[date]
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -267,50 +267,114 @@ def missing_ranks(enterprise_ids, tier: str | None = None) -> list[int]:
     return sorted(found)
 
 
+def _rank_scope(user, region_id: int | None, officer: str) -> list:
+    """The candidate_ranks conditions of `user`'s scope and the pool's filters (crm.enterprises.queries'
+    scope_enterprises, on the region stored with each rank)."""
+    from sqlalchemy import false
+
+    from crm.core.policy import Role
+    from crm.enterprises.queries import subtree_ids
+    from crm.ladder.models import CandidateRank as r
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        return [false()]
+    where = []
+    if user.role in (Role.MANAGER, Role.OFFICER) and user.region_id:
+        where.append(r.region_id.in_(subtree_ids(user.region_id)))
+    elif user.role != Role.ADMIN:
+        return [false()]
+    if region_id:
+        where.append(r.region_id.in_(subtree_ids(region_id)))
+    if officer:
+        from crm.service.models import Assignment
+        from crm.service.queries import UNASSIGNED
+
+        current = select(Assignment.enterprise_id).where(Assignment.ends_on.is_(None))
+        where.append(r.enterprise_id.not_in(current) if officer == UNASSIGNED else
+                     r.enterprise_id.in_(current.where(Assignment.officer_id == int(officer))))
+    return where
+
+
 def candidate_page(user, tier: str, *, region_id: int | None = None, day: date | None = None, lang: str = "zh",
                    officer: str = ""):
-    """(the requested page of 50 Candidates, {verdict: count}) of the pool, read from the stored ranks.
+    """(the requested page of 50 Candidates, {verdict: count}) of the pool, read from the stored ranks alone.
 
-    Ranks missing for a few enterprises (a path without a hook, a new rule-set version for some) are computed
-    into this request first; when many are missing (a new rule set, a fresh database) the pool is evaluated
-    live as `candidate_pool`, until the 5-minute job has stored them. The gap texts of the 50 rows shown are
-    evaluated now, in the user's language."""
-    from sqlalchemy import func
+    The ranks in scope are counted by verdict (an index-only read) and compared with the operating enterprises
+    in scope: when some have no rank under the rule set in force (a path without a hook, a new rule-set version)
+    a few are ranked in this request first, and many (a new rule set, a fresh database) make the page evaluate
+    the pool live as `candidate_pool`, until the 5-minute job has stored them. The gap texts of the 50 rows
+    shown are evaluated now, in the user's language."""
+    from sqlalchemy import delete, func
     from sqlalchemy.orm import joinedload
 
     from crm.core.web import ListPage, list_page
     from crm.ladder.engine import evaluate
-    from crm.ladder.models import CandidateRank
+    from crm.ladder.models import CandidateRank as r
     from crm.ladder.profile import parse_profile
     from crm.ladder.services import refresh_ranks
 
     day = day or clock.today()
-    base = _pool_select(user, tier, region_id, officer, day)
-    missing = missing_ranks(base.with_only_columns(Enterprise.id), tier)
-    if len(missing) > _CHUNK:
-        pool = candidate_pool(user, tier, region_id=region_id, day=day, lang=lang, officer=officer)
-        return list_page(pool), {v: sum(1 for c in pool if c.verdict == v) for v in VERDICTS}
-    if missing:
-        refresh_ranks(missing, today=day)
-    r = CandidateRank
-    ranked = base.join(r, (r.enterprise_id == Enterprise.id) & (r.tier == tier))
-    counts = dict.fromkeys(VERDICTS, 0)
-    counts.update(db.session.execute(ranked.with_only_columns(r.verdict, func.count()).group_by(r.verdict)).all())
+    version = current_ruleset_version(tier)
+    where = [r.tier == tier, r.ruleset_version == version, *_rank_scope(user, region_id, officer)]
+
+    def counted() -> tuple[dict, int]:
+        counts, ranked = dict.fromkeys(VERDICTS, 0), 0
+        for verdict, holds, n in db.session.execute(
+                select(r.verdict, r.holds, func.count()).where(*where).group_by(r.verdict, r.holds)):
+            ranked += n
+            if not holds:
+                counts[verdict] += n
+        return counts, ranked
+
+    counts, ranked = counted()
+    scoped = _scoped_operating(user, region_id, officer)
+    operating = db.session.scalar(scoped.with_only_columns(func.count()).order_by(None))
+    if ranked != operating:
+        # ranks left by enterprises that stopped operating through a path without a hook go first
+        db.session.execute(delete(r).where(r.enterprise_id.in_(
+            select(Enterprise.id).where(~Enterprise.id.in_(operating_ids())))))
+        missing = missing_ranks(scoped.with_only_columns(Enterprise.id), tier)
+        if len(missing) > _CHUNK:
+            live = candidate_pool(user, tier, region_id=region_id, day=day, lang=lang, officer=officer)
+            return list_page(live), {v: sum(1 for c in live if c.verdict == v) for v in VERDICTS}
+        if missing:
+            refresh_ranks(missing, today=day)
+        counts, ranked = counted()
     page = ListPage.counted(sum(counts.values()))
-    rows = db.session.execute(
-        ranked.add_columns(r).options(joinedload(Enterprise.region))
+    ranks = db.session.scalars(
+        select(r).where(*where, r.holds.is_(False))
         .order_by(r.verdict_rank, r.failing, r.gap_total, r.unknown, r.name, r.enterprise_id)
         .offset(page.first_index).limit(page.per_page)).all()
-    profiles = profiles_of([e for e, _r in rows], day)
+    enterprises = {e.id: e for e in db.session.scalars(
+        select(Enterprise).options(joinedload(Enterprise.region))
+        .where(Enterprise.id.in_([rank.enterprise_id for rank in ranks])))}
+    shown = [(enterprises[rank.enterprise_id], rank) for rank in ranks if rank.enterprise_id in enterprises]
+    profiles = profiles_of([e for e, _r in shown], day)
     rulesets = active_rulesets()
     items = []
-    for i, (e, rank) in enumerate(rows):
+    for i, (e, rank) in enumerate(shown):
         result = evaluate(parse_profile(profiles[e.id]), tier, rulesets, lang=lang)
         gaps = [c["gap"]["text"] for c in result["criteria"] if c["status"] == "fail"][:3]
         items.append(Candidate(page.first_index + i + 1, e, rank.verdict, rank.failing, rank.unknown, gaps,
                                (rank.verdict_rank, rank.failing, rank.gap_total, rank.unknown)))
     page.items = items
     return page, counts
+
+
+def _scoped_operating(user, region_id: int | None, officer: str):
+    """select(Enterprise) of the operating enterprises in `user`'s scope and the pool's filters (holders too)."""
+    from crm.enterprises.models import EnterpriseStatus
+    from crm.enterprises.queries import scope_enterprises, subtree_ids
+
+    stmt = scope_enterprises(select(Enterprise), user).where(Enterprise.archived_at.is_(None),
+                                                            Enterprise.status == EnterpriseStatus.ACTIVE)
+    if region_id:
+        stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(region_id)))
+    if officer:
+        from crm.service.queries import filter_by_officer
+
+        stmt = filter_by_officer(stmt, officer)
+    return stmt
 
 
 # --- the readiness panel and its what-if ---------------------------------------------------

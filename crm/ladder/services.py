@@ -856,13 +856,16 @@ def refresh_ranks(enterprise_ids=None, *, today=None) -> int:
             enterprises += db.session.scalars(operating.where(Enterprise.id.in_(chunk[at:at + _ID_CHUNK]))).all()
         rows = []
         profiles = profiles_of(enterprises, today)
+        held = _held_tiers([e.id for e in enterprises], today)
         for e in enterprises:
             for result in evaluate_all(parse_profile(profiles[e.id]), rulesets):
                 verdict_rank, failing, gaps, unknown = rank_key(result)
                 rows.append({"enterprise_id": e.id, "tier": result["tier"], "verdict": result["verdict"],
                              "verdict_rank": verdict_rank, "failing": failing, "gap_total": gaps,
-                             "unknown": unknown, "name": e.name, "ruleset_version": versions.get(result["tier"], 0),
-                             "computed_on": today, "computed_at": now})
+                             "unknown": unknown, "name": e.name, "region_id": e.region_id,
+                             "holds": (e.id, result["tier"]) in held,
+                             "ruleset_version": versions.get(result["tier"], 0), "computed_on": today,
+                             "computed_at": now})
         if rows:
             upsert(db.session, table, rows, ("tier", "enterprise_id"))
             written += len(rows)
@@ -870,6 +873,17 @@ def refresh_ranks(enterprise_ids=None, *, today=None) -> int:
             if id(e) not in known:
                 db.session.expunge(e)
     return written
+
+
+def _held_tiers(enterprise_ids: list[int], day: date) -> set[tuple[int, str]]:
+    """(enterprise id, tier) of the valid certifications on `day` (one query per 900)."""
+    held: set[tuple[int, str]] = set()
+    for start in range(0, len(enterprise_ids), _ID_CHUNK):
+        held.update(db.session.execute(select(Certification.enterprise_id, Certification.tier).where(
+            Certification.enterprise_id.in_(enterprise_ids[start:start + _ID_CHUNK]),
+            Certification.status == CertificationStatus.ACTIVE, Certification.issued_on <= day,
+            (Certification.expires_on.is_(None)) | (Certification.expires_on >= day))).all())
+    return held
 
 
 def rerank_enterprises(enterprise_ids) -> None:
