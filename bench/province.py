@@ -361,12 +361,13 @@ def refresh_rollups(app) -> dict[str, int]:
     from crm.core import clock
     from crm.ladder.services import refresh_ranks
     from crm.pipeline.models import Rollup
-    from crm.pipeline.services import refresh_activity, refresh_forecast
+    from crm.pipeline.services import refresh_activity, refresh_at_risk, refresh_forecast
     from crm.policies.services import refresh_matches
 
     with app.app_context():
         refresh_activity(clock.today())
         refresh_forecast(clock.today())
+        refresh_at_risk(clock.today())
         db.session.commit()
         out = dict(db.session.execute(sa.select(Rollup.kind, Rollup.duration_ms)).all())
         started = time.perf_counter()
@@ -666,8 +667,9 @@ def main() -> None:
           + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in rows.items()))
     rollup_ms = refresh_rollups(app)
     print(f"scheduled roll-ups: visits and needs {rollup_ms['activity']} ms (every 10 minutes), "
-          f"forecast candidates {rollup_ms['forecast']} ms (hourly), every policy matched "
-          f"{rollup_ms['policy_matches']} ms (nightly)")
+          f"forecast candidates {rollup_ms['forecast']} ms (hourly), held tiers at risk {rollup_ms['at_risk']} ms "
+          f"(hourly), every policy matched {rollup_ms['policy_matches']} ms (nightly), every enterprise ranked "
+          f"for every tier {rollup_ms['candidate_ranks']} ms (nightly)")
     results["rollup_ms"] = rollup_ms
     print(f"{'page (server time)':60} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}  target")
     for name, user, path, targeted in scenarios_of(s):
