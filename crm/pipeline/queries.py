@@ -522,14 +522,27 @@ def forecast(user, region: Region | None, tiers: list[str], filed: dict[str, set
                                  None if filed is None else filed.get(tier, set())) for tier in tiers}
 
 
+def _at_risk_rollup() -> Rollup | None:
+    max_age = timedelta(minutes=int(current_app.config.get("PIPELINE_FORECAST_MAX_AGE", 120)))
+    return db.session.scalar(select(Rollup).where(
+        Rollup.kind == "at_risk", Rollup.year == clock.today().year, Rollup.as_of == clock.today(),
+        Rollup.computed_at >= utcnow() - max_age))
+
+
+def at_risk_of_officer(officer_id: int) -> int | None:
+    """How many held tiers at risk among the enterprises an officer serves, from the hourly roll-up (None when
+    it is not fresh: the caller counts live)."""
+    row = _at_risk_rollup()
+    if row is None or "by_officer" not in row.data:
+        return None
+    return next((n for o, n in row.data["by_officer"] if o == officer_id), 0)
+
+
 def at_risk_counts(region: Region | None, tree: RegionTree | None = None) -> tuple[Counter | None, datetime | None]:
     """(Counter(tier → held tiers at risk) in `region`, when counted) from the scheduler's hourly roll-up, or
     (None, None) when it is not from today or older than PIPELINE_FORECAST_MAX_AGE minutes: evaluating a city's
     certifications takes seconds at province scale, too long for a dashboard (the list, crm.cycle, is live)."""
-    max_age = timedelta(minutes=int(current_app.config.get("PIPELINE_FORECAST_MAX_AGE", 120)))
-    row = db.session.scalar(select(Rollup).where(
-        Rollup.kind == "at_risk", Rollup.year == clock.today().year, Rollup.as_of == clock.today(),
-        Rollup.computed_at >= utcnow() - max_age))
+    row = _at_risk_rollup()
     if row is None:
         return None, None
     tree = tree or RegionTree.load()

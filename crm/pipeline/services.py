@@ -125,10 +125,20 @@ def refresh_at_risk(today: date) -> int:
     drops, flags, re-certification due) and keep per leaf region and tier how many are listed, for the dashboards
     (replaced in place: safe to run twice). Returns how many are at risk."""
     from crm.cycle.queries import at_risk
+    from crm.service.models import Assignment
 
     started = perf_counter()
-    counts: Counter = Counter((item.enterprise.region_id, item.tier) for item in at_risk(SYSTEM, day=today))
-    _store_rollup("at_risk", today, {"at_risk": sorted([r, t, n] for (r, t), n in counts.items())}, started)
+    items = at_risk(SYSTEM, day=today)
+    counts: Counter = Counter((item.enterprise.region_id, item.tier) for item in items)
+    ids = sorted({item.enterprise.id for item in items})
+    officer_of: dict[int, int] = {}
+    for start in range(0, len(ids), 900):
+        officer_of.update(db.session.execute(select(Assignment.enterprise_id, Assignment.officer_id).where(
+            Assignment.enterprise_id.in_(ids[start:start + 900]), Assignment.ends_on.is_(None))).all())
+    # and per officer, for the workbench's count (evaluating an officer's 200 certificates there took 0.5 s)
+    by_officer = Counter(officer_of[item.enterprise.id] for item in items if item.enterprise.id in officer_of)
+    _store_rollup("at_risk", today, {"at_risk": sorted([r, t, n] for (r, t), n in counts.items()),
+                                     "by_officer": sorted([o, n] for o, n in by_officer.items())}, started)
     return sum(counts.values())
 
 

@@ -608,7 +608,13 @@ def workbench():
     # the certification cycle's held tiers at risk among the officer's own enterprises (crm.cycle)
     from crm.cycle.queries import at_risk
 
-    risky = len(at_risk(current_user, officer=str(current_user.id))) if current_user.role == Role.OFFICER else 0
+    risky = 0
+    if current_user.role == Role.OFFICER:  # the hourly count when fresh (crm.pipeline), else evaluated now
+        from crm.pipeline.queries import at_risk_of_officer
+
+        risky = at_risk_of_officer(current_user.id)
+        if risky is None:
+            risky = len(at_risk(current_user, officer=str(current_user.id)))
     from crm.evidence.views import plan_summary
 
     # policies whose window is open and the officer's enterprises that qualify and were not told (crm.policies)

@@ -252,3 +252,28 @@ def test_the_dashboard_counts_held_tiers_at_risk_from_the_hourly_roll_up(client,
                        .values(computed_at=utcnow() - timedelta(hours=3)))
     db.session.commit()
     assert zh("See the list") in text(client.get("/pipeline")).split('id="at-risk-card"')[1]
+
+
+def test_the_workbench_reads_the_officers_at_risk_count_from_the_roll_up(client, login_as, world, db):
+    from crm.pipeline import jobs
+    from tests.cycle.test_at_risk import _high_tech
+    from tests.helpers import text
+
+    officer = factories.user("officer", region=world.county_x, serves=[world.ent_x, world.ent_park])
+    _high_tech(world.ent_x, employees=1000, tech_staff=99)  # at risk
+    db.session.commit()
+    login_as(officer)
+
+    def badge():
+        return text(client.get("/workbench")).split('id="wb-at-risk"')[1].split("</a>")[0]
+
+    assert '<span class="badge text-bg-danger">1</span>' in badge()  # counted now: no roll-up yet
+    jobs.refresh_at_risk(clock.today())
+    db.session.commit()
+    _high_tech(world.ent_park, employees=1000, tech_staff=99)  # at risk too, after the count
+    db.session.commit()
+    assert '<span class="badge text-bg-danger">1</span>' in badge()  # the hourly count
+    db.session.execute(Rollup.__table__.update().where(Rollup.kind == "at_risk")
+                       .values(computed_at=utcnow() - timedelta(hours=3)))
+    db.session.commit()
+    assert '<span class="badge text-bg-danger">2</span>' in badge()  # stale: counted now
