@@ -17,11 +17,15 @@ run: install translations  ## venv, install, migrate, demo data, serve on SQLite
 	@$(FLASK) scheduler run & runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# one pytest worker per core, a file's tests on one worker (they share their module's fixtures); 0 runs serially
+PYTEST_WORKERS ?= auto
+PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadfile
+
 test: install-dev lint translations system-deps  ## static checks, then the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
-	TEST_DATABASE_URL= $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL= $(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
-	  $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	  $(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS); \
 	else echo "== TEST_DATABASE_URL not set: PostgreSQL pass skipped (SQLite only)"; fi
 
 lint: install-dev  ## ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear and the bandit security rules (pyproject.toml)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -138,7 +139,8 @@ _text = st.text(alphabet=string.printable + "企业宁夏０１２", max_size=30
        uscc=_text)
 def test_fuzzed_parameters_never_500(client, world, db, manager_city, params, path, uscc):
     headers = bearer(db, manager_city)
-    url = path.replace("{u}", uscc.replace("/", "").replace("?", "").replace("#", "") or "x")
+    # percent-encoded as a client sends it (a raw newline in a path is not a URL: werkzeug redirected it)
+    url = path.replace("{u}", quote(uscc.replace("/", "").replace(".", "") or "x", safe=""))
     response = client.get(url, query_string=params, headers=headers)
     assert response.status_code in (200, 400, 404), (url, params, response.get_data(as_text=True)[:200])
     assert response.is_json

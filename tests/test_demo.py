@@ -22,6 +22,7 @@ from crm.enterprises.models import AMOUNT_FIELDS, AnnualFigures, Enterprise, Int
 from crm.ladder.models import JUDGEMENT_MAX, Certification, ReadinessInputs, TierEvent
 from crm.ladder.services import compute_expiry, current_tier_of
 from crm.ladder.tiers import Tier
+from tests.conftest import empty_tables
 
 COUNT = 40
 
@@ -32,16 +33,39 @@ def _load(app, count: int = COUNT):
     return result
 
 
+# A load takes seconds (tens on PostgreSQL), so the read_only tests share one: it is kept while the tests
+# after it only read (the db fixture fails a read_only test that writes) and loaded again after any other.
+_shared_load: dict[str, object] = {"count": None, "output": ""}
+
+
+def _shared(app, db, count: int) -> str:
+    """The output of `demo load --count <count>`, loaded now unless the database still holds that load."""
+    if _shared_load["count"] != count or not db.session.scalar(sa.select(sa.func.count(Enterprise.id))):
+        empty_tables()
+        _shared_load.update(count=count, output=_load(app, count).output)
+    return _shared_load["output"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _empty_after_the_module(app):
+    """The next module starts from empty tables even when this one ended on a read_only test."""
+    yield
+    with app.app_context():
+        empty_tables()
+    _shared_load.update(count=None, output="")
+
+
 @pytest.fixture
 def loaded(app, db):
     """The output of one `demo load --count 40`."""
-    return _load(app).output
+    return _shared(app, db, COUNT)
 
 
 def _counts(db) -> dict[str, int]:
     return {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in db.metadata.sorted_tables}
 
 
+@pytest.mark.read_only
 def test_load_prints_the_summary_accounts_and_password(loaded):
     assert f"enterprises: {COUNT} created, 0 existing" in loaded
     assert DEMO_PASSWORD in loaded
@@ -49,6 +73,7 @@ def test_load_prints_the_summary_accounts_and_password(loaded):
         assert f"  {username} " in loaded
 
 
+@pytest.mark.read_only
 def test_usccs_are_valid_and_unique_and_industry_codes_parse(loaded, db):
     enterprises = db.session.scalars(sa.select(Enterprise)).all()
     assert len(enterprises) == COUNT
@@ -60,6 +85,7 @@ def test_usccs_are_valid_and_unique_and_industry_codes_parse(loaded, db):
     assert all(e.uscc[2:8] == registry.county_of(e.region.code).code for e in enterprises)
 
 
+@pytest.mark.read_only
 def test_figures_are_consistent_decimals(loaded, db):
     rows = db.session.scalars(sa.select(AnnualFigures)).all()
     assert len(rows) >= 3 * COUNT * 0.8
@@ -76,6 +102,7 @@ def test_figures_are_consistent_decimals(loaded, db):
     assert max(f.year for f in rows) == registry.LAST_YEAR
 
 
+@pytest.mark.read_only
 def test_ip_numbers_are_unique_per_enterprise_and_kind(loaded, db):
     keys = db.session.execute(sa.select(
         IntellectualProperty.enterprise_id, IntellectualProperty.kind, IntellectualProperty.number)).all()
@@ -84,6 +111,7 @@ def test_ip_numbers_are_unique_per_enterprise_and_kind(loaded, db):
     assert all(len(number) == 16 and number[14] == "." for number in patents)
 
 
+@pytest.mark.read_only
 def test_demo_users_have_their_roles_and_bindings(loaded, db):
     users = {u.username: u for u in db.session.scalars(sa.select(User))}
     assert users["admin"].role == "admin" and users["admin"].region_id is None
@@ -96,6 +124,7 @@ def test_demo_users_have_their_roles_and_bindings(loaded, db):
     assert verify_password(users["officer"].password_hash, DEMO_PASSWORD)
 
 
+@pytest.mark.read_only
 def test_region_paths_follow_the_tree(loaded, db):
     regions = db.session.scalars(sa.select(Region)).all()
     assert {r.code for r in regions} == {spec.code for spec in registry.REGIONS}
@@ -106,6 +135,7 @@ def test_region_paths_follow_the_tree(loaded, db):
             assert region.path == f"{region.parent.path}{region.id}/"
 
 
+@pytest.mark.read_only
 def test_one_audit_event_for_the_load_besides_the_service_work(loaded, db):
     """The load itself is one event; visits (and the policy pushes their explained policies start), needs,
     follow-ups, policies and the portal's requests, comments and submissions are written and audited by
@@ -140,6 +170,69 @@ def test_one_audit_event_for_the_load_besides_the_service_work(loaded, db):
     assert all(e.actor_id in people | {manager} for e in others if e.entity_type == "policy_pushes")
 
 
+@pytest.mark.read_only
+def test_the_demo_officers_edit_the_enterprises_they_serve(app, loaded, db):
+    from crm.core.policy import Role
+    from crm.enterprises.queries import can_edit_enterprise
+
+    enterprises = db.session.scalars(sa.select(Enterprise)).all()
+    users = {u.username: u for u in db.session.scalars(sa.select(User))}
+    officer = users["officer"]
+    editable = [e for e in enterprises if can_edit_enterprise(officer, e)]
+    assert editable and all(e.region.path.startswith(officer.region.path) for e in editable)
+    # the demo story: the `officer` account coaches the `enterprise` account's showcase enterprise
+    assert can_edit_enterprise(officer, db.session.get(Enterprise, users["enterprise"].enterprise_id))
+    # ...and reads, but does not edit, the enterprises of the district nobody assigned to them
+    assert any(not can_edit_enterprise(officer, e) for e in enterprises if e.region_id == officer.region_id)
+    for user in users.values():
+        if user.role == Role.OFFICER:
+            assert any(can_edit_enterprise(user, e) for e in enterprises), user.username
+
+
+@pytest.mark.read_only
+def test_policies_have_windows_around_today(loaded, db):
+    from crm.policies.models import Policy, WindowState
+
+    policies = db.session.scalars(sa.select(Policy)).all()
+    assert 8 <= len(policies) <= 13 and all(p.issuer and p.document_no and p.summary for p in policies)
+    states = {p.window_state(clock.today()) for p in policies}
+    assert states == {WindowState.OPEN, WindowState.CLOSED, WindowState.NOT_YET_OPEN}
+    assert any(not p.active for p in policies)
+    assert any("2023年第7号" in p.document_no for p in policies)
+
+
+@pytest.mark.read_only
+def test_demo_has_pushes_in_every_state_grades_and_a_reserve_pool(loaded, db):
+    from crm.policies.models import EnterpriseGrade, Policy, PolicyPush, ReservePoolEntry
+
+    states = set(db.session.scalars(sa.select(PolicyPush.status)))
+    assert states == {"informed", "applied", "granted", "not_granted"}
+    assert any(p.conditions for p in db.session.scalars(sa.select(Policy)))
+    assert set(db.session.scalars(sa.select(EnterpriseGrade.grade))) <= {"A", "B", "C", "D"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(EnterpriseGrade)) > 0
+    assert 0 < db.session.scalar(sa.select(sa.func.count()).select_from(ReservePoolEntry)) <= 5
+
+
+@pytest.mark.read_only
+def test_every_year_has_its_reports_and_the_bureaus_data_disagree_somewhere(loaded, db):
+    from crm.enterprises.models import FigureReport
+    from crm.enterprises.queries import disagreements
+
+    figures = db.session.scalars(sa.select(AnnualFigures)).all()
+    reports = db.session.scalars(sa.select(FigureReport)).all()
+    years = {(r.enterprise_id, r.year) for r in reports}
+    assert all((f.enterprise_id, f.year) in years for f in figures)
+    bureaus = [r for r in reports if r.source in ("tax", "statistics")]
+    assert bureaus and all(r.file_name.endswith("数据.xlsx") for r in bureaus)
+    disputed = set()
+    for key in {(r.enterprise_id, r.year) for r in bureaus}:
+        disputed |= set(disagreements([r for r in reports if (r.enterprise_id, r.year) == key], "0.01"))
+    assert {"revenue", "employees"} <= disputed
+    tax = {(r.enterprise_id, r.year): r for r in reports if r.source == "tax"}
+    assert all(f.revenue == tax[(f.enterprise_id, f.year)].revenue for f in figures if (f.enterprise_id, f.year) in tax)
+
+
+
 def test_second_run_creates_nothing(app, loaded, db):
     before = _counts(db)
     output = _load(app).output
@@ -163,6 +256,7 @@ def test_missing_rows_of_an_existing_enterprise_are_restored(app, loaded, db):
     assert restored > 0 and f"annual figures: {restored} created" in output
 
 
+@pytest.mark.read_only
 def test_specs_are_deterministic():
     first, again = registry.build_enterprises(10), registry.build_enterprises(10)
     assert [(s.uscc, s.name, s.figures, s.ip) for s in first] == [(s.uscc, s.name, s.figures, s.ip) for s in again]
@@ -176,7 +270,7 @@ LADDER_COUNT = 60
 @pytest.fixture
 def ladder_loaded(app, db):
     """The output of one `demo load --count 60`."""
-    return _load(app, LADDER_COUNT).output
+    return _shared(app, db, LADDER_COUNT)
 
 
 def _certifications(db) -> list[Certification]:
@@ -191,11 +285,13 @@ def _held_on(certs, day) -> dict[int, set[str]]:
     return held
 
 
+@pytest.mark.read_only
 def test_ladder_summary_lines(ladder_loaded):
     for label in ("certifications", "tier events", "readiness inputs"):
         assert re.search(rf"^{label}: [1-9]\d* created, 0 existing$", ladder_loaded, re.M), label
 
 
+@pytest.mark.read_only
 def test_certifications_of_every_tier_and_status(ladder_loaded, db):
     certs = _certifications(db)
     assert {c.tier for c in certs} == {t.value for t in Tier}
@@ -205,6 +301,7 @@ def test_certifications_of_every_tier_and_status(ladder_loaded, db):
         assert any(tier.value in tiers for tiers in held.values()), tier
 
 
+@pytest.mark.read_only
 def test_certificate_numbers_have_their_shapes(ladder_loaded, db):
     certs = _certifications(db)
     usccs = dict(db.session.execute(sa.select(Enterprise.id, Enterprise.uscc)).all())
@@ -224,6 +321,7 @@ def test_certificate_numbers_have_their_shapes(ladder_loaded, db):
     assert len({(c.tier, c.certificate_no) for c in certs}) == len(certs)
 
 
+@pytest.mark.read_only
 def test_statuses_follow_the_dates(ladder_loaded, db):
     today = demo_ladder.TODAY
     for cert in _certifications(db):
@@ -238,6 +336,7 @@ def test_statuses_follow_the_dates(ladder_loaded, db):
     assert this_year and all(c.status == "active" and 3 <= c.issued_on.month <= 5 for c in this_year)
 
 
+@pytest.mark.read_only
 def test_every_certification_has_its_events(ladder_loaded, db):
     events: dict[int, list[TierEvent]] = defaultdict(list)
     for event in db.session.scalars(sa.select(TierEvent)):
@@ -257,6 +356,7 @@ def test_every_certification_has_its_events(ladder_loaded, db):
             assert set(kinds) == {"gained"}
 
 
+@pytest.mark.read_only
 def test_current_tier_is_the_highest_valid_one(ladder_loaded, db):
     by_enterprise: dict[int, list[Certification]] = defaultdict(list)
     for cert in _certifications(db):
@@ -267,6 +367,7 @@ def test_current_tier_is_the_highest_valid_one(ladder_loaded, db):
         assert enterprise.current_tier == current_tier_of(by_enterprise[enterprise.id], clock.today())
 
 
+@pytest.mark.read_only
 def test_higher_tiers_stand_on_their_base(ladder_loaded, db):
     held = _held_on(_certifications(db), demo_ladder.TODAY)
     for tiers in held.values():
@@ -276,6 +377,7 @@ def test_higher_tiers_stand_on_their_base(ladder_loaded, db):
             assert tiers & {"tech_sme", "high_tech"}
 
 
+@pytest.mark.read_only
 def test_high_tech_holders_mostly_fit_the_criteria():
     specs = registry.build_enterprises(300)
     plans = demo_ladder.build_ladder(specs, registry.showcase_of(specs))
@@ -287,6 +389,7 @@ def test_high_tech_holders_mostly_fit_the_criteria():
     assert 0.35 <= sme / active <= 0.45
 
 
+@pytest.mark.read_only
 def test_readiness_inputs_of_most_active_enterprises(ladder_loaded, db):
     rows = db.session.scalars(sa.select(ReadinessInputs)).all()
     active = db.session.scalar(sa.select(sa.func.count()).select_from(Enterprise).where(
@@ -305,6 +408,7 @@ def test_readiness_inputs_of_most_active_enterprises(ladder_loaded, db):
             assert isinstance(value, Decimal) and 0 <= value <= top and value == value.quantize(Decimal("0.1"))
 
 
+@pytest.mark.read_only
 def test_the_showcase_holds_tech_sme_and_is_close_to_high_tech(ladder_loaded, db):
     company = db.session.scalar(sa.select(User).where(User.username == "enterprise")).enterprise
     certs = db.session.scalars(sa.select(Certification).where(Certification.enterprise_id == company.id)).all()
@@ -317,6 +421,7 @@ def test_the_showcase_holds_tech_sme_and_is_close_to_high_tech(ladder_loaded, db
     assert conversions and all(c is not None and 0 <= c <= 8 for c in conversions)
 
 
+@pytest.mark.read_only
 def test_conversions_only_where_there_is_ip(ladder_loaded, db):
     rows = db.session.execute(sa.select(AnnualFigures.conversions, sa.func.count(IntellectualProperty.id))
                               .outerjoin(IntellectualProperty,
@@ -353,6 +458,7 @@ def test_an_earlier_load_without_the_ladder_is_completed(app, ladder_loaded, db)
     assert "completed" not in _load(app, LADDER_COUNT).output
 
 
+@pytest.mark.read_only
 def test_ladder_plans_are_deterministic_and_independent_of_the_count():
     specs = registry.build_enterprises(LADDER_COUNT)
     plans = demo_ladder.build_ladder(specs, registry.showcase_of(specs))
@@ -385,31 +491,13 @@ def test_most_active_enterprises_are_assigned_to_their_county_officer(app, loade
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == len(assignments)
 
 
-def test_the_demo_officers_edit_the_enterprises_they_serve(app, loaded, db):
-    from crm.core.policy import Role
-    from crm.enterprises.queries import can_edit_enterprise
-
-    enterprises = db.session.scalars(sa.select(Enterprise)).all()
-    users = {u.username: u for u in db.session.scalars(sa.select(User))}
-    officer = users["officer"]
-    editable = [e for e in enterprises if can_edit_enterprise(officer, e)]
-    assert editable and all(e.region.path.startswith(officer.region.path) for e in editable)
-    # the demo story: the `officer` account coaches the `enterprise` account's showcase enterprise
-    assert can_edit_enterprise(officer, db.session.get(Enterprise, users["enterprise"].enterprise_id))
-    # ...and reads, but does not edit, the enterprises of the district nobody assigned to them
-    assert any(not can_edit_enterprise(officer, e) for e in enterprises if e.region_id == officer.region_id)
-    for user in users.values():
-        if user.role == Role.OFFICER:
-            assert any(can_edit_enterprise(user, e) for e in enterprises), user.username
-
-
 # --- service work: departments, policies, visits, needs, follow-ups --------------------------
 
 
 @pytest.fixture
 def full(app, db):
     """The output of one default `demo load` (300 enterprises), as `make run` does it."""
-    return _load(app, 300).output
+    return _shared(app, db, 300)
 
 
 def _open_follow_ups(db, officer_id: int, today: date) -> dict[str, int]:
@@ -421,6 +509,7 @@ def _open_follow_ups(db, officer_id: int, today: date) -> dict[str, int]:
             "week": sum(today < f.due_on <= today + timedelta(days=7) for f in rows)}
 
 
+@pytest.mark.read_only
 def test_service_work_of_the_default_load(app, full, db):
     from crm.service.models import (
         FollowUp,
@@ -475,6 +564,7 @@ def test_service_work_of_the_default_load(app, full, db):
     assert len(cited) >= 10
 
 
+@pytest.mark.read_only
 def test_every_officer_has_a_desk_to_work_on(app, full, db):
     from crm.service.models import OPEN_NEED_STATUSES, Assignment, Need, Visit
 
@@ -519,17 +609,6 @@ def test_departments_are_restored_without_duplicates(app, db):
     assert "departments: 9 created, 1 existing" in output
 
 
-def test_policies_have_windows_around_today(loaded, db):
-    from crm.policies.models import Policy, WindowState
-
-    policies = db.session.scalars(sa.select(Policy)).all()
-    assert 8 <= len(policies) <= 13 and all(p.issuer and p.document_no and p.summary for p in policies)
-    states = {p.window_state(clock.today()) for p in policies}
-    assert states == {WindowState.OPEN, WindowState.CLOSED, WindowState.NOT_YET_OPEN}
-    assert any(not p.active for p in policies)
-    assert any("2023年第7号" in p.document_no for p in policies)
-
-
 def test_demo_has_notifications_read_and_unread_job_history_and_snapshots(app, full, db):
     from crm.notify.models import JobRun, Notification
     from crm.pipeline.models import TierSnapshot
@@ -567,32 +646,3 @@ def test_portal_demo_contacts_requests_and_submissions(app, loaded, db):
     output = _load(app).output
     assert _counts(db) == before
     assert re.search(r"^submissions: 0 created, [1-9]\d* existing$", output, re.M)
-
-
-def test_demo_has_pushes_in_every_state_grades_and_a_reserve_pool(loaded, db):
-    from crm.policies.models import EnterpriseGrade, Policy, PolicyPush, ReservePoolEntry
-
-    states = set(db.session.scalars(sa.select(PolicyPush.status)))
-    assert states == {"informed", "applied", "granted", "not_granted"}
-    assert any(p.conditions for p in db.session.scalars(sa.select(Policy)))
-    assert set(db.session.scalars(sa.select(EnterpriseGrade.grade))) <= {"A", "B", "C", "D"}
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(EnterpriseGrade)) > 0
-    assert 0 < db.session.scalar(sa.select(sa.func.count()).select_from(ReservePoolEntry)) <= 5
-
-
-def test_every_year_has_its_reports_and_the_bureaus_data_disagree_somewhere(loaded, db):
-    from crm.enterprises.models import FigureReport
-    from crm.enterprises.queries import disagreements
-
-    figures = db.session.scalars(sa.select(AnnualFigures)).all()
-    reports = db.session.scalars(sa.select(FigureReport)).all()
-    years = {(r.enterprise_id, r.year) for r in reports}
-    assert all((f.enterprise_id, f.year) in years for f in figures)
-    bureaus = [r for r in reports if r.source in ("tax", "statistics")]
-    assert bureaus and all(r.file_name.endswith("数据.xlsx") for r in bureaus)
-    disputed = set()
-    for key in {(r.enterprise_id, r.year) for r in bureaus}:
-        disputed |= set(disagreements([r for r in reports if (r.enterprise_id, r.year) == key], "0.01"))
-    assert {"revenue", "employees"} <= disputed
-    tax = {(r.enterprise_id, r.year): r for r in reports if r.source == "tax"}
-    assert all(f.revenue == tax[(f.enterprise_id, f.year)].revenue for f in figures if (f.enterprise_id, f.year) in tax)

@@ -291,7 +291,10 @@ def backfill_reports() -> int:
                "created_at", "updated_at", *FIGURE_VALUE_FIELDS]
     query = sa.select(f.c.enterprise_id, f.c.year, f.c.source, sa.literal(""), f.c.updated_at, confirmer, confirmed,
                       f.c.created_at, f.c.updated_at, *(f.c[name] for name in FIGURE_VALUE_FIELDS)).where(missing)
-    return db.session.execute(r.insert().from_select(columns, query)).rowcount
+    # counted first: psycopg reported -1 rows for this INSERT … SELECT on PostgreSQL (the bench printed it)
+    added = db.session.scalar(sa.select(sa.func.count()).where(missing).select_from(f)) or 0
+    db.session.execute(r.insert().from_select(columns, query))
+    return added
 
 
 def resolve_figures(enterprise: Enterprise, year: int, *, actor, reports: list[FigureReport] | None = None,
