@@ -65,6 +65,8 @@ PAGES = [
     ("manager", "/candidates?tier=high_tech"),
     ("admin", "/candidates?tier=little_giant"),
     ("enterprise", "/portal"),
+    ("manager", "/cycle/at-risk"),
+    ("officer", "/cycle/at-risk"),
 ]
 
 

@@ -414,13 +414,19 @@ def _recertification(enterprise_ids: list[int], day: date) -> tuple[set[int], di
 def at_risk(user, *, region_id: int | None = None, officer: str = "", day: date | None = None,
             lang: str = "zh") -> list[AtRisk]:
     """Held certifications at risk: the held tier's criteria failing on today's figures (the readiness engine,
-    profiles built in bulk), year-on-year drops, officers' flags. A constant number of queries per 900."""
+    profiles built in bulk), year-on-year drops, officers' flags. A constant number of queries per 900.
+    Evaluates every certification in scope: `at_risk_page` reads a page of them from the stored ranks."""
+    day = day or clock.today()
+    certs = list(db.session.scalars(at_risk_query(user, region_id=region_id, officer=officer, day=day)).unique())
+    return [item for item in _assess(certs, day, lang) if item.reasons]
+
+
+def _assess(certs: list, day: date, lang: str) -> list[AtRisk]:
+    """Each certification with its warnings, evaluated now (empty when it has none)."""
     from crm.ladder.engine import FAIL, evaluate
     from crm.ladder.profile import parse_profile
     from crm.ladder.queries import _CHUNK, active_rulesets, profiles_of
 
-    day = day or clock.today()
-    certs = list(db.session.scalars(at_risk_query(user, region_id=region_id, officer=officer, day=day)).unique())
     if not certs:
         return []
     enterprises = list({c.enterprise_id: c.enterprise for c in certs}.values())
@@ -449,13 +455,101 @@ def at_risk(user, *, region_id: int | None = None, officer: str = "", day: date 
         eid = cert.enterprise_id
         result = evaluate(parsed[eid], cert.tier, rulesets, lang=lang)
         due = eid in recert and cert.tier == Tier.HIGH_TECH and eid not in filed
-        item = AtRisk(cert.enterprise, cert.tier, cert.certificate_no, cert.expires_on,
-                      failing=[c["label"] for c in result["criteria"] if c["status"] == FAIL],
-                      drops=_drops(figures[eid], day), flags=flags[eid], recert_due=due,
-                      recert_follow_up_on=follow_ups.get(eid) if due else None)
-        if item.reasons:
-            out.append(item)
+        out.append(AtRisk(cert.enterprise, cert.tier, cert.certificate_no, cert.expires_on,
+                          failing=[c["label"] for c in result["criteria"] if c["status"] == FAIL],
+                          drops=_drops(figures[eid], day), flags=flags[eid], recert_due=due,
+                          recert_follow_up_on=follow_ups.get(eid) if due else None))
     return out
+
+
+# The stored candidate ranks (crm.ladder: every operating enterprise x tier, kept current by the services'
+# hooks, a nightly rebuild and a 5-minute job) hold how many of a tier's criteria each enterprise fails today,
+# so the list can be filtered, counted and paged in SQL and only the 50 shown evaluated for their texts.
+
+def _current_rank():
+    """(CandidateRank, the join condition of a certification with its rank under the rule set in force)."""
+    from crm.ladder.models import CandidateRank as r
+    from crm.ladder.models import Certification
+    from crm.ladder.queries import newest_ruleset_versions
+
+    versions = {t: row.version for t, row in newest_ruleset_versions().items()}
+    current = or_(*(and_(r.tier == t.value, r.ruleset_version == versions.get(t.value, 0)) for t in Tier))
+    return r, and_(r.enterprise_id == Certification.enterprise_id, r.tier == Certification.tier, current)
+
+
+def _has_a_warning(r, day: date):
+    """SQL: the certification (joined with its rank `r`) has a warning: the held tier's criteria failing (the
+    rank), a drop of DROP_SHARE or more, an active flag, or a 高企 due for re-certification without an
+    application. The same rules as `_assess`, whose results the tests compare with it."""
+    from sqlalchemy import exists
+    from sqlalchemy.orm import aliased
+
+    from crm.ladder.models import Certification
+
+    now, before = aliased(AnnualFigures), aliased(AnnualFigures)
+    share, whole = DROP_SHARE.as_integer_ratio()
+    # (before - now) / before >= share, multiplied out: exact in SQL's numeric on PostgreSQL
+    dropped = or_(*(and_(getattr(before, n) > 0, getattr(now, n).is_not(None), getattr(now, n) < getattr(before, n),
+                         (getattr(before, n) - getattr(now, n)) * whole >= getattr(before, n) * share)
+                    for n in DROP_FIELDS))
+    filed = exists().where(Application.enterprise_id == Certification.enterprise_id,
+                           Application.tier == Tier.HIGH_TECH, Application.year >= day.year,
+                           Application.stage != Stage.NOT_PASSED)
+    return or_(
+        r.failing > 0,
+        exists().where(EnterpriseFlag.enterprise_id == Certification.enterprise_id, EnterpriseFlag.active.is_(True)),
+        exists().where(now.enterprise_id == Certification.enterprise_id, now.year == day.year - 1,
+                       before.enterprise_id == Certification.enterprise_id, before.year == day.year - 2, dropped),
+        and_(Certification.tier == Tier.HIGH_TECH, Certification.expires_on.is_not(None),
+             Certification.expires_on <= day + timedelta(days=RECERT_DAYS), ~filed))
+
+
+def at_risk_listed(user, *, region_id: int | None = None, officer: str = "", day: date | None = None,
+                   rank_all: bool = False) -> Select | None:
+    """select(Certification) of the held tiers at risk in scope, filtered on the stored ranks in SQL; None when
+    more than 900 of the enterprises in scope have no rank under the rule set in force (a new rule set, a fresh
+    database: the caller evaluates live). Up to 900 missing are ranked first (all of them with `rank_all`, the
+    hourly job)."""
+    from crm.ladder.models import Certification
+    from crm.ladder.queries import _CHUNK
+    from crm.ladder.services import refresh_ranks
+
+    day = day or clock.today()
+    held = at_risk_query(user, region_id=region_id, officer=officer, day=day)
+    r, ranked = _current_rank()
+    missing = list(db.session.scalars(
+        held.with_only_columns(Certification.enterprise_id).order_by(None).distinct()
+        .outerjoin(r, ranked).where(r.enterprise_id.is_(None))))
+    if len(missing) > _CHUNK and not rank_all:
+        return None
+    if missing:
+        refresh_ranks(missing, today=day)
+    return held.join(r, ranked).where(_has_a_warning(r, day))
+
+
+def at_risk_count(user, *, region_id: int | None = None, officer: str = "") -> int:
+    """How many held tiers at risk are in scope: counted in SQL on the stored ranks, else evaluated."""
+    listed = at_risk_listed(user, region_id=region_id, officer=officer)
+    if listed is None:
+        return len(at_risk(user, region_id=region_id, officer=officer))
+    return db.session.scalar(select(func.count()).select_from(listed.order_by(None).subquery())) or 0
+
+
+def at_risk_page(user, *, region_id: int | None = None, officer: str = "", day: date | None = None,
+                 lang: str = "zh"):
+    """The requested page of 50 held tiers at risk (a ListPage of AtRisk): counted and paged in SQL on the stored
+    ranks, only the shown evaluated for their texts; the whole list evaluated live when the ranks are missing."""
+    from crm.core.web import ListPage, list_page
+
+    day = day or clock.today()
+    listed = at_risk_listed(user, region_id=region_id, officer=officer, day=day)
+    if listed is None:
+        return list_page(at_risk(user, region_id=region_id, officer=officer, day=day, lang=lang))
+    page = ListPage.counted(db.session.scalar(select(func.count()).select_from(listed.order_by(None).subquery())))
+    certs = list(db.session.scalars(listed.offset(page.first_index).limit(page.per_page)).unique())
+    # a rank a path without a hook left stale may list one with no warning today: not shown
+    page.items = [item for item in _assess(certs, day, lang) if item.reasons]
+    return page
 
 
 # --- bulletins -------------------------------------------------------------------------------------

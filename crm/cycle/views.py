@@ -15,7 +15,7 @@ from crm.core.htmx import is_htmx
 from crm.core.policy import Role, require
 from crm.core.uow import unit_of_work
 from crm.core.validation import ValidationFailed, attach_errors, form_status
-from crm.core.web import list_page, paginate
+from crm.core.web import paginate
 from crm.cycle import documents, queries, services
 from crm.cycle.forms import BatchForm, BulletinForm, FileForm, FlagForm, MoveForm
 from crm.cycle.models import (
@@ -273,8 +273,8 @@ def at_risk():
     if current_user.role == Role.OFFICER and "officer" not in request.args:
         officer = str(current_user.id)
     lang = "en" if current_language() == "en" else "zh"
-    items = queries.at_risk(current_user, region_id=_int_arg("region"), officer=officer, lang=lang)
-    return render_template("cycle/at_risk.html", page=list_page(items), officer=officer,
+    page = queries.at_risk_page(current_user, region_id=_int_arg("region"), officer=officer, lang=lang)
+    return render_template("cycle/at_risk.html", page=page, officer=officer,
                            officers=officer_choices(current_user), tier_label=tier_label, flag_labels=FLAG_LABELS,
                            months=queries.AT_RISK_MONTHS, drop_share=queries.DROP_SHARE,
                            recert_days=queries.RECERT_DAYS,

@@ -260,8 +260,8 @@ def verdicts(policies: list[Policy], enterprises: list[Enterprise], today=None,
 
 def missing_matches(policy_ids, enterprise_ids) -> set[tuple[int, int]]:
     """(policy id, enterprise id) of these policies × these enterprises (a select of ids, or a list) with no stored
-    verdict for the policy's current conditions version (one query)."""
-    from sqlalchemy import exists, true
+    verdict for the policy's current conditions version (one query when none is missing, two otherwise)."""
+    from sqlalchemy import and_, exists, func, true
 
     from crm.policies.models import PolicyMatch
 
@@ -269,6 +269,19 @@ def missing_matches(policy_ids, enterprise_ids) -> set[tuple[int, int]]:
     if not policy_ids:
         return set()
     m = PolicyMatch.__table__
+    if not isinstance(enterprise_ids, list | tuple | set):
+        enterprise_ids = enterprise_ids.order_by(None)
+    # Usually nothing is missing: the current verdicts of these pairs are counted first (an officer's 186
+    # enterprises x 35 policies: 4 ms at province scale, against 50 ms for the pairs' NOT EXISTS below); the
+    # unique (policy, enterprise) makes the counts equal exactly when every pair is there.
+    stored_count = (select(func.count()).select_from(m)
+                    .join(Policy, and_(Policy.id == m.c.policy_id, Policy.conditions_version == m.c.conditions_version))
+                    .where(m.c.policy_id.in_(policy_ids), m.c.enterprise_id.in_(enterprise_ids)))
+    pairs = (select(func.count(Policy.id)).where(Policy.id.in_(policy_ids)).scalar_subquery()
+             * select(func.count(Enterprise.id)).where(Enterprise.id.in_(enterprise_ids)).scalar_subquery())
+    stored_n, pairs_n = db.session.execute(select(stored_count.scalar_subquery(), pairs)).one()
+    if stored_n == pairs_n:
+        return set()
     # NOT EXISTS, not an anti-join: PostgreSQL hashed the whole table for the LEFT JOIN (2,000,000 rows at
     # province scale, 245 ms on the workbench) where index probes for the few pairs asked for take 55 ms
     stored = exists().where(m.c.policy_id == Policy.id, m.c.enterprise_id == Enterprise.id,

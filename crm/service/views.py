@@ -606,15 +606,15 @@ def workbench():
     days = current_app.config["SERVICE_STALE_DAYS"]
     pending = pending_count(current_user) if can(current_user, "submissions.review") else 0
     # the certification cycle's held tiers at risk among the officer's own enterprises (crm.cycle)
-    from crm.cycle.queries import at_risk
+    from crm.cycle.queries import at_risk_count
 
     risky = 0
-    if current_user.role == Role.OFFICER:  # the hourly count when fresh (crm.pipeline), else evaluated now
+    if current_user.role == Role.OFFICER:  # the hourly count when fresh (crm.pipeline), else counted now
         from crm.pipeline.queries import at_risk_of_officer
 
         risky = at_risk_of_officer(current_user.id)
         if risky is None:
-            risky = len(at_risk(current_user, officer=str(current_user.id)))
+            risky = at_risk_count(current_user, officer=str(current_user.id))
     from crm.evidence.views import plan_summary
 
     # policies whose window is open and the officer's enterprises that qualify and were not told (crm.policies)

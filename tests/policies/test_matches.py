@@ -207,3 +207,18 @@ def _count_in(line: str) -> int:
     import re
 
     return int(re.search(r"\d+", line.replace(",", "")).group())
+
+
+def test_missing_pairs_are_none_when_the_counts_add_up_and_exactly_those_gone_or_stale_otherwise(world, data, db):
+    from crm.policies.queries import missing_matches
+
+    queries.ensure_matches([p.id for p in data["policies"]], [e.id for e in _operating()])
+    policies = [p.id for p in data["policies"]]
+    mine = select(Enterprise.id).where(Enterprise.region_id == world.county_x.id).order_by(Enterprise.name)
+    ids = list(db.session.scalars(mine))
+    assert ids and missing_matches(policies, mine) == set() == missing_matches(policies, ids)
+    gone, stale = (policies[0], ids[0]), (policies[-1], ids[-1])
+    db.session.execute(delete(PolicyMatch).where(PolicyMatch.policy_id == gone[0], PolicyMatch.enterprise_id == gone[1]))
+    db.session.execute(update(PolicyMatch).where(PolicyMatch.policy_id == stale[0], PolicyMatch.enterprise_id == stale[1])
+                       .values(conditions_version=PolicyMatch.conditions_version - 1))
+    assert missing_matches(policies, mine) == {gone, stale} == missing_matches(policies, ids + [10 ** 6])
