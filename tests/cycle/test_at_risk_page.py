@@ -111,3 +111,13 @@ def test_the_hourly_count_is_the_live_list_counted_by_region_tier_and_officer(ri
     assert Counter({(r, t): n for r, t, n in data["at_risk"]}) == Counter(
         (i.enterprise.region_id, i.tier) for i in live)
     assert data["by_officer"] == [[officer.id, 2]]
+
+
+def test_pages_follow_the_order_and_a_page_past_the_end_is_the_last(risky_world, db, app, monkeypatch):
+    admin = risky_world
+    live = _keys(queries.at_risk(admin, lang="en"))
+    monkeypatch.setitem(app.config, "PER_PAGE", 3)
+    for asked, (number, rows) in (("1", (1, live[:3])), ("2", (2, live[3:])), ("99", (2, live[3:]))):
+        with app.test_request_context(f"/cycle/at-risk?page={asked}"):
+            page = queries.at_risk_page(admin, lang="en")
+        assert (page.page, page.pages, page.total, _keys(page.items)) == (number, 2, 4, rows)
