@@ -1,8 +1,6 @@
 """Writes on the ladder: certifications (with their timeline events and the current tier), readiness inputs."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -10,6 +8,7 @@ from sqlalchemy import select
 
 from crm.core import audit, clock
 from crm.core.concurrency import check_version, flush_versioned
+from crm.core.derived import DeferrableRefresh
 from crm.core.validation import ValidationFailed
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -812,7 +811,6 @@ def _rematch(enterprise_ids) -> None:
 
 RANK_CHUNK = 2000  # enterprises evaluated per batch: bounds the memory of a province-wide refresh
 _ID_CHUNK = 900  # ids per IN (…) list (SQLite's variable limit, PostgreSQL's planner)
-_ranks_deferred: ContextVar[set | None] = ContextVar("candidate_ranks_deferred", default=None)
 
 
 def refresh_ranks(enterprise_ids=None, *, today=None) -> int:
@@ -886,31 +884,20 @@ def _held_tiers(enterprise_ids: list[int], day: date) -> set[tuple[int, str]]:
     return held
 
 
+# the services' hook: re-rank now, or once at the end of a `ranks_deferred()` block (an import)
+_reranks = DeferrableRefresh("candidate_ranks_deferred", lambda ids: refresh_ranks(ids))
+
+
 def rerank_enterprises(enterprise_ids) -> None:
     """The hook of the enterprise and ladder services: re-rank these enterprises now, or at the end of the
     enclosing `ranks_deferred()` block (an import)."""
-    pending = _ranks_deferred.get()
-    if pending is not None:
-        pending.update(enterprise_ids)
-    else:
-        refresh_ranks(enterprise_ids)
+    _reranks.request(enterprise_ids)
 
 
-@contextmanager
 def ranks_deferred():
     """Collect the enterprises the services touch inside the block and re-rank them in one batch when it ends
     without an error (an import of 10,000 rows: one refresh, not 10,000)."""
-    if _ranks_deferred.get() is not None:
-        yield
-        return
-    pending: set = set()
-    token = _ranks_deferred.set(pending)
-    try:
-        yield
-    finally:
-        _ranks_deferred.reset(token)
-    if pending:
-        refresh_ranks(pending)
+    return _reranks.deferred()
 
 
 def refresh_stale_ranks(*, today=None) -> int:

@@ -21,13 +21,11 @@ policy's page still shows its matches) × every operating enterprise.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.core import audit
+from crm.core.derived import DeferrableRefresh
 from crm.core.validation import ValidationFailed
 from crm.extensions import db
 from crm.policies.models import Policy, PolicyPush
@@ -334,34 +332,20 @@ def refresh_matches(enterprise_ids=None, policy_ids=None, *, today=None) -> int:
     return written
 
 
-_deferred: ContextVar[set | None] = ContextVar("policy_matches_deferred", default=None)
+# the services' hook: re-match now, or once at the end of a `matches_deferred()` block (an import)
+_rematches = DeferrableRefresh("policy_matches_deferred", lambda ids: refresh_matches(ids))
 
 
 def rematch_enterprises(enterprise_ids) -> None:
     """The hook of the enterprise and ladder services: re-match these enterprises against every policy now, or at
     the end of the enclosing `matches_deferred()` block (an import)."""
-    pending = _deferred.get()
-    if pending is not None:
-        pending.update(enterprise_ids)
-    else:
-        refresh_matches(enterprise_ids)
+    _rematches.request(enterprise_ids)
 
 
-@contextmanager
 def matches_deferred():
     """Collect the enterprises the services touch inside the block and re-match them in one batch when it ends
     without an error (an import of 10,000 rows: one refresh, not 10,000)."""
-    if _deferred.get() is not None:
-        yield
-        return
-    pending: set = set()
-    token = _deferred.set(pending)
-    try:
-        yield
-    finally:
-        _deferred.reset(token)
-    if pending:
-        refresh_matches(pending)
+    return _rematches.deferred()
 
 
 def refresh_stale_matches(*, today=None) -> int:
