@@ -303,10 +303,10 @@ def resolve_figures(enterprise: Enterprise, year: int, *, actor, reports: list[F
     best-ranked report that gives it (FIGURE_SOURCE_PRIORITY), the source of each, verified when every report
     that gave a value is confirmed. The one writer of annual_figures' values: flushed (the row's optimistic
     version bumped, a concurrent save refused), audited, the policy matches refreshed. `reports` and
-    `figures` when the caller has them loaded (an import), else read here."""
-    if figures is None:
-        figures = _effective(enterprise.id, year)
+    `figures` (None: the year has no row yet) when the caller has them loaded (an import), else read here."""
     if reports is None:
+        if figures is None:
+            figures = _effective(enterprise.id, year)
         reports = year_reports(enterprise.id, year, figures)
     if not reports:
         return figures
@@ -348,12 +348,13 @@ def save_report(enterprise: Enterprise, year: int, source: str, values: dict, *,
     """Record what `source` reports for the enterprise's year (create, or update the source's report: a value
     left out of `values` keeps the one it gave), then resolve the year's figures, which are returned. A changed
     report needs confirming again; `confirm` confirms it by the actor (a reviewer accepting a submission).
-    `reports` (the year's, a list this appends to) and `figures` when the caller has them loaded."""
+    `reports` (the year's, a list this appends to) and `figures` (None: the year has no row yet) when the caller
+    has them loaded (an import: two queries a row fewer)."""
     if source not in {s.value for s in FigureSource}:
         raise ValidationFailed.one("source", _l("Unknown source of figures."))
-    if figures is None:
-        figures = _effective(enterprise.id, year)
     if reports is None:
+        if figures is None:
+            figures = _effective(enterprise.id, year)
         reports = year_reports(enterprise.id, year, figures)
     elif not reports and figures is not None:
         reports.append(_adopt(figures))
