@@ -528,6 +528,8 @@ def scenarios_of(s: dict) -> list[tuple[str, str, str, bool]]:
         ("registry: city manager, search + 2 filters", "manager1", "/enterprises?q=新材料&region=3&tier=candidate", True),
         (f"enterprise page: {top} (its city manager)", s["top_enterprise_manager"], f"/enterprises/{top}", True),
         (f"workbench: busiest officer ({busy})", busy, "/workbench", True),
+        # the workbench's card of policies to tell, which the page loads after itself (htmx)
+        (f"workbench's policies to tell: {busy}", busy, "/workbench/policies", True),
         ("needs board: city manager, no filter", "manager1", "/needs", True),
         ("needs board: admin, no filter", "admin", "/needs", True),
         ("needs board: city manager, overdue=1", "manager1", "/needs?overdue=1", False),

@@ -109,6 +109,7 @@ GET_ROUTES = {
                                       **{r: FORBIDDEN for r in OFFICERS + ENTERPRISE_USERS}}),
     # service work: officers, managers and admins of the record's region; enterprise users none of it (403).
     "service.workbench": ("/workbench", _registry),
+    "service.workbench_policies": ("/workbench/policies", _registry),
     "service.needs": ("/needs", _registry),
     "service.follow_ups": ("/follow-ups", _registry),
     "service.visit_enterprise_options": ("/visits/enterprises?q=兴庆", _registry),

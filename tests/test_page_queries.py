@@ -58,6 +58,7 @@ PAGES = [
     ("manager", "/enterprises?q=科技&region={county_x}&tier=tech_sme"),
     ("manager", "/enterprises/{ent_x}"),
     ("officer", "/workbench"),
+    ("officer", "/workbench/policies"),
     ("manager", "/needs?status="),
     ("admin", "/needs?status=open"),
     ("manager", "/pipeline"),

@@ -617,9 +617,17 @@ def workbench():
             risky = at_risk_count(current_user, officer=str(current_user.id))
     from crm.evidence.views import plan_summary
 
+    return render_template("service/workbench.html", wb=queries.workbench(current_user, stale_days=days),
+                           plan=plan_summary(current_user), stale_days=days, today=clock.today(),
+                           pending_submissions=pending, at_risk=risky)
+
+
+@bp.get("/workbench/policies", endpoint="workbench_policies")
+@require("service.read")
+def workbench_policies():
+    """The workbench's card of policies to tell (loaded by htmx after the page, as the enterprise page's cards:
+    its open windows x the officer's qualifying enterprises are the page's costliest read)."""
     # policies whose window is open and the officer's enterprises that qualify and were not told (crm.policies)
     from crm.policies.queries import to_tell
 
-    return render_template("service/workbench.html", wb=queries.workbench(current_user, stale_days=days),
-                           plan=plan_summary(current_user), stale_days=days, today=clock.today(),
-                           pending_submissions=pending, at_risk=risky, to_tell=to_tell(current_user))
+    return render_template("service/_workbench_policies.html", to_tell=to_tell(current_user))

@@ -127,13 +127,15 @@ def test_the_workbench_lists_the_enterprises_to_tell_until_a_visit_explains_it(c
     _policy(today, 3, 30, title="未开放政策")
     db.session.commit()
     login_as(setup["officer1"])
-    panel = text(client.get("/workbench")).split('id="wb-policies"')[1].split("</section>")[0]
+    page = text(client.get("/workbench"))  # the card loads after the page (htmx), from its own address
+    assert 'hx-get="/workbench/policies"' in page and "科技创新券" not in page
+    panel = text(client.get("/workbench/policies")).split('id="wb-policies"')[1].split("</section>")[0]
     assert "科技创新券" in panel and world.ent_x.name in panel and world.ent_park.name in panel
     assert "未开放政策" not in panel and "无人包保科技有限公司" not in panel
     service_services.record_visit(world.ent_x, {"visited_on": today, "mode": "onsite", "summary": "宣讲",
                                                 "policy_ids": [policy.id]}, actor=setup["officer1"])
     db.session.commit()
-    panel = text(client.get("/workbench")).split('id="wb-policies"')[1].split("</section>")[0]
+    panel = text(client.get("/workbench/policies")).split('id="wb-policies"')[1].split("</section>")[0]
     assert world.ent_x.name not in panel and world.ent_park.name in panel
 
 
@@ -148,7 +150,7 @@ def test_the_workbench_names_the_first_eight_and_counts_the_rest(client, login_a
     services.set_push(policy, world.ent_park, "informed", actor="test")
     db.session.commit()
     login_as(officer)
-    panel = text(client.get("/workbench")).split('id="wb-policies"')[1].split("</section>")[0]
+    panel = text(client.get("/workbench/policies")).split('id="wb-policies"')[1].split("</section>")[0]
     # ent_x and the eleven qualify and were not told: 12, the first 8 by name shown
     assert '<span class="badge text-bg-secondary">12</span>' in panel
     assert world.ent_x.name in panel  # 兴 (U+5174) sorts before 宣 (U+5BA3)
