@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 NAMING_CONVENTION = {
@@ -14,6 +15,15 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def _sqlite_from_hint(compiler, table, text):
+    return text
+
+
+# `select.with_hint(Model, "INDEXED BY ix_…", dialect_name="sqlite")` renders on SQLite, whose compiler leaves
+# table hints out: where its planner picks the wrong index for an ORDER BY … LIMIT (crm.service.queries.needs_query)
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint
 
 
 def utcnow() -> datetime:
