@@ -361,7 +361,10 @@ def to_tell(user, today=None) -> list[ToTell]:
     policies = open_policies(today)
     if not policies:
         return []
-    mine = operating(my_enterprises(user)).with_only_columns(Enterprise.id)
+    # the ids first: as a subquery SQLite planned it from every active enterprise (100 ms at province scale)
+    mine = list(db.session.scalars(operating(my_enterprises(user)).with_only_columns(Enterprise.id).order_by(None)))
+    if not mine:
+        return []
     ensure_matches([p.id for p in policies], mine, today)
     m = PolicyMatch
     pairs = (select(m.policy_id, Enterprise.id, Enterprise.name,
