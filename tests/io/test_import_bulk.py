@@ -123,3 +123,27 @@ def test_the_candidate_ranks_are_refreshed_once_for_every_enterprise_written(wor
     report = run(tmp_path, "enterprises", xlsx(rows))
     assert report.created == 3 and report.updated == 1
     assert len(calls) == 1 and len(calls[0]) == 4 and world.ent_x.id in calls[0]
+
+
+def test_the_filled_tables_are_analysed_as_they_grow_on_postgresql(world, tmp_path, db, monkeypatch):
+    """Every ANALYZE_EVERY new rows and once before the re-ranking (PostgreSQL); SQLite needs none."""
+    from sqlalchemy import event
+
+    analysed = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        if statement.startswith("ANALYZE"):
+            analysed.append(statement)
+
+    monkeypatch.setattr(services, "CHUNK", 2)
+    monkeypatch.setattr(services, "ANALYZE_EVERY", 3)
+    rows = [["企业名称", "统一社会信用代码", "行政区划代码", "行业代码"]] + [
+        [f"企业{i}", valid_uscc(9600 + i), "640104", "C35"] for i in range(7)]
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        report = run(tmp_path, "enterprises", xlsx(rows))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert report.created == 7
+    # created after each chunk: 2, 4 (analysed), 6, 7 (analysed: 3 more since 4)
+    assert analysed == (['ANALYZE "enterprises"'] * 2 if db.engine.dialect.name == "postgresql" else [])
