@@ -537,6 +537,10 @@ def at_risk_count(user, *, region_id: int | None = None, officer: str = "") -> i
     listed = at_risk_listed(user, region_id=region_id, officer=officer)
     if listed is None:
         return len(at_risk(user, region_id=region_id, officer=officer))
+    return _count(listed)
+
+
+def _count(listed: Select) -> int:
     return db.session.scalar(select(func.count()).select_from(listed.order_by(None).subquery())) or 0
 
 
@@ -544,6 +548,8 @@ def at_risk_page(user, *, region_id: int | None = None, officer: str = "", day: 
                  lang: str = "zh"):
     """The requested page of 50 held tiers at risk (a ListPage of AtRisk): counted and paged in SQL on the stored
     ranks, only the shown evaluated for their texts; the whole list evaluated live when the ranks are missing."""
+    from flask import current_app
+
     from crm.core.web import ListPage, list_page, page_number
 
     day = day or clock.today()
@@ -551,15 +557,16 @@ def at_risk_page(user, *, region_id: int | None = None, officer: str = "", day: 
     if listed is None:
         return list_page(at_risk(user, region_id=region_id, officer=officer, day=day, lang=lang))
     # the page's rows and the total in one statement (a window count): the filter is the costly part
-    asked = ListPage.counted(0)
-    per_page, first = asked.per_page, (page_number() - 1) * asked.per_page
-    rows = db.session.execute(listed.add_columns(func.count().over()).offset(first).limit(per_page)).unique().all()
-    total = rows[0][1] if rows else db.session.scalar(select(func.count()).select_from(
-        listed.order_by(None).subquery()))
-    page = ListPage.counted(total)
+    per_page = current_app.config["PER_PAGE"]
+
+    def rows_from(first: int) -> list:
+        return db.session.execute(listed.add_columns(func.count().over()).offset(first).limit(per_page)).unique().all()
+
+    first = (page_number() - 1) * per_page
+    rows = rows_from(first)
+    page = ListPage.counted(rows[0][1] if rows else _count(listed), per_page)
     if page.first_index != first:  # asked past the last page: the last one
-        rows = db.session.execute(listed.add_columns(func.count().over()).offset(page.first_index)
-                                  .limit(per_page)).unique().all()
+        rows = rows_from(page.first_index)
     certs = [cert for cert, _n in rows]
     # a rank a path without a hook left stale may list one with no warning today: not shown
     page.items = [item for item in _assess(certs, day, lang) if item.reasons]
