@@ -7,6 +7,7 @@ pages, the PDF sheets and the batch ranking all call the same functions:
     result = evaluate(profile, "high_tech", rulesets, lang="zh")
     results = evaluate_all(profile, rulesets, "en")   # lowest tier first
     candidates.sort(key=lambda r: rank_key(r))
+    ranks_of(profile, rulesets)                      # [(tier, verdict, rank_key)]: no entries, no texts
     missing_data(profile, "high_tech", rulesets)      # [{"year": 2023, "field": "rd_expense", "text": …}]
 
 The result format is domain/readiness-profile.md's; the criteria are domain/tier-criteria.md's
@@ -52,7 +53,9 @@ Speed (issue #14: at least 50,000 evaluations a second): a rule set is compiled 
 crm.ladder.queries.active_rulesets until an admin's version changes): criteria read and checked, each entry's fixed
 keys prepared per language, (1 + rate)^k of growth rates computed. What several criteria read from one profile is
 computed once per profile (_Facts.memo: series, a ratio's sums and shown quotient, the growth shown, a figure as
-JSON); gap texts that repeat are kept. tests/ladder/test_engine_reference.py compares every result, strictly, with
+JSON); gap texts that repeat are kept. Callers that need only verdicts and rank keys (the nightly ranking of every
+enterprise × tier) call ranks_of, where each criterion judges from the facts without building its entry or texts
+(Criterion.judge, about twice as fast). tests/ladder/test_engine_reference.py compares every result, strictly, with
 the engine as it was before (tests/ladder/reference_engine.py): a change meant to change results is made in both.
 """
 from __future__ import annotations
@@ -91,6 +94,9 @@ READY, NOT_READY, INCOMPLETE = "ready", "not_ready", "incomplete"
 VERDICT_RANK = {READY: 0, INCOMPLETE: 1, NOT_READY: 2}
 _DECIDED = frozenset({PASS, FAIL})
 _STATUS = operator.itemgetter("status")
+# Criterion.judge's answers that need no arithmetic: (status, the relative gap a fail adds to rank_key)
+_PASSED, _UNKNOWN, _FAILED = (PASS, 0.0), (UNKNOWN, 0.0), (FAIL, 1.0)
+_NO_GAP: dict = {}
 
 # Shown on every result of a regional tier whose rule set does not bring its own notice.
 REGIONAL_NOTICE = {"zh": "地方标准默认值，请按本地区现行认定办法核对",
@@ -696,6 +702,13 @@ class Criterion(abc.ABC):
     def run(self, f: _Facts, lang: str, miss: list | None, rulesets: Mapping) -> dict:
         """Judge this criterion on the profile's facts (each kind its own way)."""
 
+    def judge(self, f: _Facts, rulesets: Mapping) -> tuple[str, float]:
+        """(status, a fail's relative gap): what rank_key reads of run()'s entry, without building the entry and its
+        texts. This default runs the criterion; the kinds most criteria are answer from the facts directly."""
+        e = self.run(f, "zh", None, rulesets)
+        status = e["status"]
+        return status, e.get("gap", _NO_GAP).get("relative", 1.0) if status == FAIL else 0.0
+
 
 class FlagCriterion(Criterion):
     """A yes/no fact of the profile equals the expected value."""
@@ -727,6 +740,12 @@ class FlagCriterion(Criterion):
         e["gap"] = _gap(None, None, self.text("gap_text", lang), 1.0)
         return e
 
+    def judge(self, f, rulesets):
+        value = getattr(f.profile.flags, self.flag)
+        if value is None:
+            return _UNKNOWN
+        return _PASSED if value == self.expected else _FAILED
+
 
 class DomainCriterion(Criterion):
     """The technology domain is one of a list (default: all eight supported domains)."""
@@ -751,6 +770,12 @@ class DomainCriterion(Criterion):
         e = self.entry(lang, FAIL, value, required)
         e["gap"] = _gap(None, None, self.text("gap_text", lang), 1.0)
         return e
+
+    def judge(self, f, rulesets):
+        value = f.profile.tech_domain
+        if value is None:
+            return _UNKNOWN
+        return _PASSED if value in self.domains else _FAILED
 
 
 class AgeCriterion(Criterion):
@@ -809,6 +834,16 @@ class AgeCriterion(Criterion):
             e["gap"] = _gap(None, None, self.text("over_text", lang), 1.0)
             return e
         return self.entry(lang, PASS, days, self.required())
+
+    def judge(self, f, rulesets):
+        days = f.age_days
+        if days is None:
+            return _UNKNOWN
+        if self.min_days is not None and days < self.min_days:
+            return FAIL, min(1.0, (self.min_days - days) / self.min_days)
+        if self.max_days is not None and days > self.max_days:
+            return _FAILED
+        return _PASSED
 
 
 class MetricCriterion(Criterion):
@@ -874,6 +909,16 @@ class MetricCriterion(Criterion):
                          amount=_fmt(x, self.step) if x is not None else "?", unit=unit, value=shown_value)
         e["gap"] = _gap(x, self.unit_code, text, _relative(x0, abs(self.value)), self.step)
         return e
+
+    def judge(self, f, rulesets):
+        row = f.latest
+        value = None if row is None else getattr(row, self.field)
+        if value is None:
+            return _UNKNOWN
+        if self._cmp(value, self.value):
+            return _PASSED
+        return FAIL, _relative(self.value - value if self.op in (">=", ">") else value - self.value,
+                               abs(self.value))
 
 
 # Ratios whose numerator is part of the denominator: the gap adds to both.
@@ -1057,6 +1102,31 @@ class RatioCriterion(Criterion):
             e["note"] = self._note(lang, fell_back)
         return e
 
+    def judge(self, f, rulesets):
+        if self._fixed:  # run()'s first path: the latest year against a fixed threshold
+            row = f.latest
+            if row is not None:
+                n = getattr(row, self.numerator)
+                d = getattr(row, self.denominator)
+                if n is not None and d is not None and d > 0:
+                    td = self.value * d
+                    return _PASSED if self._cmp(n, td) else (FAIL, _relative(td - n, td))
+        sums = self._sums(f, None)
+        if sums is None:
+            return _UNKNOWN
+        n, d, complete, _fell_back = sums
+        t = self.value
+        if t is None:
+            row = f.latest
+            by = None if row is None else getattr(row, self.band_by)
+            t = None if by is None else _pick(self.bands, by)
+        if not complete or t is None:
+            return _UNKNOWN
+        if d <= 0:
+            return _FAILED
+        td = t * d
+        return _PASSED if self._cmp(n, td) else (FAIL, _relative(td - n, td))
+
     def _failed(self, f: _Facts, lang: str, n: Decimal, d: Decimal, t: Decimal, required: Any) -> dict:
         """The entry of a ratio below its threshold t (d > 0), with the gap."""
         cmp = self._cmp
@@ -1203,6 +1273,24 @@ class CagrCriterion(Criterion):
         e["gap"] = _gap(x, "万元", text, _relative(reached - last, reached))
         return e
 
+    def judge(self, f, rulesets):
+        values = _series(f, self.field, None)
+        other_by = None
+        if self.bands is not None and self.band_by != self.field:
+            other_by = _latest(f, self.band_by, None)
+            if other_by is None:
+                return _UNKNOWN
+        if values is None:
+            return _UNKNOWN
+        k = len(values) - 1
+        first, last = values[0], values[-1]
+        if k == 0 or first <= 0:
+            return _FAILED
+        rate = self._rate(last, other_by)
+        pows = self._pow.get(id(rate))
+        reached = first * pows[k] if pows is not None and 0 < k < 3 else self._grown(first, rate, k)
+        return _PASSED if self._cmp(last, reached) else (FAIL, _relative(reached - last, reached))
+
     def _target(self, first: Decimal, last: Decimal, k: int, other_by: Decimal | None) -> Decimal:
         """The smallest last-year value that reaches the rate of its own band (bands by this very figure)."""
         if self.min is not None or self.band_by != self.field:
@@ -1333,6 +1421,19 @@ class IPCountCriterion(Criterion):
         e["gap"] = {"amount": gap[1], "unit": "items", "text": gap[0], "relative": gap[2]}
         return e
 
+    def judge(self, f, rulesets):
+        counts = self._counts(f)
+        unknown = False
+        for cls, need in self.alternatives:
+            have = counts[cls]
+            if have is None:
+                unknown = True
+            elif have >= need:
+                return _PASSED
+        if unknown:
+            return _UNKNOWN
+        return FAIL, min((need - counts[cls]) / need for cls, need in self.alternatives)
+
 
 class BaseTierCriterion(Criterion):
     """Holds a certification of one of the given tiers, valid at the assessment date."""
@@ -1379,6 +1480,16 @@ class BaseTierCriterion(Criterion):
             self._texts[key] = text
         e["gap"] = {"amount": None, "unit": None, "text": text, "relative": 1.0, "tier": self.any_of[0]}
         return e
+
+    def judge(self, f, rulesets):
+        valid = f.certs_valid
+        if valid is None:
+            return _UNKNOWN
+        if valid and any(t in valid for t in self.any_of):
+            return _PASSED
+        if f.certs_maybe and any(t in f.certs_maybe for t in self.any_of):
+            return _UNKNOWN
+        return _FAILED
 
 
 # ------------------------------------------------------------------------------------ scores
@@ -1663,7 +1774,8 @@ class HtScoreCriterion(_ScoreCriterion):
                 return lo, hi
         return 0, 0
 
-    def run(self, f, lang, miss, rulesets):
+    def _totals(self, f: _Facts, miss: list | None) -> tuple:
+        """(lo, hi) of the score and its parts: the IP items judged, quantity, IP, conversion, management, growths."""
         judgement = f.profile.judgement
         judged = []
         for name, top, missing_name in self._ip_judged:  # _judgement() of each IP item, unrolled
@@ -1694,6 +1806,16 @@ class HtScoreCriterion(_ScoreCriterion):
             growth_hi += g[1]
         lo = ip[0] + conversion[0] + management[0] + growth_lo
         hi = ip[1] + conversion[1] + management[1] + growth_hi
+        return lo, hi, judged, quantity, ip, conversion, management, growths, growth_lo, growth_hi
+
+    def judge(self, f, rulesets):
+        lo, hi = self._totals(f, None)[:2]
+        status = self._judge(lo, hi)
+        return (FAIL, _relative(self.threshold - hi, self.threshold)) if status == FAIL else (status, 0.0)
+
+    def run(self, f, lang, miss, rulesets):
+        lo, hi, judged, quantity, ip, conversion, management, growths, growth_lo, growth_hi = self._totals(f, miss)
+        adv, core, acq, bonus = judged
         parts = {"ht_score_ip": _pair(*ip), "ht_score_conversion": _pair(*conversion),
                  "ht_score_management": _pair(*management), "ht_score_growth": _pair(growth_lo, growth_hi)}
         details = {"ip_advancement": _pair(*adv), "ip_core_support": _pair(*core),
@@ -1747,7 +1869,7 @@ class RuleSet:
     """A tier's rule set: identity (id, version), labels, the notice, and its compiled criteria."""
 
     __slots__ = ("id", "version", "tier", "label", "source", "notice", "criteria", "active", "_data", "_runs",
-                 "_scored")
+                 "_judges", "_scored")
 
     def __init__(self, *, id: str, version: str | int, tier: str, label: dict, source: dict,
                  notice: dict | None, criteria: tuple[Criterion, ...], data: dict):
@@ -1756,8 +1878,10 @@ class RuleSet:
         self.criteria = criteria
         self.active = tuple(c for c in criteria if c.enabled)
         self._data = data
-        # compiled once: the active criteria's bound run methods, and where the score criterion is (at most one)
+        # compiled once: the active criteria's bound run and judge methods, and where the score criterion is (at
+        # most one)
         self._runs = tuple(c.run for c in self.active)
+        self._judges = tuple(c.judge for c in self.active)
         self._scored = next((i for i, c in enumerate(self.active) if c.scored), None)
 
     @classmethod
@@ -1803,6 +1927,41 @@ class RuleSet:
         _lang_index(lang)
         with localcontext(_CTX):
             return self._evaluate(_facts(profile), lang, rulesets or {}, missing)
+
+    def rank(self, profile: Profile, rulesets: Mapping | None = None) -> tuple[str, tuple]:
+        """(verdict, rank_key) of `profile` for this tier, as evaluate() and rank_key() give them, without the
+        result's entries and texts (see ranks_of())."""
+        with localcontext(_CTX):
+            return self._rank(_facts(profile), rulesets or {})
+
+    def _rank(self, f: _Facts, rulesets: Mapping) -> tuple[str, tuple]:
+        fails = unknown = 0
+        gaps = 0.0
+        for judge in self._judges:
+            status, relative = judge(f, rulesets)
+            if status == FAIL:
+                fails += 1
+                gaps += relative
+            elif status != PASS:
+                unknown += 1
+        verdict = NOT_READY if fails else INCOMPLETE if unknown else READY
+        return verdict, (VERDICT_RANK[verdict], fails, round(gaps, 9), unknown)
+
+    def verdict(self, profile: Profile, rulesets: Mapping | None = None) -> tuple[str, list[Criterion]]:
+        """(verdict, the criteria left unknown or borderline, in order) of `profile`, as evaluate() gives them,
+        without the entries and texts (a policy's stored match: its verdict and what is unknown)."""
+        rulesets = rulesets or {}
+        f = _facts(profile)
+        failed = False
+        undecided = []
+        with localcontext(_CTX):
+            for c in self.active:
+                status = c.judge(f, rulesets)[0]
+                if status == FAIL:
+                    failed = True
+                elif status != PASS:
+                    undecided.append(c)
+        return (NOT_READY if failed else INCOMPLETE if undecided else READY), undecided
 
     def _evaluate(self, f: _Facts, lang: str, rulesets: Mapping, missing: list | None) -> dict:
         if missing is None:
@@ -1893,6 +2052,16 @@ def evaluate_all(profile: Profile, rulesets: Mapping[str, RuleSet], lang: str = 
     f = _facts(profile)
     with localcontext(_CTX):
         return [rulesets[t]._evaluate(f, lang, rulesets, None) for t in TIERS if t in rulesets]
+
+
+def ranks_of(profile: Profile, rulesets: Mapping[str, RuleSet]) -> list[tuple[str, str, tuple]]:
+    """(tier, verdict, rank_key) of every tier that has a rule set, lowest tier first: what evaluate_all() and
+    rank_key() give, without the entries and their texts (the nightly ranking and the at-risk count need no more).
+    Each criterion judges from the facts (Criterion.judge); tests/ladder/test_engine_reference.py holds the two
+    equal on every generated profile."""
+    f = _facts(profile)
+    with localcontext(_CTX):
+        return [(t, *rulesets[t]._rank(f, rulesets)) for t in TIERS if t in rulesets]
 
 
 def rank_key(result: dict) -> tuple:

@@ -209,13 +209,14 @@ def _pool_select(user, tier: str, region_id: int | None, officer: str, day: date
 
 
 def candidate_pool(user, tier: str, *, region_id: int | None = None, day: date | None = None,
-                   lang: str = "zh", officer: str = "") -> list[Candidate]:
+                   lang: str = "zh", officer: str = "", gaps: bool = True) -> list[Candidate]:
     """Enterprises in `user`'s scope not holding `tier` now, closest to it first (engine.rank_key), evaluated now
     (the whole pool: exports, batches of sheets, the forecast; a page reads the stored ranks, `candidate_page`).
 
     Profiles are built with a constant number of queries per 900 enterprises; only the rank
     key and a few gap texts are kept per enterprise (keeping every result dict halves the speed).
-    `officer`: "" any, an officer's id (as text) their current enterprises, "none" the unassigned.
+    `officer`: "" any, an officer's id (as text) their current enterprises, "none" the unassigned. Without `gaps`
+    each is only judged (engine.RuleSet.rank: the same verdicts, counts and order, no gap texts; the forecast).
     """
     from sqlalchemy.orm import joinedload
 
@@ -227,7 +228,12 @@ def candidate_pool(user, tier: str, *, region_id: int | None = None, day: date |
     enterprises = list(db.session.scalars(stmt))
     rulesets = active_rulesets()
     ranked = []
+    ruleset = rulesets[tier]
     for enterprise_id, data in profiles_of(enterprises, day).items():
+        if not gaps:
+            verdict, key = ruleset.rank(parse_profile(data), rulesets)
+            ranked.append((key, enterprise_id, verdict, key[1], key[3], []))
+            continue
         result = evaluate(parse_profile(data), tier, rulesets, lang=lang)
         failing = [c for c in result["criteria"] if c["status"] == "fail"]
         unknown = sum(1 for c in result["criteria"] if c["status"] in ("unknown", "borderline"))

@@ -518,7 +518,7 @@ def forecast(user, region: Region | None, tiers: list[str], filed: dict[str, set
                     counts.update(ready=ready, close=close, ready_not_filed=not_filed if filed is not None else 0)
             out[tier] = +counts
         return out
-    return {tier: count_forecast(candidate_pool(user, tier, region_id=region.id if region else None),
+    return {tier: count_forecast(candidate_pool(user, tier, region_id=region.id if region else None, gaps=False),
                                  None if filed is None else filed.get(tier, set())) for tier in tiers}
 
 

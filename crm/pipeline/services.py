@@ -111,7 +111,7 @@ def refresh_forecast(today: date) -> int:
     data = {}
     for tier in tiers:
         by_region: dict[int, list] = {}
-        for c in candidate_pool(SYSTEM, tier, day=today):
+        for c in candidate_pool(SYSTEM, tier, day=today, gaps=False):
             by_region.setdefault(c.enterprise.region_id, []).append(c)
         data[tier] = sorted([region_id, counts["ready"], counts["close"], counts["ready_not_filed"]]
                             for region_id, counts in ((r, count_forecast(cs, filed[tier]))

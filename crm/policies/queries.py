@@ -250,11 +250,12 @@ def verdicts(policies: list[Policy], enterprises: list[Enterprise], today=None,
     for eid, raw in profiles_of(enterprises, today).items():
         profile = parse_profile(raw)
         for key, ruleset in rulesets.items():
-            result = ruleset.evaluate(profile, lang)
-            reasons = ([c[reasons_as] for c in result["criteria"] if c["status"] in ("unknown", "borderline")]
-                       if result["verdict"] == "incomplete" else [])
+            # the verdict and the undecided criteria only (no entries, no texts): the same as evaluate()'s
+            verdict, undecided = ruleset.verdict(profile)
+            reasons = ([c.id if reasons_as == "id" else c.label[lang] for c in undecided]
+                       if verdict == "incomplete" else [])
             for pid in by_conditions[key]:
-                out[pid][eid] = (result["verdict"], reasons)
+                out[pid][eid] = (verdict, reasons)
     return out
 
 

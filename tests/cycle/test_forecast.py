@@ -22,7 +22,7 @@ def test_forecast_counts_filed_applications_and_ready_not_started(client, login_
     # the pool's verdicts: ent_x and ent_z ready (ent_x has filed), ent_y close
     pool = [type("C", (), {"verdict": v, "failing": f, "enterprise": e})() for v, f, e in
             [("ready", 0, world.ent_x), ("ready", 0, world.ent_z), ("not_ready", 1, world.ent_y)]]
-    monkeypatch.setattr(ladder_queries, "candidate_pool", lambda user, tier, region_id=None: pool)
+    monkeypatch.setattr(ladder_queries, "candidate_pool", lambda user, tier, region_id=None, gaps=True: pool)
     by_stage = queries.applications_by_stage(world.city, year, ["high_tech"])["high_tech"]
     assert (by_stage["submitted"], by_stage["review"], by_stage["materials"]) == (1, 1, 1)
     assert queries.applications_by_stage(world.county_y, year, ["high_tech"])["high_tech"]["submitted"] == 0

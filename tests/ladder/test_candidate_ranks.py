@@ -61,6 +61,7 @@ def test_stored_order_is_the_live_order(app, world, db):
     services.refresh_ranks()
     db.session.commit()
     ctx = _as(app, admin)
+    failing_seen = 0
     try:
         for tier in ("tech_sme", "high_tech", "little_giant"):
             live = queries.candidate_pool(admin, tier)
@@ -71,8 +72,15 @@ def test_stored_order_is_the_live_order(app, world, db):
                 (c.verdict, c.failing, c.gaps) for c in live[:50]]
             assert counts == {v: sum(1 for c in live if c.verdict == v) for v in ("ready", "incomplete", "not_ready")}
             assert page.total == len(live)
+            # judged only (the forecast): the same order, verdicts and counts, no gap texts
+            judged = queries.candidate_pool(admin, tier, gaps=False)
+            assert [(c.enterprise.id, c.verdict, c.failing, c.unknown, c.key) for c in judged] == [
+                (c.enterprise.id, c.verdict, c.failing, c.unknown, c.key) for c in live]
+            assert all(c.gaps == [] for c in judged)
+            failing_seen += sum(1 for c in live if c.failing)
     finally:
         ctx.pop()
+    assert failing_seen  # the comparison covered candidates with failing criteria
 
 
 def test_second_page_continues_the_ranking(app, client, login_as, world, db, monkeypatch):

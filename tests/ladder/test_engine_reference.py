@@ -135,11 +135,20 @@ def compare(data: dict, lang: str = "zh") -> None:
     the extra rule sets in `lang`."""
     new_p, old_p = parse_profile(copy.deepcopy(data)), parse_profile(copy.deepcopy(data))
     for new_rules, old_rules in zip(NEW_SETS, OLD_SETS, strict=True):
+        # the ranks without the results (Criterion.judge): first on a profile nothing was computed for yet
+        ranks = engine.ranks_of(parse_profile(copy.deepcopy(data)), new_rules)
         for each in ("zh", "en"):
             new_all = engine.evaluate_all(new_p, new_rules, each)
             same(new_all, reference.evaluate_all(old_p, old_rules, each))
             for r in new_all:
                 assert engine.rank_key(r) == reference.rank_key(r)
+            expected = [(r["tier"], r["verdict"], engine.rank_key(r)) for r in new_all]
+            assert ranks == expected
+            assert engine.ranks_of(new_p, new_rules) == expected  # and after evaluating (its memo filled)
+            for r in new_all:
+                verdict, undecided = new_rules[r["tier"]].verdict(new_p, new_rules)
+                assert (verdict, [c.id for c in undecided]) == (r["verdict"], [
+                    c["id"] for c in r["criteria"] if c["status"] in ("unknown", "borderline")])
     new_rules, old_rules = NEW_SETS[1], OLD_SETS[1]
     for tier in engine.TIERS:
         same(engine.evaluate(new_p, tier, new_rules, lang=lang),
@@ -148,8 +157,13 @@ def compare(data: dict, lang: str = "zh") -> None:
              reference.missing_data(old_p, tier, old_rules, lang=lang), f"missing.{tier}.{lang}")
     for new_rs, old_rs in zip(NEW_EXTRA, OLD_EXTRA, strict=True):
         new_miss, old_miss = [], []
-        same(new_rs.evaluate(new_p, lang, new_rules, missing=new_miss),
-             old_rs.evaluate(old_p, lang, old_rules, missing=old_miss), new_rs.id)
+        rank = new_rs.rank(parse_profile(copy.deepcopy(data)), new_rules)
+        result = new_rs.evaluate(new_p, lang, new_rules, missing=new_miss)
+        same(result, old_rs.evaluate(old_p, lang, old_rules, missing=old_miss), new_rs.id)
+        assert rank == (result["verdict"], engine.rank_key(result)), new_rs.id
+        verdict, undecided = new_rs.verdict(parse_profile(copy.deepcopy(data)), new_rules)
+        assert (verdict, [c.id for c in undecided]) == (result["verdict"], [
+            c["id"] for c in result["criteria"] if c["status"] in ("unknown", "borderline")]), new_rs.id
         assert new_miss == old_miss
         other = "en" if lang == "zh" else "zh"
         same(new_rs.evaluate(new_p, other, NEW_SETS[0]), old_rs.evaluate(old_p, other, OLD_SETS[0]), new_rs.id)

@@ -139,7 +139,7 @@ def test_forecast_counts_the_pools_verdicts(world, db, monkeypatch):
 
     pool = [type("C", (), {"verdict": v, "failing": f})() for v, f in
             [("ready", 0), ("ready", 0), ("incomplete", 0), ("not_ready", 1), ("not_ready", 3)]]
-    monkeypatch.setattr(ladder_queries, "candidate_pool", lambda user, tier, region_id=None: pool)
+    monkeypatch.setattr(ladder_queries, "candidate_pool", lambda user, tier, region_id=None, gaps=True: pool)
     got = queries.forecast(factories.user("admin"), world.city, ["high_tech"])
     assert got["high_tech"]["ready"] == 2 and got["high_tech"]["close"] == 2
 
