@@ -109,6 +109,10 @@ ENTERPRISE_STATUS_LABELS = {
 }
 
 
+# An operating enterprise (not archived, active), as SQL: the partial index's condition and the queries that use it.
+OPERATING_SQL = "archived_at IS NULL AND status = 'active'"
+
+
 class Enterprise(TimestampMixin, Base):
     """An enterprise of the registry. Never deleted: archived."""
 
@@ -117,6 +121,10 @@ class Enterprise(TimestampMixin, Base):
     __table_args__ = (
         sa.Index("ix_enterprises_established_on", "established_on"),
         sa.Index("ix_enterprises_updated_at", "updated_at"),
+        # the operating enterprises of a region counted from the index alone (the candidate pool's check that
+        # every one is ranked); a query uses it when it states the same condition with the literal (OPERATING_SQL)
+        sa.Index("ix_enterprises_operating_region", "region_id",
+                 postgresql_where=sa.text(OPERATING_SQL), sqlite_where=sa.text(OPERATING_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1934,18 +1934,37 @@ class RuleSet:
         with localcontext(_CTX):
             return self._rank(_facts(profile), rulesets or {})
 
-    def _rank(self, f: _Facts, rulesets: Mapping) -> tuple[str, tuple]:
+    def _rank(self, f: _Facts, rulesets: Mapping, failing: list[int] | None = None) -> tuple[str, tuple]:
+        """(verdict, rank_key); the positions of the failing criteria are added to `failing` when given."""
         fails = unknown = 0
         gaps = 0.0
-        for judge in self._judges:
+        for i, judge in enumerate(self._judges):
             status, relative = judge(f, rulesets)
             if status == FAIL:
                 fails += 1
                 gaps += relative
+                if failing is not None:
+                    failing.append(i)
             elif status != PASS:
                 unknown += 1
         verdict = NOT_READY if fails else INCOMPLETE if unknown else READY
         return verdict, (VERDICT_RANK[verdict], fails, round(gaps, 9), unknown)
+
+    def _gap_texts(self, f: _Facts, rulesets: Mapping, failing: list[int], lang: str) -> list[str]:
+        """The gap texts of the failing criteria at these positions (only those criteria run)."""
+        active = self.active
+        return [active[i].run(f, lang, None, rulesets)["gap"]["text"] for i in failing]
+
+    def gap_texts(self, profile: Profile, lang: str, rulesets: Mapping | None = None, first: int = 3) -> list[str]:
+        """The gap texts of the first `first` failing criteria, as evaluate() gives them in `lang`: each criterion
+        judged, only the failing ones run for their texts (the stored ranks keep them for the pool's page)."""
+        _lang_index(lang)
+        rulesets = rulesets or {}
+        f = _facts(profile)
+        failing: list[int] = []
+        with localcontext(_CTX):
+            self._rank(f, rulesets, failing)
+            return self._gap_texts(f, rulesets, failing[:first], lang)
 
     def verdict(self, profile: Profile, rulesets: Mapping | None = None) -> tuple[str, list[Criterion]]:
         """(verdict, the criteria left unknown or borderline, in order) of `profile`, as evaluate() gives them,
@@ -2054,14 +2073,26 @@ def evaluate_all(profile: Profile, rulesets: Mapping[str, RuleSet], lang: str = 
         return [rulesets[t]._evaluate(f, lang, rulesets, None) for t in TIERS if t in rulesets]
 
 
-def ranks_of(profile: Profile, rulesets: Mapping[str, RuleSet]) -> list[tuple[str, str, tuple]]:
+def ranks_of(profile: Profile, rulesets: Mapping[str, RuleSet], *, texts: tuple[str, ...] = ()) -> list[tuple]:
     """(tier, verdict, rank_key) of every tier that has a rule set, lowest tier first: what evaluate_all() and
     rank_key() give, without the entries and their texts (the nightly ranking and the at-risk count need no more).
     Each criterion judges from the facts (Criterion.judge); tests/ladder/test_engine_reference.py holds the two
-    equal on every generated profile."""
+    equal on every generated profile. With `texts` (languages) each tuple has a fourth item, {lang: the gap texts
+    of the first three failing criteria} (RuleSet.gap_texts), for which only those criteria run."""
     f = _facts(profile)
     with localcontext(_CTX):
-        return [(t, *rulesets[t]._rank(f, rulesets)) for t in TIERS if t in rulesets]
+        if not texts:
+            return [(t, *rulesets[t]._rank(f, rulesets)) for t in TIERS if t in rulesets]
+        for lang in texts:
+            _lang_index(lang)
+        out = []
+        for t in TIERS:
+            rs = rulesets.get(t)
+            if rs is not None:
+                failing: list[int] = []
+                verdict, key = rs._rank(f, rulesets, failing)
+                out.append((t, verdict, key, {lang: rs._gap_texts(f, rulesets, failing[:3], lang) for lang in texts}))
+        return out
 
 
 def rank_key(result: dict) -> tuple:

@@ -216,6 +216,9 @@ class CandidateRank(Base):
     region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
     holds: Mapped[bool]
     ruleset_version: Mapped[int]
+    # {"zh": [...], "en": [...]}: the gap texts of the first three failing criteria in each language (the page shows
+    # them without evaluating); NULL on rows stored before they were kept, which the page evaluates
+    gaps: Mapped[dict[str, list[str]] | None] = mapped_column(sa.JSON)
     computed_on: Mapped[date]
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

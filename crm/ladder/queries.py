@@ -309,12 +309,11 @@ def candidate_page(user, tier: str, *, region_id: int | None = None, day: date |
     in scope: when some have no rank under the rule set in force (a path without a hook, a new rule-set version)
     a few are ranked in this request first, and many (a new rule set, a fresh database) make the page evaluate
     the pool live as `candidate_pool`, until the 5-minute job has stored them. The gap texts of the 50 rows
-    shown are evaluated now, in the user's language."""
+    shown are stored with the ranks in both languages (rows stored without them are evaluated now)."""
     from sqlalchemy import delete, func
     from sqlalchemy.orm import joinedload
 
     from crm.core.web import ListPage, list_page
-    from crm.ladder.engine import evaluate
     from crm.ladder.models import CandidateRank as r
     from crm.ladder.profile import parse_profile
     from crm.ladder.services import refresh_ranks
@@ -355,13 +354,16 @@ def candidate_page(user, tier: str, *, region_id: int | None = None, day: date |
         select(Enterprise).options(joinedload(Enterprise.region))
         .where(Enterprise.id.in_([rank.enterprise_id for rank in ranks])))}
     shown = [(enterprises[rank.enterprise_id], rank) for rank in ranks if rank.enterprise_id in enterprises]
-    profiles = profiles_of([e for e, _r in shown], day)
-    rulesets = active_rulesets()
+    # the gap texts stored with the ranks; rows stored before they were kept are evaluated now
+    texts = {rank.enterprise_id: rank.gaps[lang] for _e, rank in shown if rank.gaps and lang in rank.gaps}
+    unstored = [e for e, rank in shown if rank.enterprise_id not in texts]
+    if unstored:
+        rulesets = active_rulesets()
+        for eid, data in profiles_of(unstored, day).items():
+            texts[eid] = rulesets[tier].gap_texts(parse_profile(data), lang, rulesets)
     items = []
     for i, (e, rank) in enumerate(shown):
-        result = evaluate(parse_profile(profiles[e.id]), tier, rulesets, lang=lang)
-        gaps = [c["gap"]["text"] for c in result["criteria"] if c["status"] == "fail"][:3]
-        items.append(Candidate(page.first_index + i + 1, e, rank.verdict, rank.failing, rank.unknown, gaps,
+        items.append(Candidate(page.first_index + i + 1, e, rank.verdict, rank.failing, rank.unknown, texts[e.id],
                                (rank.verdict_rank, rank.failing, rank.gap_total, rank.unknown)))
     page.items = items
     return page, counts
@@ -369,11 +371,15 @@ def candidate_page(user, tier: str, *, region_id: int | None = None, day: date |
 
 def _scoped_operating(user, region_id: int | None, officer: str):
     """select(Enterprise) of the operating enterprises in `user`'s scope and the pool's filters (holders too)."""
+    from sqlalchemy import literal_column
+
     from crm.enterprises.models import EnterpriseStatus
     from crm.enterprises.queries import scope_enterprises, subtree_ids
 
-    stmt = scope_enterprises(select(Enterprise), user).where(Enterprise.archived_at.is_(None),
-                                                            Enterprise.status == EnterpriseStatus.ACTIVE)
+    # the status as a literal: the planners use the partial index ix_enterprises_operating_region (counted from the
+    # index alone) only for a condition they can match to its own, which a bound parameter is not
+    stmt = scope_enterprises(select(Enterprise), user).where(
+        Enterprise.archived_at.is_(None), Enterprise.status == literal_column(f"'{EnterpriseStatus.ACTIVE.value}'"))
     if region_id:
         stmt = stmt.where(Enterprise.region_id.in_(subtree_ids(region_id)))
     if officer:

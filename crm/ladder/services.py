@@ -823,7 +823,7 @@ def refresh_ranks(enterprise_ids=None, *, today=None) -> int:
 
     from crm.core.db import upsert
     from crm.enterprises.models import EnterpriseStatus
-    from crm.ladder.engine import ranks_of
+    from crm.ladder.engine import LANGS, ranks_of
     from crm.ladder.models import CandidateRank
     from crm.ladder.profile import parse_profile
     from crm.ladder.queries import active_rulesets, newest_ruleset_versions, profiles_of
@@ -856,12 +856,14 @@ def refresh_ranks(enterprise_ids=None, *, today=None) -> int:
         profiles = profiles_of(enterprises, today)
         held = _held_tiers([e.id for e in enterprises], today)
         for e in enterprises:
-            for tier, verdict, (verdict_rank, failing, gaps, unknown) in ranks_of(parse_profile(profiles[e.id]),
-                                                                                 rulesets):
+            # with the gap texts the pool's page shows, in both languages
+            for tier, verdict, (verdict_rank, failing, gaps, unknown), texts in ranks_of(
+                    parse_profile(profiles[e.id]), rulesets, texts=LANGS):
                 rows.append({"enterprise_id": e.id, "tier": tier, "verdict": verdict, "verdict_rank": verdict_rank,
                              "failing": failing, "gap_total": gaps, "unknown": unknown, "name": e.name,
                              "region_id": e.region_id, "holds": (e.id, tier) in held,
-                             "ruleset_version": versions.get(tier, 0), "computed_on": today, "computed_at": now})
+                             "ruleset_version": versions.get(tier, 0), "gaps": texts, "computed_on": today,
+                             "computed_at": now})
         if rows:
             upsert(db.session, table, rows, ("tier", "enterprise_id"))
             written += len(rows)

@@ -6,7 +6,7 @@ import copy
 from decimal import Decimal
 
 from flask_login import login_user
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from crm.core import clock
 from crm.enterprises import services as enterprise_services
@@ -81,6 +81,35 @@ def test_stored_order_is_the_live_order(app, world, db):
     finally:
         ctx.pop()
     assert failing_seen  # the comparison covered candidates with failing criteria
+
+
+def test_gap_texts_are_stored_in_both_languages_and_evaluated_when_missing(app, world, db):
+    """The page shows the texts stored with each rank in the user's language; rows stored before the texts were
+    kept (NULL) are evaluated in the request, with the same result."""
+    _many(world, 12)
+    admin = factories.user("admin")
+    db.session.commit()
+    services.refresh_ranks()
+    db.session.commit()
+    stored = db.session.scalars(select(CandidateRank).where(CandidateRank.failing > 0)).all()
+    assert stored and all(set(r.gaps) == {"zh", "en"} and 0 < len(r.gaps["zh"]) == len(r.gaps["en"]) <= 3
+                          for r in stored)
+    assert all(r.gaps == {"zh": [], "en": []} for r in db.session.scalars(
+        select(CandidateRank).where(CandidateRank.failing == 0)))
+    ctx = _as(app, admin)
+    try:
+        for lang in ("zh", "en"):
+            live = queries.candidate_pool(admin, "high_tech", lang=lang)
+            page, _counts = queries.candidate_page(admin, "high_tech", lang=lang)
+            assert [c.gaps for c in page.items] == [c.gaps for c in live[:50]]
+            assert any(c.gaps for c in page.items)
+        db.session.execute(update(CandidateRank).values(gaps=None))
+        for lang in ("zh", "en"):
+            live = queries.candidate_pool(admin, "high_tech", lang=lang)
+            page, _counts = queries.candidate_page(admin, "high_tech", lang=lang)
+            assert [c.gaps for c in page.items] == [c.gaps for c in live[:50]]
+    finally:
+        ctx.pop()
 
 
 def test_second_page_continues_the_ranking(app, client, login_as, world, db, monkeypatch):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import random
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -144,8 +144,13 @@ def compare(data: dict, lang: str = "zh") -> None:
                 assert engine.rank_key(r) == reference.rank_key(r)
             expected = [(r["tier"], r["verdict"], engine.rank_key(r)) for r in new_all]
             assert ranks == expected
+            assert engine.ranks_of(new_p, new_rules, texts=(each,)) == [
+                (*rank, {each: [c["gap"]["text"] for c in r["criteria"] if c["status"] == "fail"][:3]})
+                for rank, r in zip(expected, new_all, strict=True)]
             assert engine.ranks_of(new_p, new_rules) == expected  # and after evaluating (its memo filled)
             for r in new_all:
+                assert new_rules[r["tier"]].gap_texts(new_p, each, new_rules) == [
+                    c["gap"]["text"] for c in r["criteria"] if c["status"] == "fail"][:3]
                 verdict, undecided = new_rules[r["tier"]].verdict(new_p, new_rules)
                 assert (verdict, [c.id for c in undecided]) == (r["verdict"], [
                     c["id"] for c in r["criteria"] if c["status"] in ("unknown", "borderline")])
@@ -180,6 +185,9 @@ SHARES = [Decimal(v) for v in ("0", "0.02", "0.03", "0.0333", "0.04", "0.045", "
 GROWTHS = [Decimal(v) for v in ("-1", "-0.3", "0", "0.05", "0.1", "0.15", "0.2", "0.21", "0.25", "0.3", "0.35", "1")]
 ODD = [Decimal(v) for v in ("1E+25", "123456789012345678.9", "0.000001", "3.14159265358979323846264338327950288",
                             "1E-20", "7E+3")]
+
+
+WIDE = Context(prec=60)
 
 
 def amount(rnd: random.Random) -> Decimal | None:
@@ -217,7 +225,8 @@ def random_profile(rnd: random.Random) -> dict:
             continue
         if revenue is not None and rnd.random() < 0.8:
             growth = rnd.choice(GROWTHS) if rnd.random() < 0.6 else Decimal(rnd.randint(-50, 150)) / 100
-            revenue = max(Decimal(0), (revenue * (1 + growth)).quantize(Decimal("0.01")))
+            # at 60 digits: the odd amounts (1E+25) grown and quantized to 0.01 exceed the default 28
+            revenue = max(Decimal(0), (revenue * (1 + growth)).quantize(Decimal("0.01"), context=WIDE))
         else:
             revenue = amount(rnd)
         employees = rnd.choice([None, Decimal(0), Decimal(1), Decimal(10), Decimal(100), Decimal(500),
