@@ -42,3 +42,16 @@ def count_queries(client, url: str) -> int:
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     return counter["n"]
+
+
+def open_login_signed_out(page, base: str) -> None:
+    """Open /login in the browser with nobody signed in. The previous page is left first and the cookies cleared;
+    a response still in flight from it (the bell's poll, a card loading) can set its session cookie again, and
+    /login then sends us home as that user: the cookies are cleared and /login opened again (up to 5 times)."""
+    page.goto("about:blank")
+    for _attempt in range(5):
+        page.context.clear_cookies()
+        page.goto(f"{base}/login")
+        if page.locator("#username").count():
+            return
+    raise AssertionError(f"/login kept signing in as the previous user: {page.url}")

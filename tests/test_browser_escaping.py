@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from crm.service.models import NeedComment
 from tests import factories
+from tests.helpers import open_login_signed_out
 from tests.test_browser import browser_context_args, browser_type_launch_args, live_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -80,11 +81,7 @@ def _without_csp(page: Page) -> None:
 
 
 def _sign_in(page: Page, base: str, username: str) -> None:
-    # leave the previous page first: a request still in flight from it (the bell's poll) could otherwise set the
-    # previous user's session cookie again after it was cleared, and /login would then send us home as them
-    page.goto("about:blank")
-    page.context.clear_cookies()
-    page.goto(f"{base}/login")
+    open_login_signed_out(page, base)
     expect(page.locator("#username")).to_be_visible()
     page.locator("#username").fill(username)
     page.locator("#password").fill(factories.PASSWORD)

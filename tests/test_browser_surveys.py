@@ -12,6 +12,7 @@ from crm.core import clock
 from crm.service.models import Need
 from crm.surveys.models import SurveyCampaign, SurveyResponse
 from tests import factories
+from tests.helpers import open_login_signed_out
 from tests.surveys.conftest import make_bank
 from tests.test_browser import browser_context_args, browser_type_launch_args, live_server  # noqa: F401
 
@@ -19,9 +20,7 @@ pytestmark = pytest.mark.browser
 
 
 def _sign_in(page: Page, live_server, user):  # noqa: F811
-    page.goto("about:blank")  # no request of the previous page may set its cookie again
-    page.context.clear_cookies()
-    page.goto(f"{live_server}/login")
+    open_login_signed_out(page, live_server)
     page.get_by_label("用户名").fill(user.username)
     page.get_by_label("密码").fill(factories.PASSWORD)
     page.get_by_role("button", name="登录").click()

@@ -6,15 +6,14 @@ from sqlalchemy import select
 
 from crm.referrals.models import NeedCallback, Referral
 from tests import factories
+from tests.helpers import open_login_signed_out
 from tests.test_browser import browser_context_args, browser_type_launch_args, live_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 
 def _sign_in(page: Page, live_server, user):  # noqa: F811
-    page.goto("about:blank")  # no request of the previous page may set its cookie again
-    page.context.clear_cookies()
-    page.goto(f"{live_server}/login")
+    open_login_signed_out(page, live_server)
     page.get_by_label("用户名").fill(user.username)
     page.get_by_label("密码").fill(factories.PASSWORD)
     page.get_by_role("button", name="登录").click()
