@@ -122,7 +122,8 @@ class Enterprise(TimestampMixin, Base):
         sa.Index("ix_enterprises_established_on", "established_on"),
         sa.Index("ix_enterprises_updated_at", "updated_at"),
         # the operating enterprises of a region counted from the index alone (the candidate pool's check that
-        # every one is ranked); a query uses it when it states the same condition with the literal (OPERATING_SQL)
+        # every one is ranked, crm.ladder.queries._scoped_operating): the planners use it only for a query that
+        # states the status as the same literal, not as a bound parameter
         sa.Index("ix_enterprises_operating_region", "region_id",
                  postgresql_where=sa.text(OPERATING_SQL), sqlite_where=sa.text(OPERATING_SQL)),
     )
