@@ -34,7 +34,7 @@ lint: install-dev  ## ruff: pyflakes, pycodestyle, import order, pyupgrade, bugb
 soak: install-dev  ## load: 50 signed-in officers and managers for 5 minutes against gunicorn on PostgreSQL (SOAK_ARGS="--duration 60 --database-url …"); p50/p95 per page
 	$(BIN)/python tests/load/soak.py $(SOAK_ARGS)
 
-bench: install  ## registry list at 100,000 enterprises; rules engine at 5,000; the province of issue #14 (50,000 enterprises: pages, engine, sheets, worker memory); matching every policy at 10,000; import/export at 50,000 rows
+bench: install translations  ## registry list at 100,000 enterprises; rules engine at 5,000; the province of issue #14 (50,000 enterprises: pages, engine, sheets, worker memory); matching every policy at 10,000; import/export at 50,000 rows
 	$(BIN)/python bench/registry.py $(BENCH_ARGS)
 	$(BIN)/python bench/ladder.py $(LADDER_BENCH_ARGS)
 	$(BIN)/python bench/province.py $(PROVINCE_BENCH_ARGS)

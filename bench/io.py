@@ -77,6 +77,8 @@ def timed_import(app, kind: str, data: bytes, tmp: Path) -> dict:
         table.close()
         db.session.commit()
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    if report.rejected:  # the file is valid: a rejection means the set-up is wrong (e.g. no compiled catalogue)
+        raise SystemExit(f"{kind}: {report.rejected:,} rows rejected, first {report.rejects[:3]}: not timing that")
     return {"rows": report.total, "created": report.created, "updated": report.updated,
             "unchanged": report.unchanged, "rejected": report.rejected, "seconds": round(seconds, 2),
             "rows_per_second": round(report.total / seconds), "cpu_seconds": round(cpu, 2)}
