@@ -1382,17 +1382,21 @@ class IPCountCriterion(Criterion):
         total = None if c1 is None or c2 is None else c1 + c2
         return {"class1": c1, "class2": c2, "total": total}
 
-    def run(self, f, lang, miss, rulesets):
-        counts = self._counts(f)
-        single = len(self.alternatives) == 1
-        met = False
+    def _met(self, counts: dict[str, int | None]) -> bool | None:
+        """True when some alternative is met; else None when a count is unknown, else False."""
         unknown = False
         for cls, need in self.alternatives:
             have = counts[cls]
             if have is None:
                 unknown = True
             elif have >= need:
-                met = True
+                return True
+        return None if unknown else False
+
+    def run(self, f, lang, miss, rulesets):
+        counts = self._counts(f)
+        single = len(self.alternatives) == 1
+        met = self._met(counts)
         if single:
             cls, need = self.alternatives[0]
             actual, required = counts[cls], need
@@ -1401,7 +1405,7 @@ class IPCountCriterion(Criterion):
             required = {cls: need for cls, need in self.alternatives}
         if met:
             return self.entry(lang, PASS, actual, required)
-        if unknown:
+        if met is None:
             if miss is not None:
                 miss.append((None, "ip"))
             return self.entry(lang, UNKNOWN, actual, required)
@@ -1423,14 +1427,10 @@ class IPCountCriterion(Criterion):
 
     def judge(self, f, rulesets):
         counts = self._counts(f)
-        unknown = False
-        for cls, need in self.alternatives:
-            have = counts[cls]
-            if have is None:
-                unknown = True
-            elif have >= need:
-                return _PASSED
-        if unknown:
+        met = self._met(counts)
+        if met:
+            return _PASSED
+        if met is None:
             return _UNKNOWN
         return FAIL, min((need - counts[cls]) / need for cls, need in self.alternatives)
 
