@@ -180,6 +180,10 @@ class RuleSetVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+# A rank stored without its gap texts, as SQL: the partial index's condition and the query that uses it.
+UNTEXTED_SQL = "gaps IS NULL"
+
+
 class CandidateRank(Base):
     """One operating enterprise's standing toward one tier as last evaluated (derived data, rebuilt by
     crm.ladder.services `refresh_ranks`): the candidate pool reads it in rank order, 50 rows a page, instead of
@@ -195,6 +199,10 @@ class CandidateRank(Base):
         # the pool's counts by verdict in a region, read from the index alone
         sa.Index("ix_candidate_ranks_region", "tier", "region_id", "holds", "verdict", "ruleset_version"),
         sa.Index("ix_candidate_ranks_enterprise_id", "enterprise_id"),
+        # the ranks a bulk import stored without their gap texts, which the 5-minute job fills (empty, and so
+        # tiny, the rest of the time: the job's check does not scan the table)
+        sa.Index("ix_candidate_ranks_untexted", "enterprise_id", postgresql_where=sa.text(UNTEXTED_SQL),
+                 sqlite_where=sa.text(UNTEXTED_SQL)),
         sa.CheckConstraint("tier IN ('tech_sme', 'little_giant', 'high_tech', 'gazelle', 'demonstration')",
                            name="tier_known"),
         sa.CheckConstraint("verdict IN ('ready', 'incomplete', 'not_ready')", name="verdict_known"),
@@ -217,8 +225,9 @@ class CandidateRank(Base):
     holds: Mapped[bool]
     ruleset_version: Mapped[int]
     # {"zh": [...], "en": [...]}: the gap texts of the first three failing criteria in each language (the page shows
-    # them without evaluating); NULL on rows stored before they were kept, which the page evaluates
-    gaps: Mapped[dict[str, list[str]] | None] = mapped_column(sa.JSON)
+    # them without evaluating); NULL on rows stored before they were kept or by a bulk import (filled by the
+    # 5-minute job), which the page evaluates; None is stored as SQL NULL (not JSON null: the partial index's IS NULL)
+    gaps: Mapped[dict[str, list[str]] | None] = mapped_column(sa.JSON(none_as_null=True))
     computed_on: Mapped[date]
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -273,6 +273,19 @@ def missing_ranks(enterprise_ids, tier: str | None = None) -> list[int]:
     return sorted(found)
 
 
+def untexted_ranks(limit: int) -> list[int]:
+    """Ids of up to `limit` enterprises with a stored rank that has no gap texts (a bulk import's; read from the
+    partial index ix_candidate_ranks_untexted)."""
+    from sqlalchemy import literal_column
+
+    from crm.ladder.models import UNTEXTED_SQL, CandidateRank
+
+    r = CandidateRank.__table__
+    # the condition as the index states it, so that the planners use the index
+    return list(db.session.scalars(select(r.c.enterprise_id).where(literal_column(UNTEXTED_SQL)).distinct()
+                                   .order_by(r.c.enterprise_id).limit(limit)))
+
+
 def _rank_scope(user, region_id: int | None, officer: str) -> list:
     """The candidate_ranks conditions of `user`'s scope and the pool's filters (crm.enterprises.queries'
     scope_enterprises, on the region stored with each rank)."""

@@ -813,10 +813,11 @@ RANK_CHUNK = 2000  # enterprises evaluated per batch: bounds the memory of a pro
 _ID_CHUNK = 900  # ids per IN (…) list (SQLite's variable limit, PostgreSQL's planner)
 
 
-def refresh_ranks(enterprise_ids=None, *, today=None) -> int:
+def refresh_ranks(enterprise_ids=None, *, today=None, texts: bool = True) -> int:
     """Re-evaluate these enterprises (None: every one) for every tier and replace their stored ranks (flushed; no
     audit: derived data, as the policy matches); returns the rows written. Enterprises that no longer operate
-    lose their rows."""
+    lose their rows. `texts=False` stores the ranks without their gap texts (NULL: a bulk import's, filled by
+    `refresh_stale_ranks`)."""
     from datetime import UTC, datetime
 
     from sqlalchemy import delete
@@ -856,14 +857,14 @@ def refresh_ranks(enterprise_ids=None, *, today=None) -> int:
         profiles = profiles_of(enterprises, today)
         held = _held_tiers([e.id for e in enterprises], today)
         for e in enterprises:
-            # with the gap texts the pool's page shows, in both languages
-            for tier, verdict, (verdict_rank, failing, gaps, unknown), texts in ranks_of(
-                    parse_profile(profiles[e.id]), rulesets, texts=LANGS):
+            # with the gap texts the pool's page shows, in both languages (or NULL, without)
+            for tier, verdict, (verdict_rank, failing, gaps, unknown), *shown in ranks_of(
+                    parse_profile(profiles[e.id]), rulesets, texts=LANGS if texts else ()):
                 rows.append({"enterprise_id": e.id, "tier": tier, "verdict": verdict, "verdict_rank": verdict_rank,
                              "failing": failing, "gap_total": gaps, "unknown": unknown, "name": e.name,
                              "region_id": e.region_id, "holds": (e.id, tier) in held,
-                             "ruleset_version": versions.get(tier, 0), "gaps": texts, "computed_on": today,
-                             "computed_at": now})
+                             "ruleset_version": versions.get(tier, 0), "gaps": shown[0] if shown else None,
+                             "computed_on": today, "computed_at": now})
         if rows:
             upsert(db.session, table, rows, ("tier", "enterprise_id"))
             written += len(rows)
@@ -884,8 +885,17 @@ def _held_tiers(enterprise_ids: list[int], day: date) -> set[tuple[int, str]]:
     return held
 
 
+# A re-rank of more enterprises than this (an import's) stores the ranks without their gap texts: writing the
+# texts in two languages cost a 50,000-row import a third of its speed, and the 5-minute job fills them
+# (`refresh_stale_ranks`) while the pool's page evaluates the 50 rows it shows that have none.
+INLINE_TEXTS = 500
+# enterprises whose missing texts one run of the 5-minute job fills (about 25 s on PostgreSQL): a 50,000-row
+# import is filled within half an hour, and no run holds the scheduler long
+TEXT_FILL = 10_000
+
 # the services' hook: re-rank now, or once at the end of a `ranks_deferred()` block (an import)
-_reranks = DeferrableRefresh("candidate_ranks_deferred", lambda ids: refresh_ranks(ids))
+_reranks = DeferrableRefresh("candidate_ranks_deferred",
+                             lambda ids: refresh_ranks(ids, texts=len(ids) <= INLINE_TEXTS))
 
 
 def rerank_enterprises(enterprise_ids) -> None:
@@ -902,13 +912,14 @@ def ranks_deferred():
 
 def refresh_stale_ranks(*, today=None) -> int:
     """Rank the operating enterprises that have no stored rank for a tier or one computed under an older rule-set
-    version, and drop the rows of enterprises that no longer operate; returns the rows written."""
+    version, and up to TEXT_FILL of those ranked without their gap texts; drop the rows of enterprises that no
+    longer operate; returns the rows written."""
     from sqlalchemy import delete
 
     from crm.ladder.models import CandidateRank
-    from crm.ladder.queries import missing_ranks, operating_ids
+    from crm.ladder.queries import missing_ranks, operating_ids, untexted_ranks
 
     table = CandidateRank.__table__
     db.session.execute(delete(table).where(table.c.enterprise_id.not_in(operating_ids())))
-    ids = missing_ranks(operating_ids())
+    ids = set(missing_ranks(operating_ids())) | set(untexted_ranks(TEXT_FILL))
     return refresh_ranks(ids, today=today) if ids else 0

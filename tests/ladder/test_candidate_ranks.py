@@ -112,6 +112,45 @@ def test_gap_texts_are_stored_in_both_languages_and_evaluated_when_missing(app, 
         ctx.pop()
 
 
+def test_a_bulk_rerank_stores_no_texts_and_the_job_fills_them(app, world, db, monkeypatch):
+    """A re-rank of more than INLINE_TEXTS enterprises (an import's) stores SQL NULL texts; the 5-minute job
+    fills up to TEXT_FILL enterprises a run, and the page shows the same texts before and after."""
+    made = _many(world, 12)
+    admin = factories.user("admin")
+    db.session.commit()
+    monkeypatch.setattr(services, "INLINE_TEXTS", 5)
+    with services.ranks_deferred():
+        services.rerank_enterprises([e.id for e in made[:4]])  # 4: within INLINE_TEXTS, texts written
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(CandidateRank).where(
+        CandidateRank.gaps.is_(None))) == 0
+    with services.ranks_deferred():
+        services.rerank_enterprises([e.id for e in made])  # 12: a bulk re-rank
+    db.session.commit()
+    bulk = {e.id for e in made}
+    assert queries.untexted_ranks(100) == sorted(bulk)  # SQL NULL (the partial index's condition), not JSON null
+    assert queries.untexted_ranks(3) == sorted(bulk)[:3]
+    ctx = _as(app, admin)
+    try:
+        before = [c.gaps for c in queries.candidate_page(admin, "high_tech", lang="zh")[0].items]
+        assert any(before)
+        monkeypatch.setattr(services, "TEXT_FILL", 5)
+        assert jobs.refresh_stale_ranks(clock.today())  # 5 enterprises × 5 tiers
+        db.session.commit()
+        assert queries.untexted_ranks(100) == sorted(bulk)[5:]
+        services.refresh_stale_ranks()
+        services.refresh_stale_ranks()
+        db.session.commit()
+        assert queries.untexted_ranks(100) == []
+        assert jobs.refresh_stale_ranks(clock.today()) is None  # nothing left: quiet
+        stored = db.session.scalars(select(CandidateRank).where(CandidateRank.enterprise_id.in_(bulk),
+                                                                CandidateRank.failing > 0)).all()
+        assert stored and all(0 < len(r.gaps["zh"]) == len(r.gaps["en"]) <= 3 for r in stored)
+        assert [c.gaps for c in queries.candidate_page(admin, "high_tech", lang="zh")[0].items] == before
+    finally:
+        ctx.pop()
+
+
 def test_second_page_continues_the_ranking(app, client, login_as, world, db, monkeypatch):
     monkeypatch.setitem(app.config, "PER_PAGE", 10)
     _many(world, 25)
