@@ -297,13 +297,71 @@ def backfill_reports() -> int:
     return added
 
 
+class StagedWrites:
+    """The writes of many save_report calls held for one flush (an import's chunk): the rows are added to the
+    session unflushed, their trail waits for their ids, and the enterprises to re-match are collected. `write()`
+    flushes them in a few batched statements, records the trail in one INSERT and re-matches once."""
+
+    def __init__(self, actor):
+        self.actor = actor
+        self.events: list[tuple[str, object, dict, str, int]] = []  # (action, row, changes, summary, enterprise)
+        self.touched: set[int] = set()
+
+    def audit(self, action: str, row, *, enterprise_id: int, changes: dict, summary: str) -> None:
+        """Hold the trail of `row` (recorded by write(), when it has an id)."""
+        self.events.append((action, row, changes, summary, enterprise_id))
+
+    def write(self) -> None:
+        """Flush the held rows (the optimistic versions checked: StaleVersion when a concurrent save won), then
+        record their trail and re-match their enterprises."""
+        from sqlalchemy.orm.exc import StaleDataError
+
+        from crm.core.concurrency import StaleVersion
+
+        events, touched = self.events, self.touched
+        self.events, self.touched = [], set()
+        try:
+            db.session.flush()
+        except StaleDataError:
+            # the caller rolls the unit of work back (an import: nothing of the file is written)
+            raise StaleVersion.one("", _l("Someone saved some of these figures at the same time; try again.")) from None
+        now, ip = utcnow(), audit.client_ip()
+        audit.record_many(db.session, [audit.event_values(
+            action, row.__tablename__, row.id, actor=self.actor, changes=changes, enterprise_id=enterprise_id,
+            summary=summary, ip=ip, at=now) for action, row, changes, summary, enterprise_id in events])
+        if touched:
+            _rematch(touched)
+
+
+def _audited(staged: StagedWrites | None, action: str, row, *, actor, enterprise_id: int, changes: dict,
+             summary: str, versioned: bool = False) -> None:
+    # at once (flushed, then recorded), or held for the staged batch's write()
+    if staged is not None:
+        staged.audit(action, row, enterprise_id=enterprise_id, changes=changes, summary=summary)
+        return
+    if versioned:
+        flush_versioned(row)
+    else:
+        db.session.flush()
+    audit.record(db.session, action, row, actor=actor, enterprise_id=enterprise_id, changes=changes, summary=summary)
+
+
+def _rematch_one(staged: StagedWrites | None, enterprise_id: int) -> None:
+    if staged is not None:
+        staged.touched.add(enterprise_id)
+    else:
+        _rematch([enterprise_id])
+
+
 def resolve_figures(enterprise: Enterprise, year: int, *, actor, reports: list[FigureReport] | None = None,
-                    figures: AnnualFigures | None = None, action: str = "update") -> AnnualFigures | None:
+                    figures: AnnualFigures | None = None, action: str = "update",
+                    staged: StagedWrites | None = None) -> AnnualFigures | None:
     """Rewrite the year's effective figures (the row every reader reads) from its reports: each field from the
     best-ranked report that gives it (FIGURE_SOURCE_PRIORITY), the source of each, verified when every report
     that gave a value is confirmed. The one writer of annual_figures' values: flushed (the row's optimistic
     version bumped, a concurrent save refused), audited, the policy matches refreshed. `reports` and
-    `figures` (None: the year has no row yet) when the caller has them loaded (an import), else read here."""
+    `figures` (None: the year has no row yet) when the caller has them loaded (an import), else read here;
+    `staged` holds the writes for one flush of many (an import's chunk)."""
     if reports is None:
         if figures is None:
             figures = _effective(enterprise.id, year)
@@ -323,33 +381,34 @@ def resolve_figures(enterprise: Enterprise, year: int, *, actor, reports: list[F
     if figures is None:
         figures = AnnualFigures(enterprise_id=enterprise.id, **data, **stamps)
         db.session.add(figures)
-        db.session.flush()
-        audit.record(db.session, "create", figures, actor=actor, enterprise_id=enterprise.id,
-                     changes=audit.snapshot(figures, [*FIGURE_FIELDS, *(("field_sources",) if figures.field_sources
-                                                                        else ())]),
-                     summary=f"{enterprise.name} {year}")
-        _rematch([enterprise.id])
+        _audited(staged, "create", figures, actor=actor, enterprise_id=enterprise.id,
+                 changes=audit.snapshot(figures, [*FIGURE_FIELDS, *(("field_sources",) if figures.field_sources
+                                                                    else ())]),
+                 summary=f"{enterprise.name} {year}")
+        _rematch_one(staged, enterprise.id)
         return figures
     changes = audit.apply_changes(figures, data)
     restamped = audit.apply_changes(figures, stamps)  # who and when: in the trail through "verified"
-    if changes or restamped:
-        flush_versioned(figures)
     if changes:
-        audit.record(db.session, action, figures, actor=actor, enterprise_id=enterprise.id, changes=changes,
-                     summary=f"{enterprise.name} {figures.year}")
+        _audited(staged, action, figures, actor=actor, enterprise_id=enterprise.id, changes=changes,
+                 summary=f"{enterprise.name} {figures.year}", versioned=True)
         if set(changes) & set(FIGURE_VALUE_FIELDS):
-            _rematch([enterprise.id])
+            _rematch_one(staged, enterprise.id)
+    elif restamped and staged is None:
+        flush_versioned(figures)
     return figures
 
 
 def save_report(enterprise: Enterprise, year: int, source: str, values: dict, *, actor, file_name: str = "",
                 import_job_id: int | None = None, confirm: bool = False,
-                reports: list[FigureReport] | None = None, figures: AnnualFigures | None = None) -> AnnualFigures:
+                reports: list[FigureReport] | None = None, figures: AnnualFigures | None = None,
+                staged: StagedWrites | None = None) -> AnnualFigures:
     """Record what `source` reports for the enterprise's year (create, or update the source's report: a value
     left out of `values` keeps the one it gave), then resolve the year's figures, which are returned. A changed
     report needs confirming again; `confirm` confirms it by the actor (a reviewer accepting a submission).
     `reports` (the year's, a list this appends to) and `figures` (None: the year has no row yet) when the caller
-    has them loaded (an import: two queries a row fewer)."""
+    has them loaded (an import: two queries a row fewer); `staged` holds the writes for one flush of many (an
+    import's chunk: StagedWrites.write() flushes and records them)."""
     if source not in {s.value for s in FigureSource}:
         raise ValidationFailed.one("source", _l("Unknown source of figures."))
     if reports is None:
@@ -374,11 +433,10 @@ def save_report(enterprise: Enterprise, year: int, source: str, values: dict, *,
         if confirm:
             report.confirmed_by_id, report.confirmed_at = _user_id(actor), now
         db.session.add(report)
-        db.session.flush()
         reports.append(report)
-        audit.record(db.session, "create", report, actor=actor, enterprise_id=enterprise.id,
-                     changes=audit.snapshot(report, [*REPORT_FIELDS, *(("confirmed_at",) if confirm else ())]),
-                     summary=f"{enterprise.name} {year} {source}")
+        _audited(staged, "create", report, actor=actor, enterprise_id=enterprise.id,
+                 changes=audit.snapshot(report, [*REPORT_FIELDS, *(("confirmed_at",) if confirm else ())]),
+                 summary=f"{enterprise.name} {year} {source}")
     else:
         changes = audit.apply_changes(report, given)
         if changes:
@@ -391,10 +449,9 @@ def save_report(enterprise: Enterprise, year: int, source: str, values: dict, *,
             changes["confirmed"] = [False, True]
             report.confirmed_by_id, report.confirmed_at = _user_id(actor), now
         if changes:
-            db.session.flush()
-            audit.record(db.session, "update", report, actor=actor, enterprise_id=enterprise.id, changes=changes,
-                         summary=f"{enterprise.name} {year} {source}")
-    return resolve_figures(enterprise, year, actor=actor, reports=reports, figures=figures)
+            _audited(staged, "update", report, actor=actor, enterprise_id=enterprise.id, changes=changes,
+                     summary=f"{enterprise.name} {year} {source}")
+    return resolve_figures(enterprise, year, actor=actor, reports=reports, figures=figures, staged=staged)
 
 
 def save_figures(enterprise: Enterprise, data: dict, *, actor, figures: AnnualFigures | None = None,

@@ -41,7 +41,7 @@ from sqlalchemy.orm.util import identity_key
 
 from crm.auth.models import User
 from crm.core import audit
-from crm.core.concurrency import stale_message
+from crm.core.concurrency import StaleVersion, stale_message
 from crm.core.db import utcnow
 from crm.core.policy import Role
 from crm.core.validation import ValidationFailed
@@ -587,14 +587,16 @@ _FIGURE_VALUES = (*registry.FIGURE_FIELDS[1:-1],)  # the amounts and counts (not
 
 
 class _FigureRows(_Rows):
-    # Row by row through the registry's save_report (not the bulk writer of enterprises): each row is its
-    # source's report, and the year's effective figures are resolved from every source's by priority.
+    # Through the registry's save_report (not the bulk writer of enterprises: each row is its source's report,
+    # and the year's effective figures are resolved from every source's by priority), its writes staged for one
+    # flush and one INSERT of the trail per chunk (registry.StagedWrites), not two flushes a row.
     kind = ImportKind.FIGURES
     filled = ("annual_figures", "figure_reports")
     # the file's source (import, tax, statistics), its name and its job: each row becomes that source's report
     origin: tuple[str, str, int | None] = (FigureSource.IMPORT, "", None)
 
     def prefetch(self, rows):
+        self.staged = registry.StagedWrites(self.actor)
         self.enterprises = self.enterprises_by_uscc(rows)
         ids = [e.id for e in self.enterprises.values()]
         self.figures = {(f.enterprise_id, f.year): f for f in db.session.scalars(
@@ -621,13 +623,22 @@ class _FigureRows(_Rows):
                 self.report.unchanged += 1
                 return
             registry.save_report(enterprise, existing.year, source, values, actor=self.actor, file_name=file_name,
-                                 import_job_id=job_id, reports=reports, figures=existing)
+                                 import_job_id=job_id, reports=reports, figures=existing, staged=self.staged)
             self.note_change(number, f"{data['uscc']} {data['year']}", enterprise.name, changes)
             return
         figures = registry.save_report(enterprise, data["year"], source, values, actor=self.actor,
-                                       file_name=file_name, import_job_id=job_id, reports=reports)
+                                       file_name=file_name, import_job_id=job_id, reports=reports,
+                                       staged=self.staged)
         self.figures[key] = figures
         self.report.created += 1
+
+    def write(self):
+        try:
+            self.staged.write()
+        except StaleVersion:
+            # a row of the chunk was saved by someone else since it was read: the file is imported whole or not
+            raise FileRefused(_l("Someone saved figures of this file's enterprises while it was being imported; "
+                                 "nothing was imported. Import the file again.")) from None
 
 
 class _IPRows(_Rows):

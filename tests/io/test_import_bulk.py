@@ -147,3 +147,89 @@ def test_the_filled_tables_are_analysed_as_they_grow_on_postgresql(world, tmp_pa
     assert report.created == 7
     # created after each chunk: 2, 4 (analysed), 6, 7 (analysed: 3 more since 4)
     assert analysed == (['ANALYZE "enterprises"'] * 2 if db.engine.dialect.name == "postgresql" else [])
+
+
+def _figures_outcome(db, after_event: int):
+    """The figures, the reports and the trail since `after_event`, each keyed by what it is about (not by id)."""
+    from crm.enterprises.models import FigureReport
+
+    figures = {(f.enterprise_id, f.year): f for f in db.session.scalars(select(AnnualFigures))}
+    reports = {(r.enterprise_id, r.year, r.source): r for r in db.session.scalars(select(FigureReport))}
+    about = {("annual_figures", f.id): k for k, f in figures.items()} | {
+        ("figure_reports", r.id): k for k, r in reports.items()}
+    events = sorted((e.action, e.entity_type, about[(e.entity_type, e.entity_id)], e.enterprise_id, e.summary,
+                     e.actor_label, sorted(e.changes.items())) for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.id > after_event, AuditEvent.entity_type.in_(
+            ["annual_figures", "figure_reports"]))))
+    return ({k: (f.revenue, f.employees, f.source, f.field_sources, f.verified, f.version) for k, f in figures.items()},
+            {k: (r.revenue, r.employees, r.file_name, r.confirmed_at) for k, r in reports.items()}, events)
+
+
+def test_a_figures_import_writes_and_records_what_save_report_does_row_by_row(world, tmp_path, db, monkeypatch):
+    """The import stages save_report's writes (one flush and one INSERT of the trail a chunk): the same figures,
+    reports and trail as the service saving each row at once."""
+    from sqlalchemy import func
+
+    from crm.enterprises import services as registry
+
+    x, y = world.ent_x, world.ent_y
+    admin = factories.user("admin")
+    registry.save_figures(x, {"year": 2023, "revenue": Decimal("3200"), "employees": 80}, actor=admin)
+    registry.save_report(y, 2023, "import", {"revenue": Decimal("900"), "employees": 10}, actor=admin)
+    registry.save_report(y, 2021, "import", {"revenue": Decimal("800")}, actor=admin)
+    db.session.commit()
+    mark = db.session.scalar(select(func.max(AuditEvent.id)))
+    monkeypatch.setattr(services, "CHUNK", 2)  # the rows span two chunks
+    rows = [["统一社会信用代码", "年度", "营业收入", "职工总数"], [x.uscc, 2023, "3,500", 90], [y.uscc, 2023, "950", 10],
+            [x.uscc, 2022, "1,000.5", 70], [y.uscc, 2021, "800", None]]
+    report = run(tmp_path, "figures", xlsx(rows))
+    assert (report.created, report.updated, report.unchanged, report.rejected) == (1, 2, 1, 0)
+    staged = _figures_outcome(db, mark)
+    db.session.rollback()
+    for enterprise, year, values in [(x, 2023, {"revenue": Decimal("3500"), "employees": 90}),
+                                     (y, 2023, {"revenue": Decimal("950"), "employees": 10}),
+                                     (x, 2022, {"revenue": Decimal("1000.5"), "employees": 70})]:
+        registry.save_report(enterprise, year, "import", values, actor="cli")
+    one_by_one = _figures_outcome(db, mark)
+    assert staged == one_by_one
+    assert len(staged[2]) == 6  # x 2023: report created, figures updated; y 2023: both updated; x 2022: both created
+
+
+def test_a_figures_import_rematches_once_for_every_enterprise_written(world, tmp_path, monkeypatch):
+    from crm.ladder import services as ladder
+    from crm.policies import services as policies
+
+    matched, ranked = [], []
+    monkeypatch.setattr(policies, "refresh_matches", lambda ids, **kw: matched.append(set(ids)))
+    monkeypatch.setattr(ladder, "refresh_ranks", lambda ids, **kw: ranked.append(set(ids)))
+    monkeypatch.setattr(services, "CHUNK", 1)
+    x, y = world.ent_x, world.ent_y
+    rows = [["统一社会信用代码", "年度", "营业收入"], [x.uscc, 2023, "3,500"], [y.uscc, 2023, "950"], [x.uscc, 2022, "10"]]
+    report = run(tmp_path, "figures", xlsx(rows))
+    assert report.created == 3
+    assert matched == ranked == [{x.id, y.id}]
+
+
+def test_figures_saved_by_someone_else_during_the_import_refuse_the_file(world, tmp_path, db, monkeypatch):
+    """A year's figures saved by someone else after the import read them: the file is refused as a whole (the
+    chunk's rows are flushed together), and the caller's rollback leaves nothing of it."""
+    import pytest
+
+    from crm.enterprises import services as registry
+    from crm.io.documents import FileRefused
+
+    x = world.ent_x
+    registry.save_report(x, 2023, "import", {"revenue": Decimal("900")}, actor="cli")
+    db.session.commit()
+    real = services._FigureRows.prefetch
+
+    def prefetch_then_someone_saves(self, rows):
+        real(self, rows)
+        table = AnnualFigures.__table__
+        db.session.execute(update(table).where(table.c.enterprise_id == x.id).values(version=table.c.version + 1))
+
+    monkeypatch.setattr(services._FigureRows, "prefetch", prefetch_then_someone_saves)
+    rows = [["统一社会信用代码", "年度", "营业收入"], [x.uscc, 2023, "3,500"]]
+    with force_locale("en"), pytest.raises(FileRefused) as refused:
+        run(tmp_path, "figures", xlsx(rows))
+    assert "Someone saved figures of this file's enterprises" in str(refused.value.message)
