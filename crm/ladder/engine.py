@@ -1621,7 +1621,9 @@ class SmeScoreCriterion(_ScoreCriterion):
             return None
         return False
 
-    def run(self, f, lang, miss, rulesets):
+    def _points(self, f: _Facts, miss: list | None) -> tuple:
+        """(lo, hi, status before a direct qualification, tech staff's points at zero, the points of each part,
+        employees and tech staff) of the latest year: what run() and judge() share."""
         if miss is None:  # _latest() of each, unrolled
             row = f.latest
             if row is None:
@@ -1653,6 +1655,36 @@ class SmeScoreCriterion(_ScoreCriterion):
                 status, tech_zero = FAIL, True
             elif tech_pts[0] <= 0 and status == PASS:
                 status = BORDERLINE
+        return lo, hi, status, tech_zero, tech_pts, rd_pts, ip_pts, by_revenue, by_cost, employees, tech
+
+    def _tech_zero_gap(self, employees, tech) -> tuple[Decimal, float | None]:
+        # the lowest share of tech staff that scores, and the relative gap to it (None: no relative to add)
+        lowest = min(t for cond, t, _, h in self.tech_bands if h > 0) if self.max_tech > 0 else _ZERO
+        if employees and employees > 0 and lowest > 0:
+            return lowest, _relative(lowest * employees - (tech or _ZERO), lowest * employees)
+        return lowest, None
+
+    def judge(self, f, rulesets):
+        lo, hi, status, tech_zero, *_parts, employees, tech = self._points(f, None)
+        if status != PASS:
+            direct = self._direct(f, None)
+            if direct:
+                return PASS, 0.0
+            if direct is None and status == FAIL:
+                return UNKNOWN, 0.0
+        if status != FAIL:
+            return status, 0.0
+        relative = 0.0
+        if not self._cmp(hi, self.threshold):
+            relative = _relative(self.threshold - hi, self.threshold)
+        if tech_zero:
+            tech_relative = self._tech_zero_gap(employees, tech)[1]
+            relative = 1.0 if tech_relative is None else max(relative, tech_relative)
+        return FAIL, relative
+
+    def run(self, f, lang, miss, rulesets):
+        lo, hi, status, tech_zero, tech_pts, rd_pts, ip_pts, by_revenue, by_cost, employees, tech = self._points(
+            f, miss)
         parts = {"sme_tech_staff": _pair(*tech_pts), "sme_rd": _pair(*rd_pts), "sme_ip": _pair(*ip_pts)}
         details = {"sme_rd_revenue": _pair(*by_revenue), "sme_rd_cost": _pair(*by_cost)}
         note = None
@@ -1673,12 +1705,9 @@ class SmeScoreCriterion(_ScoreCriterion):
                 text, amount, relative = self._points_gap(lang, lo, hi)
                 texts.append(text)
             if tech_zero:
-                lowest = min(t for cond, t, _, h in self.tech_bands if h > 0) if self.max_tech > 0 else _ZERO
+                lowest, tech_relative = self._tech_zero_gap(employees, tech)
                 texts.append(self.text("tech_zero_text", lang, share=_pct(lowest)))
-                if employees and employees > 0 and lowest > 0:
-                    relative = max(relative, _relative(lowest * employees - (tech or _ZERO), lowest * employees))
-                else:
-                    relative = 1.0
+                relative = 1.0 if tech_relative is None else max(relative, tech_relative)
             e["gap"] = {"amount": json_number(amount), "unit": "points" if amount is not None else None,
                         "text": "；".join(texts) if lang == "zh" else "; ".join(texts), "relative": relative}
         return e
