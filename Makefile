@@ -7,9 +7,9 @@ FLASK  := $(BIN)/flask --app wsgi
 # Debian packages the tests and the PDF sheets need (see shared/notes/toolchain.md).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 
-.PHONY: run test lint soak bench install install-dev translations extract system-deps check-migrations clean wheelhouse
+.PHONY: run test lint soak bench install install-dev translations extract system-deps fonts check-migrations clean wheelhouse
 
-run: install translations  ## venv, install, migrate, demo data, serve on SQLite with the scheduler beside
+run: install translations fonts  ## venv, install, migrate, demo data, serve on SQLite with the scheduler beside
 	@mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) demo load
@@ -21,7 +21,7 @@ run: install translations  ## venv, install, migrate, demo data, serve on SQLite
 PYTEST_WORKERS ?= auto
 PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
-test: install-dev lint translations system-deps  ## static checks, then the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
+test: install-dev lint translations system-deps fonts  ## static checks, then the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
 	TEST_DATABASE_URL= $(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
@@ -34,7 +34,7 @@ lint: install-dev  ## ruff: pyflakes, pycodestyle, import order, pyupgrade, bugb
 soak: install-dev  ## load: 50 signed-in officers and managers for 5 minutes against gunicorn on PostgreSQL (SOAK_ARGS="--duration 60 --database-url …"); p50/p95 per page
 	$(BIN)/python tests/load/soak.py $(SOAK_ARGS)
 
-bench: install translations  ## registry list at 100,000 enterprises; rules engine at 5,000; the province of issue #14 (50,000 enterprises: pages, engine, sheets, worker memory); matching every policy at 10,000; import/export at 50,000 rows
+bench: install translations fonts  ## registry list at 100,000 enterprises; rules engine at 5,000; the province of issue #14 (50,000 enterprises: pages, engine, sheets, worker memory); matching every policy at 10,000; import/export at 50,000 rows
 	$(BIN)/python bench/registry.py $(BENCH_ARGS)
 	$(BIN)/python bench/ladder.py $(LADDER_BENCH_ARGS)
 	$(BIN)/python bench/province.py $(PROVINCE_BENCH_ARGS)
@@ -61,6 +61,10 @@ translations: $(VENV)/.installed  ## compile the message catalogues (.po → .mo
 extract: $(VENV)/.installed  ## re-extract messages and update every catalogue
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --no-wrap --sort-output -o crm/translations/messages.pot .
 	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching --ignore-obsolete --no-wrap
+
+fonts: $(VENV)/.installed  ## the PDFs' Chinese font subset, built once into instance/fonts (about 25 s; needs fonts-noto-cjk)
+	@# without fonts-noto-cjk this says what to install and the PDFs fall back to the system's fonts: not a stop
+	-$(FLASK) pdf-fonts
 
 system-deps:  ## Debian packages: headless Chromium for browser tests, CJK fonts and HarfBuzz for PDFs
 	@missing=""; \

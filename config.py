@@ -67,6 +67,9 @@ class Config:
     # A one-time set-password link (new enterprise contacts, resets) expires after this many days.
     PASSWORD_LINK_DAYS = int(os.environ.get("PASSWORD_LINK_DAYS", 7))
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
+    # Where the PDFs' Chinese font subset is built by `flask pdf-fonts` (default: instance/fonts); without it the
+    # PDFs embed the system's Noto Sans CJK SC (slower to cut, twice the file size).
+    PDF_FONT_DIR = os.environ.get("PDF_FONT_DIR")
     # Where ZIPs of readiness sheets are built (default: instance/sheet-batches).
     SHEET_BATCH_DIR = os.environ.get("SHEET_BATCH_DIR")
     # Imports (crm.io): where uploads are kept (default instance/imports), the limits of one file.

@@ -223,7 +223,7 @@ def register_cli(app: Flask) -> None:
     from crm.io.cli import export_command, import_command
     from crm.ladder.cli import ladder_cli, readiness_cli
     from crm.notify.cli import scheduler_cli
-    from crm.ops.cli import backup_command, restore_command
+    from crm.ops.cli import backup_command, pdf_fonts_command, restore_command
     from crm.pipeline.cli import pipeline_cli
 
     app.cli.add_command(scheduler_cli)
@@ -236,3 +236,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(export_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(pdf_fonts_command)

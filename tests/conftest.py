@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -66,14 +67,27 @@ def _reset_postgres(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
-    """The app on a fresh database whose schema comes from `flask db upgrade`."""
+def font_subset_dir():
+    """The PDFs' font subset as `flask pdf-fonts` builds it (crm.core.fonts), in the checkout's instance/fonts:
+    `make test` builds it first (`make fonts`); a plain pytest builds it here once (about 25 s)."""
+    from crm.core import fonts
+
+    folder = Path(__file__).resolve().parents[1] / "instance" / "fonts"
+    if not fonts.subset_faces(folder):
+        fonts.build(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, font_subset_dir):
+    """The app on a fresh database whose schema comes from `flask db upgrade`; its PDFs in the font subset, as
+    a server's after `flask pdf-fonts`."""
     from flask_migrate import upgrade
 
     url = _test_database_url(tmp_path_factory)
     if url.startswith("postgresql"):
         _reset_postgres(url)
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url,
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, PDF_FONT_DIR=str(font_subset_dir),
                      SHEET_BATCH_DIR=str(tmp_path_factory.mktemp("sheet-batches")),
                      IMPORT_DIR=str(tmp_path_factory.mktemp("imports")),
                      ATTACHMENTS_DIR=str(tmp_path_factory.mktemp("attachments")))

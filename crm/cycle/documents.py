@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from crm.core import clock
-from crm.core.pdf import CJK_FONT_FAMILY, render_pdf
+from crm.core.pdf import document_fonts, render_pdf
 from crm.core.xlsx import _cell
 from crm.cycle import queries
 from crm.cycle.models import Bulletin
@@ -72,7 +72,7 @@ def bulletin_filename(bulletin: Bulletin) -> str:
 
 def bulletin_html(data: BulletinData) -> str:
     """The bulletin's standalone HTML (rendered to PDF)."""
-    return render_template("cycle/bulletin_pdf.html", d=data, b=data.bulletin, font_family=CJK_FONT_FAMILY,
+    return render_template("cycle/bulletin_pdf.html", d=data, b=data.bulletin, **document_fonts(),
                            metric_labels=METRIC_LABELS, percent=PERCENT_METRICS, tier_label=tier_label,
                            tiers=queries.TIERS)
 

@@ -39,7 +39,7 @@ from sqlalchemy.orm import joinedload
 from crm.core import clock
 from crm.core.db import utcnow
 from crm.core.i18n import fmt_datetime, fmt_money
-from crm.core.pdf import CJK_FONT_FAMILY, StaticOnlyFetcher, render_pdf
+from crm.core.pdf import StaticOnlyFetcher, document_fonts, render_pdf
 from crm.enterprises.models import Enterprise
 from crm.enterprises.queries import region_breadcrumb
 from crm.extensions import db
@@ -366,7 +366,7 @@ def sheet_context(enterprise: Enterprise, tier: str, *, lang: str = "zh", prepar
     return {
         "lang": lang,
         "html_lang": "zh-CN" if lang == "zh" else "en",
-        "font_family": CJK_FONT_FAMILY,
+        **document_fonts(),
         "title": _("%(tier)s readiness sheet", tier=tier_name),
         "tier": tier,
         "tier_name": tier_name,

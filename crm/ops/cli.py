@@ -1,4 +1,4 @@
-"""`flask --app wsgi backup [PATH]` and `flask --app wsgi restore PATH --yes`.
+"""`flask --app wsgi backup [PATH]`, `flask --app wsgi restore PATH --yes` and `flask --app wsgi pdf-fonts`.
 
     flask --app wsgi backup                    # instance/backups/miaopu-YYYYMMDD-HHMMSS.sqlite3 (or .dump on PostgreSQL)
     flask --app wsgi backup /srv/backups/      # a timestamped file in that folder
@@ -6,6 +6,7 @@
     flask --app wsgi restore nightly.dump --yes
 
 Exit 0 with the file's path on stdout; 2 with the reason on stderr when it cannot be done.
+`pdf-fonts` builds the PDFs' Chinese font subset once per server (crm.core.fonts).
 """
 from __future__ import annotations
 
@@ -58,3 +59,26 @@ def restore_command(path: str, yes: bool):
         _fail(str(exc))
     db.engine.dispose()
     click.echo(f"restored from {path}")
+
+
+@click.command("pdf-fonts")
+@click.option("--force", is_flag=True, help="Build again even when the subset is there.")
+@with_appcontext
+def pdf_fonts_command(force: bool):
+    """Build the PDFs' Chinese font subset (crm.core.fonts) into PDF_FONT_DIR (default instance/fonts)."""
+    import time
+
+    from crm.core.fonts import build, subset_faces
+    from crm.core.pdf import font_dir
+
+    folder = font_dir()
+    if subset_faces(folder) and not force:
+        click.echo(f"The font subset is already built in {folder}.")
+        return
+    began = time.perf_counter()
+    try:
+        files = build(folder)
+    except FileNotFoundError as missing:
+        raise click.ClickException(str(missing)) from None
+    sizes = ", ".join(f"{f.name} {f.stat().st_size / 1e6:.1f} MB" for f in files)
+    click.echo(f"Built {sizes} in {folder} ({time.perf_counter() - began:.0f} s).")
