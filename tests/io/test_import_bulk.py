@@ -230,6 +230,10 @@ def test_figures_saved_by_someone_else_during_the_import_refuse_the_file(world, 
 
     monkeypatch.setattr(services._FigureRows, "prefetch", prefetch_then_someone_saves)
     rows = [["统一社会信用代码", "年度", "营业收入"], [x.uscc, 2023, "3,500"]]
-    with force_locale("en"), pytest.raises(FileRefused) as refused:
+    with pytest.raises(FileRefused) as refused:
         run(tmp_path, "figures", xlsx(rows))
-    assert "Someone saved figures of this file's enterprises" in str(refused.value.message)
+    assert "导入过程中有人保存了本文件所涉企业的年度数据，本次未导入任何数据" in str(refused.value.message)
+    db.session.rollback()  # the caller's (crm.io.jobs, the command line)
+    from crm.enterprises.models import FigureReport
+
+    assert db.session.scalar(select(FigureReport.revenue).where(FigureReport.enterprise_id == x.id)) == Decimal("900")
