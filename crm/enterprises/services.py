@@ -302,14 +302,14 @@ class StagedWrites:
     session unflushed, their trail waits for their ids, and the enterprises to re-match are collected. `write()`
     flushes them in a few batched statements, records the trail in one INSERT and re-matches once."""
 
-    def __init__(self, actor):
-        self.actor = actor
-        self.events: list[tuple[str, object, dict, str, int]] = []  # (action, row, changes, summary, enterprise)
+    def __init__(self):
+        # (action, row, actor, changes, summary, enterprise id) of each event to record
+        self.events: list[tuple[str, object, object, dict, str, int]] = []
         self.touched: set[int] = set()
 
-    def audit(self, action: str, row, *, enterprise_id: int, changes: dict, summary: str) -> None:
+    def audit(self, action: str, row, *, actor, enterprise_id: int, changes: dict, summary: str) -> None:
         """Hold the trail of `row` (recorded by write(), when it has an id)."""
-        self.events.append((action, row, changes, summary, enterprise_id))
+        self.events.append((action, row, actor, changes, summary, enterprise_id))
 
     def write(self) -> None:
         """Flush the held rows (the optimistic versions checked: StaleVersion when a concurrent save won), then
@@ -327,8 +327,8 @@ class StagedWrites:
             raise StaleVersion.one("", _l("Someone saved some of these figures at the same time; try again.")) from None
         now, ip = utcnow(), audit.client_ip()
         audit.record_many(db.session, [audit.event_values(
-            action, row.__tablename__, row.id, actor=self.actor, changes=changes, enterprise_id=enterprise_id,
-            summary=summary, ip=ip, at=now) for action, row, changes, summary, enterprise_id in events])
+            action, row.__tablename__, row.id, actor=actor, changes=changes, enterprise_id=enterprise_id,
+            summary=summary, ip=ip, at=now) for action, row, actor, changes, summary, enterprise_id in events])
         if touched:
             _rematch(touched)
 
@@ -337,7 +337,7 @@ def _audited(staged: StagedWrites | None, action: str, row, *, actor, enterprise
              summary: str, versioned: bool = False) -> None:
     # at once (flushed, then recorded), or held for the staged batch's write()
     if staged is not None:
-        staged.audit(action, row, enterprise_id=enterprise_id, changes=changes, summary=summary)
+        staged.audit(action, row, actor=actor, enterprise_id=enterprise_id, changes=changes, summary=summary)
         return
     if versioned:
         flush_versioned(row)

@@ -596,7 +596,7 @@ class _FigureRows(_Rows):
     origin: tuple[str, str, int | None] = (FigureSource.IMPORT, "", None)
 
     def prefetch(self, rows):
-        self.staged = registry.StagedWrites(self.actor)
+        self.staged = registry.StagedWrites()
         self.enterprises = self.enterprises_by_uscc(rows)
         ids = [e.id for e in self.enterprises.values()]
         self.figures = {(f.enterprise_id, f.year): f for f in db.session.scalars(
