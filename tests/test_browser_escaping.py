@@ -81,12 +81,17 @@ def _without_csp(page: Page) -> None:
 
 
 def _sign_in(page: Page, base: str, username: str) -> None:
+    # _without_csp's handler fetches through the context, which stores the cookies of what it fetched: a fetch of
+    # the previous user's page finishing late set their session again after this sign-in (a 403 on /portal, once
+    # in CI). Wait for the running handlers before signing in, and route again afterwards.
+    page.unroute_all(behavior="wait")
     open_login_signed_out(page, base)
     expect(page.locator("#username")).to_be_visible()
     page.locator("#username").fill(username)
     page.locator("#password").fill(factories.PASSWORD)
     page.locator("button[type=submit]").click()
     expect(page.locator("#username")).to_have_count(0)
+    _without_csp(page)
 
 
 INJECTED = """() => [...document.querySelectorAll('script:not([src]), img[onerror], [onerror]')]
